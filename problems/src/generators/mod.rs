@@ -1,0 +1,10 @@
+//! Sparse matrices of 2-D PDEs on the unit square, `m × m` interior grid
+//! points, Dirichlet boundary, natural (row-major) ordering, `h = 1/(m+1)`.
+//!
+//! They cover the classes the Krylov solvers must handle: SPD (Poisson,
+//! variable-coefficient diffusion), nonsymmetric (upwind convection–diffusion)
+//! and symmetric indefinite (shifted Laplacian).
+
+mod grid2d;
+
+pub use grid2d::{convection_diffusion2d, diffusion2d, poisson2d, shifted_laplacian2d, smooth_coefficient};

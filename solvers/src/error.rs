@@ -1,0 +1,50 @@
+//! Errors that stop a run before it can produce a report.
+
+/// Result alias for solvers.
+pub type Result<T> = std::result::Result<T, SolverError>;
+
+/// Why a solve could not run. (A solve that runs but does not converge is
+/// not an error: it ends with a [`crate::Status`] in its report.)
+#[derive(Debug, thiserror::Error)]
+pub enum SolverError {
+    /// From the numerical core: factorization failures, bad files, sizes.
+    #[error(transparent)]
+    Linalg(#[from] solvent_linalg::LinalgError),
+    /// From problem construction.
+    #[error(transparent)]
+    Problem(#[from] solvent_problems::ProblemError),
+    /// A setting outside its valid range.
+    #[error("invalid setting {name} = {value}: {reason}")]
+    InvalidSetting {
+        /// The setting.
+        name: &'static str,
+        /// Its value, as given.
+        value: String,
+        /// What it must be.
+        reason: String,
+    },
+    /// The solver cannot handle this problem (e.g. no assembled matrix for a
+    /// direct solve).
+    #[error("not applicable: {0}")]
+    NotApplicable(String),
+    /// Writing a trace or report failed.
+    #[error("writing {what}: {source}")]
+    Io {
+        /// What was being written.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SolverError {
+    /// Shorthand for [`SolverError::InvalidSetting`].
+    pub fn setting(name: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+        Self::InvalidSetting {
+            name,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

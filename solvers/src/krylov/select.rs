@@ -1,0 +1,346 @@
+//! Choosing a method and preconditioner for a system, and solving it.
+
+use super::{Bicgstab, Cg, Direct, Gmres, HasSolution, Minres, SharedPrecond};
+use crate::observer::Observer;
+use crate::{run_observed, Options, Report, Result, Solver, SolverError, Status};
+use serde::Serialize;
+use solvent_linalg::precond::{self, Jacobi, PrecondKind};
+use solvent_linalg::{CsrMatrix, Preconditioner};
+use solvent_problems::LinearSystemProblem;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Systems up to this size go to the sparse direct solver under `auto`: on
+/// 2-D problems a direct solve beats Krylov methods up to ~10⁵ unknowns
+/// (see `shared/algorithms/krylov-recycling.md`).
+pub const AUTO_DIRECT_MAX_N: usize = 100_000;
+
+/// A solution method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Chosen from the matrix by [`plan`].
+    Auto,
+    /// Conjugate gradients.
+    Cg,
+    /// Restarted GMRES.
+    Gmres,
+    /// BiCGStab.
+    Bicgstab,
+    /// MINRES.
+    Minres,
+    /// Sparse direct (faer Cholesky or LU).
+    Direct,
+}
+
+impl Method {
+    /// Parses the CLI spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "auto" => Self::Auto,
+            "cg" => Self::Cg,
+            "gmres" => Self::Gmres,
+            "bicgstab" => Self::Bicgstab,
+            "minres" => Self::Minres,
+            "direct" => Self::Direct,
+            _ => return None,
+        })
+    }
+}
+
+/// What the user asked for.
+#[derive(Clone, Copy, Debug)]
+pub struct SolveConfig {
+    /// Method, or `Auto`.
+    pub method: Method,
+    /// Preconditioner, or `None` to choose one for the method.
+    pub precond: Option<PrecondKind>,
+    /// GMRES restart length.
+    pub restart: usize,
+}
+
+impl Default for SolveConfig {
+    fn default() -> Self {
+        Self {
+            method: Method::Auto,
+            precond: None,
+            restart: 40,
+        }
+    }
+}
+
+/// Cheap structural facts about a matrix (one transpose, one pass).
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MatrixAnalysis {
+    /// Unknowns.
+    pub n: usize,
+    /// Stored entries.
+    pub nnz: usize,
+    /// Symmetric to 1e-12 relative.
+    pub symmetric: bool,
+    /// Every diagonal entry positive (necessary for SPD).
+    pub positive_diagonal: bool,
+    /// Some diagonal entry zero or missing.
+    pub zero_diagonal: bool,
+}
+
+/// Analyses `a`.
+pub fn analyse(a: &CsrMatrix) -> MatrixAnalysis {
+    let d = a.diagonal();
+    MatrixAnalysis {
+        n: a.nrows(),
+        nnz: a.nnz(),
+        symmetric: a.is_symmetric(1e-12),
+        positive_diagonal: d.iter().all(|&v| v > 0.0),
+        zero_diagonal: d.contains(&0.0),
+    }
+}
+
+/// The concrete method and preconditioner to run, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct SolvePlan {
+    /// The method (never `Auto`).
+    pub method: Method,
+    /// The preconditioner.
+    pub precond: PrecondName,
+    /// Why this choice.
+    pub reason: String,
+}
+
+/// A preconditioner choice, serialisable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrecondName {
+    /// None.
+    None,
+    /// Jacobi (on `|diag|` for MINRES).
+    Jacobi,
+    /// SSOR(1).
+    Ssor,
+    /// ILU(0).
+    Ilu0,
+    /// IC(0).
+    Ic0,
+}
+
+impl From<PrecondKind> for PrecondName {
+    fn from(k: PrecondKind) -> Self {
+        match k {
+            PrecondKind::None => Self::None,
+            PrecondKind::Jacobi => Self::Jacobi,
+            PrecondKind::Ssor => Self::Ssor,
+            PrecondKind::Ilu0 => Self::Ilu0,
+            PrecondKind::Ic0 => Self::Ic0,
+        }
+    }
+}
+
+impl From<PrecondName> for PrecondKind {
+    fn from(k: PrecondName) -> Self {
+        match k {
+            PrecondName::None => Self::None,
+            PrecondName::Jacobi => Self::Jacobi,
+            PrecondName::Ssor => Self::Ssor,
+            PrecondName::Ilu0 => Self::Ilu0,
+            PrecondName::Ic0 => Self::Ic0,
+        }
+    }
+}
+
+fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
+    match method {
+        Method::Cg => PrecondKind::Ic0,
+        Method::Minres if an.zero_diagonal => PrecondKind::None,
+        Method::Minres => PrecondKind::Jacobi,
+        Method::Gmres | Method::Bicgstab => PrecondKind::Ilu0,
+        Method::Direct | Method::Auto => PrecondKind::None,
+    }
+}
+
+/// Chooses method and preconditioner. Under `auto`: a direct solve up to
+/// [`AUTO_DIRECT_MAX_N`] unknowns; beyond, CG + IC(0) for symmetric matrices
+/// with a positive diagonal, MINRES + |Jacobi| for other symmetric ones,
+/// GMRES(m) + ILU(0) for nonsymmetric ones.
+pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
+    let (method, reason) = match config.method {
+        Method::Auto if an.n <= AUTO_DIRECT_MAX_N => (
+            Method::Direct,
+            format!("n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse direct solve", an.n),
+        ),
+        Method::Auto if an.symmetric && an.positive_diagonal => (
+            Method::Cg,
+            "symmetric with positive diagonal: CG (falls back to MINRES if not definite)".into(),
+        ),
+        Method::Auto if an.symmetric => (
+            Method::Minres,
+            "symmetric with non-positive diagonal entries: MINRES".into(),
+        ),
+        Method::Auto => (Method::Gmres, "nonsymmetric: GMRES".into()),
+        m => (m, "chosen by the user".into()),
+    };
+    let precond = config.precond.unwrap_or_else(|| default_precond(method, an));
+    SolvePlan {
+        method,
+        precond: precond.into(),
+        reason,
+    }
+}
+
+/// The result of [`solve_system`].
+#[derive(Debug)]
+pub struct SystemSolution {
+    /// The final iterate (the solution when the report says converged).
+    pub x: Vec<f64>,
+    /// The run report; its `settings` include the plan and setup time.
+    pub report: Report,
+    /// What was run.
+    pub plan: SolvePlan,
+    /// Seconds spent analysing and building the preconditioner.
+    pub setup_s: f64,
+}
+
+/// Builds the preconditioner of a plan. With an automatic choice, a failed
+/// build falls back to Jacobi, then to none (noted in the plan's reason);
+/// with an explicit choice the failure is returned.
+fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<SharedPrecond> {
+    let kind: PrecondKind = plan.precond.into();
+    let build = |k: PrecondKind| -> solvent_linalg::Result<SharedPrecond> {
+        Ok(match k {
+            PrecondKind::None => None,
+            // MINRES needs a positive definite M: Jacobi on |diag|
+            PrecondKind::Jacobi if plan.method == Method::Minres => {
+                Some(Arc::new(Jacobi::new_abs(a)?) as Arc<dyn Preconditioner>)
+            }
+            k => Some(Arc::from(precond::build(k, a)?)),
+        })
+    };
+    match build(kind) {
+        Ok(p) => Ok(p),
+        Err(e) if explicit => Err(e.into()),
+        Err(e) => {
+            for fallback in [PrecondKind::Jacobi, PrecondKind::None] {
+                if fallback == kind {
+                    continue;
+                }
+                if let Ok(p) = build(fallback) {
+                    plan.reason.push_str(&format!(
+                        "; {} failed ({e}), using {}",
+                        kind.as_str(),
+                        fallback.as_str()
+                    ));
+                    plan.precond = fallback.into();
+                    return Ok(p);
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
+fn run_method(
+    problem: &LinearSystemProblem,
+    plan: &SolvePlan,
+    m: SharedPrecond,
+    restart: usize,
+    options: &Options,
+    observers: &mut [&mut dyn Observer],
+) -> Result<(Vec<f64>, Report)> {
+    fn go<S: Solver<LinearSystemProblem>>(
+        p: &LinearSystemProblem,
+        mut s: S,
+        o: &Options,
+        obs: &mut [&mut dyn Observer],
+    ) -> Result<(Vec<f64>, Report)>
+    where
+        S::State: HasSolution,
+    {
+        let out = run_observed(p, &mut s, o, obs)?;
+        Ok((out.state.into_solution(), out.report))
+    }
+    match plan.method {
+        Method::Cg => {
+            let mut s = Cg::new();
+            if let Some(m) = m {
+                s = s.preconditioner(m);
+            }
+            go(problem, s, options, observers)
+        }
+        Method::Gmres => {
+            let mut s = Gmres::new().restart(restart);
+            if let Some(m) = m {
+                s = s.preconditioner(m);
+            }
+            go(problem, s, options, observers)
+        }
+        Method::Bicgstab => {
+            let mut s = Bicgstab::new();
+            if let Some(m) = m {
+                s = s.preconditioner(m);
+            }
+            go(problem, s, options, observers)
+        }
+        Method::Minres => {
+            let mut s = Minres::new();
+            if let Some(m) = m {
+                s = s.preconditioner(m);
+            }
+            go(problem, s, options, observers)
+        }
+        Method::Direct => go(problem, Direct::new(), options, observers),
+        Method::Auto => Err(SolverError::NotApplicable("plan() never returns Auto".into())),
+    }
+}
+
+/// Analyses the matrix, plans, builds the preconditioner and solves, through
+/// the shared run loop. Under `auto`, a CG breakdown (the matrix was not
+/// positive definite after all) is retried once with MINRES.
+pub fn solve_system(
+    problem: &LinearSystemProblem,
+    config: &SolveConfig,
+    options: &Options,
+    observers: &mut [&mut dyn Observer],
+) -> Result<SystemSolution> {
+    if config.restart == 0 {
+        return Err(SolverError::setting(
+            "restart",
+            0,
+            "GMRES needs a basis of at least 1 vector",
+        ));
+    }
+    let t = Instant::now();
+    let a = problem.a();
+    let an = analyse(a);
+    let mut plan = plan(&an, config);
+    if plan.method == Method::Cg && config.precond.is_none() && !an.positive_diagonal {
+        plan.precond = PrecondName::Jacobi;
+    }
+    let m = build_precond(&mut plan, a, config.precond.is_some())?;
+    let mut setup_s = t.elapsed().as_secs_f64();
+    let (mut x, mut report) = run_method(problem, &plan, m, config.restart, options, observers)?;
+    if config.method == Method::Auto
+        && plan.method == Method::Cg
+        && matches!(report.status, Status::Breakdown { .. })
+    {
+        let t = Instant::now();
+        plan.method = Method::Minres;
+        plan.precond = default_precond(Method::Minres, &an).into();
+        plan.reason
+            .push_str("; CG broke down (not positive definite), retried with MINRES");
+        let m = build_precond(&mut plan, a, false)?;
+        setup_s += t.elapsed().as_secs_f64();
+        (x, report) = run_method(problem, &plan, m, config.restart, options, observers)?;
+    }
+    if let Some(obj) = report.settings.as_object_mut() {
+        obj.insert("plan".into(), serde_json::to_value(&plan).unwrap_or_default());
+        obj.insert("analysis".into(), serde_json::to_value(an).unwrap_or_default());
+        obj.insert("setup_s".into(), setup_s.into());
+    } else {
+        report.settings = serde_json::json!({"plan": plan, "analysis": an, "setup_s": setup_s});
+    }
+    Ok(SystemSolution {
+        x,
+        report,
+        plan,
+        setup_s,
+    })
+}
