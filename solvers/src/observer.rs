@@ -120,3 +120,48 @@ impl<W: Write> Observer for JsonLinesObserver<W> {
         self.line(v);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::krylov::Cg;
+    use crate::{run_observed, Options, TraceSchedule};
+    use solvent_problems::{generators::poisson2d, LinearSystemProblem};
+
+    #[test]
+    fn json_lines_trace_holds_every_sample_and_the_report() {
+        let p = LinearSystemProblem::with_ones_solution(poisson2d(16).unwrap()).unwrap();
+        let mut obs = JsonLinesObserver::new(Vec::new());
+        let mut bar = ProgressObserver::new();
+        let out = run_observed(
+            &p,
+            &mut Cg::new(),
+            &Options::default().tol(1e-10).trace(TraceSchedule::Every(3)),
+            &mut [&mut obs, &mut bar],
+        )
+        .unwrap();
+        let text = String::from_utf8(obs.finish().unwrap()).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.first().unwrap()["event"], "start");
+        let last = lines.last().unwrap();
+        assert_eq!(last["event"], "finish");
+        assert_eq!(last["iterations"], out.report.iterations);
+        let samples: Vec<_> = lines.iter().filter(|l| l["event"] == "sample").collect();
+        assert_eq!(samples.len(), out.report.trace.len());
+        for (s, t) in samples.iter().zip(&out.report.trace) {
+            assert_eq!(s["iteration"], t.iteration);
+            // serde_json parses floats to within one ulp
+            let v = s["metrics"]["value"].as_f64().unwrap();
+            assert!((v - t.metrics.value).abs() <= 1e-15 * t.metrics.value.abs());
+        }
+        // every third iteration plus start and end
+        assert!(out
+            .report
+            .trace
+            .iter()
+            .skip(1)
+            .rev()
+            .skip(1)
+            .all(|s| s.iteration % 3 == 0));
+    }
+}

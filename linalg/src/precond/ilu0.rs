@@ -9,6 +9,8 @@ use crate::CsrMatrix;
 pub struct Ilu0 {
     lu: CsrMatrix,
     diag_pos: Vec<usize>,
+    /// `1 / u_ii`, so the backward solve multiplies instead of dividing.
+    inv_diag: Vec<f64>,
 }
 
 impl Ilu0 {
@@ -53,7 +55,12 @@ impl Ilu0 {
                 });
             }
         }
-        Ok(Self { lu, diag_pos })
+        let inv_diag = diag_pos.iter().map(|&p| 1.0 / lu.values()[p]).collect();
+        Ok(Self {
+            lu,
+            diag_pos,
+            inv_diag,
+        })
     }
 }
 
@@ -80,7 +87,7 @@ impl Preconditioner for Ilu0 {
             for p in dp + 1..rp[i + 1] as usize {
                 s -= va[p] * z[ci[p] as usize];
             }
-            z[i] = s / va[dp];
+            z[i] = s * self.inv_diag[i];
         }
     }
     fn is_symmetric(&self) -> bool {

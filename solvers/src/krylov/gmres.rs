@@ -2,7 +2,7 @@
 
 use super::{check_system, initial_x, residual_metrics, rhs_scale, HasSolution, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
-use solvent_linalg::gram_schmidt::{cgs2, Basis};
+use solvent_linalg::gram_schmidt::{cgs2, combine, Basis};
 use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
 use solvent_linalg::Preconditioner;
 use solvent_problems::LinearSystem;
@@ -89,9 +89,7 @@ impl Gmres {
         let n = s.x.len();
         let y = self.solve_small(s);
         let mut u = vec![0.0; n];
-        for (k, &yk) in y.iter().enumerate() {
-            axpy(yk, s.v.col(k), &mut u);
-        }
+        combine(s.v.first(y.len()), n, &y, &mut u);
         match &self.precond {
             Some(m) => {
                 let mut z = vec![0.0; n];
@@ -225,9 +223,10 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
         s.g[j] *= s.cs[j];
         let tiny = 1e-14 * r.max(hn);
         if hn > tiny {
-            let vj1 = s.v.col_mut(j + 1);
-            vj1.copy_from_slice(&s.w);
-            scale(1.0 / hn, vj1);
+            let inv = 1.0 / hn;
+            for (vi, &wi) in s.v.col_mut(j + 1).iter_mut().zip(&s.w) {
+                *vi = wi * inv;
+            }
         } else {
             // happy breakdown: the Krylov space is invariant, the solution is in it
             s.cycle_done = true;

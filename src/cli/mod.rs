@@ -1,0 +1,80 @@
+//! The `solvent` CLI: one module per subcommand.
+//!
+//! Exit codes: 0 when the run converged, 2 when it ran but did not converge
+//! (with one line saying why and the residual reached), 1 for bad input or
+//! any other error (one line naming what and where).
+
+pub mod solve;
+
+use clap::{Parser, Subcommand};
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(
+    name = "solvent",
+    version,
+    about = "Optimization solver engine: sparse linear algebra and solver families"
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Solve a sparse linear system A x = b from a Matrix Market file (or a generated one).
+    Solve(solve::SolveArgs),
+}
+
+/// Everything that makes a command fail before or instead of a result.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the numerical core (files, sizes, factorizations).
+    #[error(transparent)]
+    Linalg(#[from] solvent_linalg::LinalgError),
+    /// From problem construction.
+    #[error(transparent)]
+    Problem(#[from] solvent_problems::ProblemError),
+    /// From a solver.
+    #[error(transparent)]
+    Solver(#[from] solvent_solvers::SolverError),
+    /// Invalid combination of arguments.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Solve(args) => solve::run(&args),
+    }
+}
+
+/// Fails early (before any work) when an output file's directory does not exist.
+pub fn check_output_path(path: &Path, what: &str) -> Result<(), CliError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(CliError::Usage(format!(
+            "cannot write {what} to {}: directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a JSON value to `path` atomically.
+pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), CliError> {
+    solvent_linalg::io::atomic_write(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        w.write_all(b"\n")
+    })?;
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! `solvent solve`: one sparse linear system, from a file or generated.
+
+use super::{check_output_path, write_json, CliError};
+use clap::{Args, ValueEnum};
+use solvent_linalg::io::matrix_market;
+use solvent_linalg::precond::PrecondKind;
+use solvent_linalg::vector::relative_residual;
+use solvent_linalg::CsrMatrix;
+use solvent_problems::generators;
+use solvent_problems::LinearSystemProblem;
+use solvent_solvers::krylov::{solve_system, Method, SolveConfig};
+use solvent_solvers::{JsonLinesObserver, Observer, Options, ProgressObserver};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Built-in matrices for `--generate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// 5-point Poisson (SPD).
+    Poisson2d,
+    /// Variable-coefficient diffusion, harmonic-mean faces (SPD).
+    Diffusion2d,
+    /// Upwind convection–diffusion (nonsymmetric).
+    Convdiff2d,
+    /// Shifted Laplacian −Δ − σ with σ = 20π², ten times the smallest eigenvalue of −Δ (symmetric indefinite).
+    Shifted2d,
+}
+
+/// Method choices on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Chosen from the matrix.
+    Auto,
+    /// Conjugate gradients (SPD).
+    Cg,
+    /// Restarted GMRES with right preconditioning.
+    Gmres,
+    /// BiCGStab.
+    Bicgstab,
+    /// MINRES (symmetric, also indefinite).
+    Minres,
+    /// Sparse direct: faer Cholesky or LU.
+    Direct,
+}
+
+/// Preconditioner choices on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrecondArg {
+    /// Chosen for the method.
+    Auto,
+    /// None.
+    None,
+    /// Diagonal scaling.
+    Jacobi,
+    /// Symmetric Gauss–Seidel.
+    Ssor,
+    /// Incomplete LU, no fill.
+    Ilu0,
+    /// Incomplete Cholesky, no fill (SPD).
+    Ic0,
+}
+
+/// Arguments of `solvent solve`.
+#[derive(Debug, Args)]
+pub struct SolveArgs {
+    /// Matrix Market file with A; without it, a generated matrix is solved.
+    pub matrix: Option<PathBuf>,
+    /// Matrix to generate when no file is given (grid × grid unknowns).
+    #[arg(long, value_enum, default_value = "poisson2d")]
+    pub generate: Generated,
+    /// Grid size for --generate.
+    #[arg(long, default_value_t = 512)]
+    pub grid: usize,
+    /// Right-hand side as a Matrix Market vector (array n×1 or coordinate).
+    #[arg(long, conflicts_with = "rhs_ones")]
+    pub rhs: Option<PathBuf>,
+    /// Use b = (1, …, 1) (the default when --rhs is absent).
+    #[arg(long)]
+    pub rhs_ones: bool,
+    /// Solution method.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub method: MethodArg,
+    /// Preconditioner.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub precond: PrecondArg,
+    /// Tolerance on the relative residual ‖b − Ax‖/‖b‖.
+    #[arg(long, default_value_t = 1e-8)]
+    pub tol: f64,
+    /// Iteration limit.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_iters: usize,
+    /// GMRES restart length.
+    #[arg(long, default_value_t = 40)]
+    pub restart: usize,
+    /// Write the solution here (Matrix Market array), only when converged.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the machine-readable report here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the trace as JSON lines here.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn load_matrix(args: &SolveArgs) -> Result<(CsrMatrix, String), CliError> {
+    if let Some(p) = &args.matrix {
+        let a = matrix_market::read_matrix(p)?;
+        return Ok((a, p.display().to_string()));
+    }
+    let m = args.grid;
+    let a = match args.generate {
+        Generated::Poisson2d => generators::poisson2d(m)?,
+        Generated::Diffusion2d => generators::diffusion2d(m, generators::smooth_coefficient)?,
+        Generated::Convdiff2d => generators::convection_diffusion2d(m, 0.01, 1.0, 0.5)?,
+        Generated::Shifted2d => {
+            generators::shifted_laplacian2d(m, 10.0 * 2.0 * std::f64::consts::PI.powi(2))?
+        }
+    };
+    Ok((
+        a,
+        format!("generated {:?} on a {m}×{m} grid", args.generate).to_lowercase(),
+    ))
+}
+
+/// Runs `solvent solve`.
+pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
+    for (p, what) in [
+        (&args.out, "the solution"),
+        (&args.json, "the report"),
+        (&args.trace, "the trace"),
+    ] {
+        if let Some(p) = p {
+            check_output_path(p, what)?;
+        }
+    }
+    let (a, source) = load_matrix(args)?;
+    if a.nrows() != a.ncols() {
+        return Err(CliError::Usage(format!(
+            "{source}: the matrix is {}×{}, not square",
+            a.nrows(),
+            a.ncols()
+        )));
+    }
+    let b = match &args.rhs {
+        Some(p) => {
+            let b = matrix_market::read_vector(p)?;
+            if b.len() != a.nrows() {
+                return Err(CliError::Usage(format!(
+                    "{}: right-hand side has {} entries but the matrix has {} rows",
+                    p.display(),
+                    b.len(),
+                    a.nrows()
+                )));
+            }
+            b
+        }
+        None => vec![1.0; a.nrows()],
+    };
+    let (n, nnz) = (a.nrows(), a.nnz());
+    let problem = LinearSystemProblem::new(a, b)?;
+    let config = SolveConfig {
+        method: match args.method {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Cg => Method::Cg,
+            MethodArg::Gmres => Method::Gmres,
+            MethodArg::Bicgstab => Method::Bicgstab,
+            MethodArg::Minres => Method::Minres,
+            MethodArg::Direct => Method::Direct,
+        },
+        precond: match args.precond {
+            PrecondArg::Auto => None,
+            PrecondArg::None => Some(PrecondKind::None),
+            PrecondArg::Jacobi => Some(PrecondKind::Jacobi),
+            PrecondArg::Ssor => Some(PrecondKind::Ssor),
+            PrecondArg::Ilu0 => Some(PrecondKind::Ilu0),
+            PrecondArg::Ic0 => Some(PrecondKind::Ic0),
+        },
+        restart: args.restart,
+    };
+    let options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let mut progress = ProgressObserver::new();
+    let mut trace = match &args.trace {
+        Some(p) => Some((
+            p.clone(),
+            JsonLinesObserver::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(
+                |source| solvent_linalg::LinalgError::Io {
+                    path: p.clone(),
+                    source,
+                },
+            )?)),
+        )),
+        None => None,
+    };
+    let result = {
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if !args.quiet {
+            observers.push(&mut progress);
+        }
+        if let Some((_, t)) = trace.as_mut() {
+            observers.push(t);
+        }
+        solve_system(&problem, &config, &options, &mut observers)
+    };
+    if let Some((p, t)) = trace {
+        let finished = t.finish();
+        if result.is_err() || finished.is_err() {
+            let _ = std::fs::remove_file(&p);
+        }
+        finished?;
+    }
+    let sol = result?;
+    let relres = relative_residual(problem.a(), &sol.x, problem.b());
+    let converged = sol.report.status.is_converged();
+    if let Some(p) = &args.json {
+        let v = serde_json::json!({
+            "command": "solve",
+            "matrix": {"source": source, "n": n, "nnz": nnz},
+            "tol": args.tol,
+            "converged": converged,
+            "relative_residual": relres,
+            "report": sol.report,
+        });
+        write_json(p, &v)?;
+    }
+    if converged {
+        if let Some(p) = &args.out {
+            matrix_market::write_vector(p, &sol.x)?;
+        }
+    }
+    let precond = serde_json::to_value(sol.plan.precond).unwrap_or_default();
+    let summary = format!(
+        "Solved {source} (n = {n}, nnz = {nnz}) with {} and preconditioner {} ({}). {}; true relative residual {relres:.3e}; setup {:.3} s.{}",
+        sol.report.solver,
+        precond.as_str().unwrap_or("?"),
+        sol.plan.reason,
+        sol.report.summary(),
+        sol.setup_s,
+        match (&args.out, converged) {
+            (Some(p), true) => format!(" Solution written to {}.", p.display()),
+            (Some(_), false) => " No solution written (not converged).".to_string(),
+            _ => String::new(),
+        }
+    );
+    if converged {
+        if !args.quiet {
+            println!("{summary}");
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        if !args.quiet {
+            println!("{summary}");
+        }
+        eprintln!(
+            "error: {} ({}): {}",
+            sol.report.solver,
+            source,
+            sol.report.status.describe(relres)
+        );
+        Ok(ExitCode::from(2))
+    }
+}
