@@ -91,23 +91,66 @@ fn reduce_blocks(n: usize, j: usize, out: &mut [f64], f: impl Fn(usize, usize, u
 pub fn project(v: &[f64], n: usize, w: &[f64], h: &mut [f64]) {
     let j = h.len();
     debug_assert!(v.len() >= j * n && w.len() == n);
-    reduce_blocks(n, j, h, |_, s, e, part| {
-        for (k, pk) in part.iter_mut().enumerate() {
-            *pk = dot_serial(&v[k * n + s..k * n + e], &w[s..e]);
+    reduce_blocks(n, j, h, |_, s, e, part| block_project(v, n, s, e, &w[s..e], part));
+}
+
+/// `part[k] = v_k[s..e] · wb` for every basis vector k, four vectors at a
+/// time so each element of `wb` is loaded once per four dot products.
+fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) {
+    let j = part.len();
+    let len = e - s;
+    let body = len - len % 4;
+    let mut k = 0;
+    while k + 4 <= j {
+        let vs: [&[f64]; 4] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
+        let mut acc = [[0.0f64; 4]; 4];
+        let mut i = 0;
+        while i < body {
+            let wl = [wb[i], wb[i + 1], wb[i + 2], wb[i + 3]];
+            for q in 0..4 {
+                let vq = &vs[q][i..i + 4];
+                for l in 0..4 {
+                    acc[q][l] += vq[l] * wl[l];
+                }
+            }
+            i += 4;
         }
-    });
+        for q in 0..4 {
+            let mut t = (acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3]);
+            for r in body..len {
+                t += vs[q][r] * wb[r];
+            }
+            part[k + q] = t;
+        }
+        k += 4;
+    }
+    for (kk, pk) in part.iter_mut().enumerate().skip(k) {
+        *pk = dot_serial(&v[kk * n + s..kk * n + e], wb);
+    }
+}
+
+/// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
+fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
+    let e = s + wc.len();
+    let j = h.len();
+    let mut k = 0;
+    while k + 4 <= j {
+        let vs: [&[f64]; 4] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
+        let hs = [h[k], h[k + 1], h[k + 2], h[k + 3]];
+        for (i, wi) in wc.iter_mut().enumerate() {
+            *wi -= (hs[0] * vs[0][i] + hs[1] * vs[1][i]) + (hs[2] * vs[2][i] + hs[3] * vs[3][i]);
+        }
+        k += 4;
+    }
+    for (kk, &hk) in h.iter().enumerate().skip(k) {
+        let vk = &v[kk * n + s..kk * n + e];
+        wc.iter_mut().zip(vk).for_each(|(wi, &vi)| *wi -= hk * vi);
+    }
 }
 
 /// `w ← w − V h` for the `j = h.len()` column-major vectors in `v`.
 pub fn subtract(v: &[f64], n: usize, h: &[f64], w: &mut [f64]) {
-    let update = |c: usize, wc: &mut [f64]| {
-        let s = c * GS_CHUNK;
-        let e = s + wc.len();
-        for (k, &hk) in h.iter().enumerate() {
-            let vk = &v[k * n + s..k * n + e];
-            wc.iter_mut().zip(vk).for_each(|(wi, &vi)| *wi -= hk * vi);
-        }
-    };
+    let update = |c: usize, wc: &mut [f64]| block_subtract(v, n, c * GS_CHUNK, h, wc);
     if n < PAR_MIN_LEN {
         w.chunks_mut(GS_CHUNK)
             .enumerate()
@@ -128,13 +171,8 @@ fn subtract_then_project(v: &[f64], n: usize, h: &[f64], w: &mut [f64], g: &mut 
     reduce_blocks(n, j, g, |_, s, e, part| {
         // SAFETY: every task gets a distinct block [s, e) of w, within 0..n.
         let wc = unsafe { std::slice::from_raw_parts_mut(wptr.get().add(s), e - s) };
-        for (k, &hk) in h.iter().enumerate() {
-            let vk = &v[k * n + s..k * n + e];
-            wc.iter_mut().zip(vk).for_each(|(wi, &vi)| *wi -= hk * vi);
-        }
-        for (k, pk) in part.iter_mut().enumerate() {
-            *pk = dot_serial(&v[k * n + s..k * n + e], wc);
-        }
+        block_subtract(v, n, s, h, wc);
+        block_project(v, n, s, e, wc, part);
     });
 }
 
