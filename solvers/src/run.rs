@@ -125,7 +125,6 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
     let mut threshold = tol;
     let (mut best, mut best_iter) = (initial, 0usize);
     let mut iters = 0usize;
-    let mut last_value = initial;
     let converged = |m: &Metrics| Status::Converged {
         criterion: m.criterion,
         value: m.value,
@@ -164,7 +163,6 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
                 Step::Finished => {
                     let m = clock.measure(|| solver.metrics(problem, &state));
                     record(iters, &m, &clock, &mut trace, observers);
-                    last_value = m.value;
                     break if m.value <= tol {
                         converged(&m)
                     } else if !m.value.is_finite() {
@@ -182,14 +180,12 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
                     let sampled = if sampler.due(iters) {
                         let m = clock.measure(|| solver.metrics(problem, &state));
                         record(iters, &m, &clock, &mut trace, observers);
-                        last_value = m.value;
                         Some(m)
                     } else {
                         None
                     };
                     let current = estimate.or(sampled.as_ref().map(|m| m.value));
                     let Some(e) = current else { continue };
-                    last_value = e;
                     if !e.is_finite() || e > options.divergence_factor * initial {
                         break Status::Diverged { value: e };
                     }
@@ -206,7 +202,6 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
                             Some(m) => m,
                             None => clock.measure(|| solver.metrics(problem, &state)),
                         };
-                        last_value = m.value;
                         if m.value <= tol {
                             break converged(&m);
                         }
@@ -220,7 +215,6 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
     solver.finalize(problem, &mut state)?;
     let elapsed = clock.solver_time();
     let final_metrics = clock.measure(|| solver.metrics(problem, &state));
-    let _ = last_value;
     if trace.last().map(|s| s.iteration) != Some(iters) {
         record(iters, &final_metrics, &clock, &mut trace, observers);
     }
@@ -331,6 +325,76 @@ mod tests {
             run(&(), &mut s, &Options::default().tol(-1.0)),
             Err(SolverError::InvalidSetting { .. })
         ));
+    }
+
+    /// Estimate multiplied by `factor` each step; each step sleeps `sleep_ms`.
+    struct Geometric {
+        factor: f64,
+        sleep_ms: u64,
+    }
+    impl Solver<()> for Geometric {
+        type State = f64;
+        fn name(&self) -> String {
+            "geometric".into()
+        }
+        fn init(&mut self, _: &()) -> Result<f64> {
+            Ok(1.0)
+        }
+        fn step(&mut self, _: &(), s: &mut f64) -> Result<Step> {
+            std::thread::sleep(Duration::from_millis(self.sleep_ms));
+            *s *= self.factor;
+            Ok(Step::Continue { estimate: Some(*s) })
+        }
+        fn metrics(&self, _: &(), s: &f64) -> Metrics {
+            Metrics::new(Criterion::RelativeChange, *s)
+        }
+    }
+
+    #[test]
+    fn stall_divergence_and_time_limit() {
+        let out = run(
+            &(),
+            &mut Geometric {
+                factor: 1.0,
+                sleep_ms: 0,
+            },
+            &Options::default().stall_iters(7),
+        )
+        .unwrap();
+        assert!(
+            matches!(out.report.status, Status::Stalled { .. }),
+            "{:?}",
+            out.report.status
+        );
+        assert_eq!(out.report.iterations, 7);
+        let out = run(
+            &(),
+            &mut Geometric {
+                factor: 10.0,
+                sleep_ms: 0,
+            },
+            &Options::default(),
+        )
+        .unwrap();
+        assert!(matches!(out.report.status, Status::Diverged { .. }));
+        assert_eq!(
+            out.report.iterations, 11,
+            "1e11 is the first value above 1e10 × 1"
+        );
+        let opts = Options::default()
+            .time_limit(Duration::from_millis(30))
+            .trace(TraceSchedule::Off);
+        let out = run(
+            &(),
+            &mut Geometric {
+                factor: 0.999,
+                sleep_ms: 5,
+            },
+            &opts,
+        )
+        .unwrap();
+        assert!(matches!(out.report.status, Status::TimeLimit { .. }));
+        assert!(out.report.iterations >= 6 && out.report.elapsed_s >= 0.03);
     }
 
     #[test]

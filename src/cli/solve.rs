@@ -89,6 +89,9 @@ pub struct SolveArgs {
     /// Iteration limit.
     #[arg(long, default_value_t = 10_000)]
     pub max_iters: usize,
+    /// Stop after this many seconds of solver time (status: time limit).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
     /// GMRES restart length.
     #[arg(long, default_value_t = 40)]
     pub restart: usize,
@@ -181,7 +184,15 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
         },
         restart: args.restart,
     };
-    let options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let mut options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    if let Some(t) = args.time_limit {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(CliError::Usage(format!(
+                "--time-limit must be a positive number of seconds, got {t}"
+            )));
+        }
+        options = options.time_limit(std::time::Duration::from_secs_f64(t));
+    }
     let mut progress = ProgressObserver::new();
     let mut trace = match &args.trace {
         Some(p) => Some((
