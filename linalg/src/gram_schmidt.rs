@@ -70,17 +70,15 @@ fn reduce_blocks(n: usize, j: usize, out: &mut [f64], f: impl Fn(usize, usize, u
         return;
     }
     let nb = blocks(n);
-    let run = |c: usize| {
-        let mut part = vec![0.0; j];
-        f(c, c * GS_CHUNK, ((c + 1) * GS_CHUNK).min(n), &mut part);
-        part
-    };
-    let parts: Vec<Vec<f64>> = if n < PAR_MIN_LEN {
-        (0..nb).map(run).collect()
+    // one allocation for all per-block partial results
+    let mut parts = vec![0.0; nb * j];
+    let run = |(c, part): (usize, &mut [f64])| f(c, c * GS_CHUNK, ((c + 1) * GS_CHUNK).min(n), part);
+    if n < PAR_MIN_LEN {
+        parts.chunks_mut(j).enumerate().for_each(run);
     } else {
-        (0..nb).into_par_iter().map(run).collect()
-    };
-    for p in parts {
+        parts.par_chunks_mut(j).enumerate().for_each(run);
+    }
+    for p in parts.chunks(j) {
         for (o, v) in out.iter_mut().zip(p) {
             *o += v;
         }
