@@ -3,15 +3,19 @@ use crate::operator::Preconditioner;
 use crate::CsrMatrix;
 
 /// IC(0): `A ≈ L Lᵀ` with `L` restricted to the pattern of A's lower triangle.
-/// `L` is stored by rows with the diagonal last in each row; the backward
-/// solve with `Lᵀ` walks the same rows in reverse and scatters.
+///
+/// `L = D L̃` is stored as its diagonal `D` and the strictly lower part of
+/// the unit lower `L̃ = D⁻¹ L`, by rows. The triangular solves are
+/// latency-bound (each unknown waits for its neighbour), so the scaling is
+/// taken off their dependency chains: `L̃ y = D⁻¹ r` forward, then
+/// `L̃ᵀ u = y` backward by scattering along the same rows, and `z = D⁻¹ u`.
 #[derive(Clone, Debug)]
 pub struct Ic0 {
     row_ptr: Vec<u32>,
     col_idx: Vec<u32>,
-    values: Vec<f64>,
-    /// `1 / l_ii`: the solves multiply instead of divide (a division on the
-    /// solve's dependency chain costs ~4× a multiply's latency).
+    /// `l_ij / l_ii` for j < i.
+    scaled: Vec<f64>,
+    /// `1 / l_ii`.
     inv_diag: Vec<f64>,
 }
 
@@ -76,15 +80,43 @@ impl Ic0 {
             }
             values[e - 1] = d.sqrt();
         }
-        let inv_diag = (0..n)
-            .map(|i| 1.0 / values[row_ptr[i + 1] as usize - 1])
-            .collect();
+        // split into D and the strictly lower part of D⁻¹L
+        let mut inv_diag = Vec::with_capacity(n);
+        let mut lp = Vec::with_capacity(n + 1);
+        let mut lc = Vec::with_capacity(col_idx.len() - n);
+        let mut lv = Vec::with_capacity(col_idx.len() - n);
+        lp.push(0u32);
+        for i in 0..n {
+            let (s, e) = (row_ptr[i] as usize, row_ptr[i + 1] as usize);
+            let d = values[e - 1];
+            inv_diag.push(1.0 / d);
+            for p in s..e - 1 {
+                lc.push(col_idx[p]);
+                lv.push(values[p] / d);
+            }
+            lp.push(lc.len() as u32);
+        }
         Ok(Self {
-            row_ptr,
-            col_idx,
-            values,
+            row_ptr: lp,
+            col_idx: lc,
+            scaled: lv,
             inv_diag,
         })
+    }
+
+    /// The factor `L` (dense), for tests.
+    #[cfg(test)]
+    fn dense_l(&self) -> faer::Mat<f64> {
+        let n = self.inv_diag.len();
+        let mut l = faer::Mat::<f64>::zeros(n, n);
+        for i in 0..n {
+            let d = 1.0 / self.inv_diag[i];
+            l[(i, i)] = d;
+            for p in self.row_ptr[i] as usize..self.row_ptr[i + 1] as usize {
+                l[(i, self.col_idx[p] as usize)] = self.scaled[p] * d;
+            }
+        }
+        l
     }
 }
 
@@ -93,27 +125,32 @@ impl Preconditioner for Ic0 {
         "ic0"
     }
     fn dim(&self) -> usize {
-        self.row_ptr.len() - 1
+        self.inv_diag.len()
     }
     fn apply(&self, r: &[f64], z: &mut [f64]) {
-        let (rp, ci, va) = (&self.row_ptr, &self.col_idx, &self.values);
-        let n = r.len();
-        // L y = r
-        for i in 0..n {
-            let (s, e) = (rp[i] as usize, rp[i + 1] as usize);
-            let mut acc = r[i];
-            for p in s..e - 1 {
-                acc -= va[p] * z[ci[p] as usize];
+        let (rp, ci, lv, inv) = (&self.row_ptr, &self.col_idx, &self.scaled, &self.inv_diag);
+        let n = inv.len();
+        assert!(r.len() == n && z.len() == n, "ic0: vector length");
+        // SAFETY: rp has n + 1 monotone entries ending at lv.len() = ci.len(),
+        // and every column index is < i < n (built in `new`); r, z have n entries.
+        unsafe {
+            // L̃ y = D⁻¹ r
+            for i in 0..n {
+                let (s, e) = (*rp.get_unchecked(i) as usize, *rp.get_unchecked(i + 1) as usize);
+                let mut acc = *r.get_unchecked(i) * *inv.get_unchecked(i);
+                for p in s..e {
+                    acc -= *lv.get_unchecked(p) * *z.get_unchecked(*ci.get_unchecked(p) as usize);
+                }
+                *z.get_unchecked_mut(i) = acc;
             }
-            z[i] = acc * self.inv_diag[i];
-        }
-        // Lᵀ z = y, column-oriented over the rows of L
-        for i in (0..n).rev() {
-            let (s, e) = (rp[i] as usize, rp[i + 1] as usize);
-            let zi = z[i] * self.inv_diag[i];
-            z[i] = zi;
-            for p in s..e - 1 {
-                z[ci[p] as usize] -= va[p] * zi;
+            // L̃ᵀ u = y (scatter along rows, last row first), then z = D⁻¹ u
+            for i in (0..n).rev() {
+                let (s, e) = (*rp.get_unchecked(i) as usize, *rp.get_unchecked(i + 1) as usize);
+                let ui = *z.get_unchecked(i);
+                for p in s..e {
+                    *z.get_unchecked_mut(*ci.get_unchecked(p) as usize) -= *lv.get_unchecked(p) * ui;
+                }
+                *z.get_unchecked_mut(i) = ui * *inv.get_unchecked(i);
             }
         }
     }
@@ -132,12 +169,7 @@ mod tests {
         let a = laplacian(6, 0.0);
         let f = Ic0::new(&a).unwrap();
         let n = a.nrows();
-        let mut l = faer::Mat::<f64>::zeros(n, n);
-        for i in 0..n {
-            for p in f.row_ptr[i] as usize..f.row_ptr[i + 1] as usize {
-                l[(i, f.col_idx[p] as usize)] = f.values[p];
-            }
-        }
+        let l = f.dense_l();
         let llt = &l * l.transpose();
         for i in 0..n {
             let (cols, vals) = a.row(i);
