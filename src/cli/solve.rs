@@ -1,6 +1,7 @@
 //! `solvent solve`: one sparse linear system, from a file or generated.
 
 use super::{check_output_path, write_json, CliError};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use solvent_linalg::io::matrix_market;
 use solvent_linalg::precond::PrecondKind;
@@ -26,38 +27,18 @@ pub enum Generated {
     Shifted2d,
 }
 
-/// Method choices on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MethodArg {
-    /// Chosen from the matrix.
-    Auto,
-    /// Conjugate gradients (SPD).
-    Cg,
-    /// Restarted GMRES with right preconditioning.
-    Gmres,
-    /// BiCGStab.
-    Bicgstab,
-    /// MINRES (symmetric, also indefinite).
-    Minres,
-    /// Sparse direct: faer Cholesky or LU.
-    Direct,
+fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
+    PossibleValuesParser::new(["auto", "cg", "gmres", "bicgstab", "minres", "direct"])
+        .map(|s| Method::parse(&s).expect("listed values parse"))
 }
 
-/// Preconditioner choices on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PrecondArg {
-    /// Chosen for the method.
-    Auto,
-    /// None.
-    None,
-    /// Diagonal scaling.
-    Jacobi,
-    /// Symmetric Gauss–Seidel.
-    Ssor,
-    /// Incomplete LU, no fill.
-    Ilu0,
-    /// Incomplete Cholesky, no fill (SPD).
-    Ic0,
+/// A preconditioner choice; `None` lets the method choose (`auto`).
+#[derive(Clone, Copy, Debug)]
+pub struct PrecondChoice(pub Option<PrecondKind>);
+
+fn precond_parser() -> impl clap::builder::TypedValueParser<Value = PrecondChoice> {
+    PossibleValuesParser::new(["auto", "none", "jacobi", "ssor", "ilu0", "ic0"])
+        .map(|s| PrecondChoice(PrecondKind::parse(&s)))
 }
 
 /// Arguments of `solvent solve`.
@@ -77,12 +58,14 @@ pub struct SolveArgs {
     /// Use b = (1, …, 1) (the default when --rhs is absent).
     #[arg(long)]
     pub rhs_ones: bool,
-    /// Solution method.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub method: MethodArg,
-    /// Preconditioner.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub precond: PrecondArg,
+    /// Solution method: auto (chosen from the matrix), cg (SPD), gmres (right-preconditioned,
+    /// restarted), bicgstab, minres (symmetric, also indefinite), direct (faer Cholesky or LU).
+    #[arg(long, value_parser = method_parser(), default_value = "auto")]
+    pub method: Method,
+    /// Preconditioner: auto (chosen for the method), none, jacobi, ssor (symmetric Gauss–Seidel),
+    /// ilu0, ic0 (SPD only).
+    #[arg(long, value_parser = precond_parser(), default_value = "auto")]
+    pub precond: PrecondChoice,
     /// Tolerance on the relative residual ‖b − Ax‖/‖b‖.
     #[arg(long, default_value_t = 1e-8)]
     pub tol: f64,
@@ -166,22 +149,8 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
     let (n, nnz) = (a.nrows(), a.nnz());
     let problem = LinearSystemProblem::new(a, b)?;
     let config = SolveConfig {
-        method: match args.method {
-            MethodArg::Auto => Method::Auto,
-            MethodArg::Cg => Method::Cg,
-            MethodArg::Gmres => Method::Gmres,
-            MethodArg::Bicgstab => Method::Bicgstab,
-            MethodArg::Minres => Method::Minres,
-            MethodArg::Direct => Method::Direct,
-        },
-        precond: match args.precond {
-            PrecondArg::Auto => None,
-            PrecondArg::None => Some(PrecondKind::None),
-            PrecondArg::Jacobi => Some(PrecondKind::Jacobi),
-            PrecondArg::Ssor => Some(PrecondKind::Ssor),
-            PrecondArg::Ilu0 => Some(PrecondKind::Ilu0),
-            PrecondArg::Ic0 => Some(PrecondKind::Ic0),
-        },
+        method: args.method,
+        precond: args.precond.0,
         restart: args.restart,
     };
     let mut options = Options::default().tol(args.tol).max_iters(args.max_iters);
