@@ -73,7 +73,13 @@ pub fn shifted_laplacian2d(m: usize, sigma: f64) -> Result<CsrMatrix> {
 /// boundary points for the boundary faces.
 pub fn diffusion2d(m: usize, a: impl Fn(f64, f64) -> f64) -> Result<CsrMatrix> {
     let h = 1.0 / (m as f64 + 1.0);
-    let coef = |i: isize, j: isize| a((j + 1) as f64 * h, (i + 1) as f64 * h);
+    diffusion_from(m, |i, j| a((j + 1) as f64 * h, (i + 1) as f64 * h))
+}
+
+/// The harmonic-mean finite-volume stencil from a coefficient at grid point
+/// `(i, j)`, `i, j ∈ −1..=m` (−1 and m are the boundary points).
+fn diffusion_from(m: usize, coef: impl Fn(isize, isize) -> f64) -> Result<CsrMatrix> {
+    check_grid(m)?;
     for i in -1..=m as isize {
         for j in -1..=m as isize {
             let v = coef(i, j);
@@ -94,6 +100,57 @@ pub fn diffusion2d(m: usize, a: impl Fn(f64, f64) -> f64) -> Result<CsrMatrix> {
         let n = harm(c, coef(i + 1, j));
         [w + e + s + n, -w, -e, -s, -n]
     })
+}
+
+/// How a Gaussian random field `g` becomes a Darcy permeability `a`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DarcyCoefficient {
+    /// `a = exp(g)` (log-normal permeability).
+    LogNormal,
+    /// `a = high` where `g ≥ 0`, else `low` (the standard Darcy benchmark uses 12 / 3).
+    Threshold {
+        /// Value where the field is non-negative.
+        high: f64,
+        /// Value where the field is negative.
+        low: f64,
+    },
+}
+
+impl DarcyCoefficient {
+    /// The benchmark's thresholded field, 12 / 3.
+    pub const THRESHOLD_12_3: Self = Self::Threshold { high: 12.0, low: 3.0 };
+
+    /// `a(g)`.
+    pub fn apply(self, g: f64) -> f64 {
+        match self {
+            Self::LogNormal => g.exp(),
+            Self::Threshold { high, low } => {
+                if g >= 0.0 {
+                    high
+                } else {
+                    low
+                }
+            }
+        }
+    }
+}
+
+/// Darcy flow `−∇·(a∇u) = f`, `u = 0` on the boundary, on the `m × m`
+/// interior grid, with `a = coefficient(field)` given at the grid points
+/// (row-major, `m²` values, e.g. a [`super::GaussianRandomField`] sample);
+/// boundary faces take the coefficient of their interior point. Harmonic-mean
+/// faces, scaled by `h²` (so `f = 1` is the right-hand side `h²·1`): SPD.
+pub fn darcy2d(m: usize, field: &[f64], coefficient: DarcyCoefficient) -> Result<CsrMatrix> {
+    if field.len() != m * m {
+        return Err(ProblemError::Invalid(format!(
+            "Darcy field has {} values, the {m}×{m} grid needs {}",
+            field.len(),
+            m * m
+        )));
+    }
+    let a: Vec<f64> = field.iter().map(|&g| coefficient.apply(g)).collect();
+    let clamp = |k: isize| k.clamp(0, m as isize - 1) as usize;
+    diffusion_from(m, |i, j| a[clamp(i) * m + clamp(j)])
 }
 
 /// A smooth, strongly varying positive coefficient
@@ -152,6 +209,36 @@ mod tests {
         assert!(diffusion2d(3, |x, _| x - 0.5).is_err());
         assert!(poisson2d(0).is_err());
         assert!(convection_diffusion2d(3, 0.0, 1.0, 1.0).is_err());
+    }
+
+    #[test]
+    fn darcy_matches_the_stencil_and_is_spd() {
+        let m = 6;
+        let g: Vec<f64> = (0..m * m).map(|k| ((k * 7) % 5) as f64 - 2.0).collect();
+        let a = darcy2d(m, &g, DarcyCoefficient::LogNormal).unwrap();
+        assert!(a.is_symmetric(1e-15));
+        // interior row (2, 3): harmonic means with the four neighbours
+        let (i, j) = (2usize, 3usize);
+        let c = |i: usize, j: usize| g[i * m + j].exp();
+        let hm = |p: f64, q: f64| 2.0 * p * q / (p + q);
+        let k = i * m + j;
+        assert!((a.get(k, k - 1) + hm(c(i, j), c(i, j - 1))).abs() < 1e-14);
+        assert!((a.get(k, k + m) + hm(c(i, j), c(i + 1, j))).abs() < 1e-14);
+        // corner row: boundary faces carry the node's own coefficient (harmonic mean of equals)
+        let d0 = a.get(0, 0) + a.get(0, 1) + a.get(0, m);
+        assert!(
+            (d0 - 2.0 * c(0, 0)).abs() < 1e-12,
+            "two boundary faces of weight a_00"
+        );
+        // thresholded: only two values on the faces
+        let t = darcy2d(m, &g, DarcyCoefficient::THRESHOLD_12_3).unwrap();
+        assert!(t
+            .values()
+            .iter()
+            .all(|v| [-12.0, -3.0, -4.8].contains(v) || *v > 0.0));
+        let ch = solvent_linalg::direct::DirectSolver::new(&t, solvent_linalg::direct::DirectKind::Cholesky);
+        assert!(ch.is_ok(), "SPD");
+        assert!(darcy2d(m, &g[1..], DarcyCoefficient::LogNormal).is_err());
     }
 
     #[test]

@@ -3,8 +3,14 @@
 //!
 //! They cover the classes the Krylov solvers must handle: SPD (Poisson,
 //! variable-coefficient diffusion), nonsymmetric (upwind convection–diffusion)
-//! and symmetric indefinite (shifted Laplacian).
+//! and symmetric indefinite (shifted Laplacian); Gaussian random fields
+//! ([`GaussianRandomField`]) give the random coefficients of Darcy flow.
 
+mod grf;
 mod grid2d;
 
-pub use grid2d::{convection_diffusion2d, diffusion2d, poisson2d, shifted_laplacian2d, smooth_coefficient};
+pub use grf::{GaussianRandomField, GrfParams};
+pub use grid2d::{
+    convection_diffusion2d, darcy2d, diffusion2d, poisson2d, shifted_laplacian2d, smooth_coefficient,
+    DarcyCoefficient,
+};
