@@ -1,8 +1,6 @@
 //! BiCGStab with right preconditioning.
 
-use super::{
-    apply_precond, check_system, initial_x, residual_metrics, rhs_scale, HasSolution, SharedPrecond,
-};
+use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, Step};
 use solvent_linalg::vector::{axpy, dot, norm2, sub_from};
 use solvent_linalg::Preconditioner;
@@ -53,7 +51,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Bicgstab {
         "bicgstab".into()
     }
     fn settings(&self) -> serde_json::Value {
-        serde_json::json!({"preconditioner": self.precond.as_ref().map_or("none", |m| m.name())})
+        serde_json::json!({"preconditioner": super::precond_name(&self.precond)})
     }
     fn init(&mut self, problem: &P) -> Result<BicgstabState> {
         let n = check_system(problem, &self.precond)?;
@@ -128,11 +126,4 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Bicgstab {
     }
 }
 
-impl HasSolution for BicgstabState {
-    fn solution(&self) -> &[f64] {
-        &self.x
-    }
-    fn into_solution(self) -> Vec<f64> {
-        self.x
-    }
-}
+super::has_solution!(BicgstabState);

@@ -1,8 +1,6 @@
 //! Preconditioned conjugate gradients.
 
-use super::{
-    apply_precond, check_system, initial_x, residual_metrics, rhs_scale, HasSolution, SharedPrecond,
-};
+use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, Step};
 use solvent_linalg::vector::{axpy, dot, xpby};
 use solvent_linalg::Preconditioner;
@@ -48,7 +46,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
         "cg".into()
     }
     fn settings(&self) -> serde_json::Value {
-        serde_json::json!({"preconditioner": self.precond.as_ref().map_or("none", |m| m.name())})
+        serde_json::json!({"preconditioner": super::precond_name(&self.precond)})
     }
     fn init(&mut self, problem: &P) -> Result<CgState> {
         let n = check_system(problem, &self.precond)?;
@@ -114,11 +112,4 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
     }
 }
 
-impl HasSolution for CgState {
-    fn solution(&self) -> &[f64] {
-        &self.x
-    }
-    fn into_solution(self) -> Vec<f64> {
-        self.x
-    }
-}
+super::has_solution!(CgState);

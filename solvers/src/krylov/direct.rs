@@ -1,6 +1,6 @@
 //! The sparse direct path as a solver: factorise once, solve, done.
 
-use super::{residual_metrics, HasSolution};
+use super::residual_metrics;
 use crate::{Metrics, Result, Solver, SolverError, Step};
 use solvent_linalg::direct::{DirectKind, DirectSolver};
 use solvent_linalg::LinalgError;
@@ -98,11 +98,4 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Direct {
     }
 }
 
-impl HasSolution for DirectState {
-    fn solution(&self) -> &[f64] {
-        &self.x
-    }
-    fn into_solution(self) -> Vec<f64> {
-        self.x
-    }
-}
+super::has_solution!(DirectState);

@@ -1,6 +1,6 @@
 //! Restarted GMRES(m) with right preconditioning and CGS2 orthogonalisation.
 
-use super::{check_system, initial_x, residual_metrics, rhs_scale, HasSolution, SharedPrecond};
+use super::{check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
 use solvent_linalg::gram_schmidt::{cgs2, combine, Basis};
 use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
@@ -129,7 +129,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
     fn settings(&self) -> serde_json::Value {
         serde_json::json!({
             "restart": self.restart,
-            "preconditioner": self.precond.as_ref().map_or("none", |m| m.name()),
+            "preconditioner": super::precond_name(&self.precond),
             "side": "right",
             "orthogonalisation": "cgs2",
         })
@@ -258,11 +258,4 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
     }
 }
 
-impl HasSolution for GmresState {
-    fn solution(&self) -> &[f64] {
-        &self.x
-    }
-    fn into_solution(self) -> Vec<f64> {
-        self.x
-    }
-}
+super::has_solution!(GmresState);

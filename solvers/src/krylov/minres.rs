@@ -1,8 +1,6 @@
 //! Preconditioned MINRES for symmetric (possibly indefinite) systems.
 
-use super::{
-    apply_precond, check_system, initial_x, residual_metrics, rhs_scale, HasSolution, SharedPrecond,
-};
+use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
 use solvent_linalg::vector::{axpy, dot, sub_from};
 use solvent_linalg::Preconditioner;
@@ -62,7 +60,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Minres {
         "minres".into()
     }
     fn settings(&self) -> serde_json::Value {
-        serde_json::json!({"preconditioner": self.precond.as_ref().map_or("none", |m| m.name())})
+        serde_json::json!({"preconditioner": super::precond_name(&self.precond)})
     }
     fn init(&mut self, problem: &P) -> Result<MinresState> {
         let n = check_system(problem, &self.precond)?;
@@ -171,11 +169,4 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Minres {
     }
 }
 
-impl HasSolution for MinresState {
-    fn solution(&self) -> &[f64] {
-        &self.x
-    }
-    fn into_solution(self) -> Vec<f64> {
-        self.x
-    }
-}
+super::has_solution!(MinresState);

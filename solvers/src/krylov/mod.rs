@@ -94,6 +94,26 @@ pub(crate) fn rhs_scale(b: &[f64]) -> f64 {
     }
 }
 
+/// The preconditioner's name for reports (`"none"` for the identity).
+pub(crate) fn precond_name(m: &SharedPrecond) -> &str {
+    m.as_ref().map_or("none", |m| m.name())
+}
+
+/// Implements [`HasSolution`] for a state whose iterate is its field `x`.
+macro_rules! has_solution {
+    ($state:ty) => {
+        impl super::HasSolution for $state {
+            fn solution(&self) -> &[f64] {
+                &self.x
+            }
+            fn into_solution(self) -> Vec<f64> {
+                self.x
+            }
+        }
+    };
+}
+pub(crate) use has_solution;
+
 /// Access to the solution held by a solver state.
 pub trait HasSolution {
     /// The current iterate.
