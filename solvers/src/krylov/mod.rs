@@ -18,6 +18,7 @@ mod cg;
 mod direct;
 mod gmres;
 mod minres;
+pub mod ordering;
 mod select;
 
 pub use bicgstab::{Bicgstab, BicgstabState};
