@@ -7,14 +7,14 @@
 //!   included) on the same n = 10⁶ Poisson matrix against one SpMV plus one
 //!   CGS2 pass over 20 vectors (the average basis size of a 40-vector cycle);
 //!   per-iteration cost = time/80.
-//! - `cg_parts`: the pieces of a CG + IC(0) iteration at n = 10⁶.
+//! - `cg_parts`: the pieces of a CG + IC(0) iteration at n = 10⁶ (and an ILU(0) application).
 //!
 //! Run: `cargo bench --bench kernels` (prints criterion's figures).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
 use solvent::linalg::gram_schmidt::{cgs2, Basis};
-use solvent::linalg::precond::Ic0;
+use solvent::linalg::precond::{Ic0, Ilu0};
 use solvent::linalg::vector::{axpy, dot, scale};
 use solvent::linalg::Preconditioner;
 use solvent::prelude::*;
@@ -96,12 +96,14 @@ fn cg_parts(c: &mut Criterion) {
     let a = poisson2d(1000).unwrap();
     let n = a.nrows();
     let ic0 = Ic0::new(&a).unwrap();
+    let ilu0 = Ilu0::new(&a).unwrap();
     let r: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).cos()).collect();
     let mut z = vec![0.0; n];
     let mut g = c.benchmark_group("cg_parts_n1e6");
     g.sample_size(20);
     g.bench_function("spmv", |b| b.iter(|| a.mul_vec(black_box(&r), &mut z)));
     g.bench_function("ic0_apply", |b| b.iter(|| ic0.apply(black_box(&r), &mut z)));
+    g.bench_function("ilu0_apply", |b| b.iter(|| ilu0.apply(black_box(&r), &mut z)));
     g.bench_function("dot", |b| b.iter(|| black_box(dot(&r, &z))));
     g.bench_function("axpy", |b| b.iter(|| axpy(0.5, black_box(&r), &mut z)));
     g.finish();

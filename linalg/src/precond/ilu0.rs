@@ -55,7 +55,17 @@ impl Ilu0 {
                 });
             }
         }
-        let inv_diag = diag_pos.iter().map(|&p| 1.0 / lu.values()[p]).collect();
+        let inv_diag: Vec<f64> = diag_pos.iter().map(|&p| 1.0 / lu.values()[p]).collect();
+        // scale U's strict upper part by 1/u_ii: the backward solve then keeps
+        // the scaling off its dependency chain, as IC(0) does
+        {
+            let vals = lu.values_mut();
+            for i in 0..n {
+                for v in &mut vals[diag_pos[i] + 1..rp[i + 1]] {
+                    *v *= inv_diag[i];
+                }
+            }
+        }
         Ok(Self {
             lu,
             diag_pos,
@@ -73,21 +83,29 @@ impl Preconditioner for Ilu0 {
     }
     fn apply(&self, r: &[f64], z: &mut [f64]) {
         let (rp, ci, va) = (self.lu.row_ptr(), self.lu.col_idx(), self.lu.values());
-        let n = r.len();
-        for i in 0..n {
-            let mut s = r[i];
-            for p in rp[i] as usize..self.diag_pos[i] {
-                s -= va[p] * z[ci[p] as usize];
+        let (dp, inv) = (&self.diag_pos, &self.inv_diag);
+        let n = inv.len();
+        assert!(r.len() == n && z.len() == n, "ilu0: vector length");
+        // SAFETY: the factor has A's validated CSR structure (n rows, columns
+        // < n, diag_pos[i] inside row i); r and z have n entries.
+        unsafe {
+            // L y = r (unit lower)
+            for i in 0..n {
+                let mut s = *r.get_unchecked(i);
+                for p in *rp.get_unchecked(i) as usize..*dp.get_unchecked(i) {
+                    s -= *va.get_unchecked(p) * *z.get_unchecked(*ci.get_unchecked(p) as usize);
+                }
+                *z.get_unchecked_mut(i) = s;
             }
-            z[i] = s;
-        }
-        for i in (0..n).rev() {
-            let dp = self.diag_pos[i];
-            let mut s = z[i];
-            for p in dp + 1..rp[i + 1] as usize {
-                s -= va[p] * z[ci[p] as usize];
+            // (D⁻¹U) z = D⁻¹ y; the far columns first, so the entry that
+            // waits on z[i+1] (the nearest) comes last on the chain
+            for i in (0..n).rev() {
+                let mut s = *z.get_unchecked(i) * *inv.get_unchecked(i);
+                for p in (*dp.get_unchecked(i) + 1..*rp.get_unchecked(i + 1) as usize).rev() {
+                    s -= *va.get_unchecked(p) * *z.get_unchecked(*ci.get_unchecked(p) as usize);
+                }
+                *z.get_unchecked_mut(i) = s;
             }
-            z[i] = s * self.inv_diag[i];
         }
     }
     fn is_symmetric(&self) -> bool {
@@ -136,7 +154,12 @@ mod tests {
                 let s: f64 = (0..=i.min(j))
                     .map(|k| {
                         let l = if k == i { 1.0 } else { lu[(i, k)] };
-                        let u = lu[(k, j)];
+                        // stored upper entries are u_kj / u_kk
+                        let u = if j == k {
+                            lu[(k, k)]
+                        } else {
+                            lu[(k, j)] / f.inv_diag[k]
+                        };
                         if k <= i {
                             l * u
                         } else {
