@@ -64,7 +64,9 @@ impl CsrMatrix {
             let (s, e) = (counts[i] as usize, counts[i + 1] as usize);
             perm.clear();
             perm.extend(s..e);
-            perm.sort_unstable_by_key(|&p| cols[p]);
+            // stable: duplicates are summed in input order, so the result is
+            // reproducible and equals a dense accumulation bit for bit
+            perm.sort_by_key(|&p| cols[p]);
             for &p in &perm {
                 if col_idx.len() > row_ptr[i] as usize && *col_idx.last().unwrap_or(&u32::MAX) == cols[p] {
                     *values.last_mut().expect("non-empty row") += vals[p];

@@ -538,3 +538,67 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn triplets() -> impl Strategy<Value = (usize, usize, Vec<(usize, usize, f64)>)> {
+        (1usize..12, 1usize..12).prop_flat_map(|(r, c)| {
+            let entry = (0..r, 0..c, -1e6f64..1e6);
+            (Just(r), Just(c), proptest::collection::vec(entry, 0..40))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Writing and reading back is exact, and duplicates are summed like a
+        /// dense accumulation would.
+        #[test]
+        fn write_then_read_is_exact((r, c, t) in triplets()) {
+            let a = CsrMatrix::from_triplets(r, c, &t).unwrap();
+            let mut dense = vec![0.0; r * c];
+            let mut seen = vec![false; r * c];
+            for &(i, j, v) in &t {
+                dense[i * c + j] += v;
+                seen[i * c + j] = true;
+            }
+            for i in 0..r {
+                for j in 0..c {
+                    prop_assert_eq!(a.get(i, j), dense[i * c + j]);
+                }
+            }
+            prop_assert_eq!(a.nnz(), seen.iter().filter(|&&s| s).count());
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("a.mtx");
+            write_matrix(&p, &a).unwrap();
+            let b = read_matrix(&p).unwrap();
+            prop_assert_eq!(a.row_ptr(), b.row_ptr());
+            prop_assert_eq!(a.col_idx(), b.col_idx());
+            prop_assert_eq!(a.values(), b.values());
+        }
+
+        /// A symmetric file expands to the same matrix as its general form.
+        #[test]
+        fn symmetric_storage_expands_to_the_general_matrix((n, _, t) in triplets()) {
+            let lower: Vec<(usize, usize, f64)> =
+                t.iter().filter(|&&(i, j, _)| i < n && j < n).map(|&(i, j, v)| (i.max(j), i.min(j), v)).collect();
+            let mut sym = format!("%%MatrixMarket matrix coordinate real symmetric\n{n} {n} {}\n", lower.len());
+            let mut gen = Vec::new();
+            for &(i, j, v) in &lower {
+                sym.push_str(&format!("{} {} {v:e}\n", i + 1, j + 1));
+                gen.push((i, j, v));
+                if i != j {
+                    gen.push((j, i, v));
+                }
+            }
+            let d = parse(sym.as_bytes(), Path::new("sym.mtx")).unwrap();
+            let a = CsrMatrix::from_triplets(n, n, &d.triplets).unwrap();
+            let b = CsrMatrix::from_triplets(n, n, &gen).unwrap();
+            prop_assert_eq!(a.values(), b.values());
+            prop_assert!(a.is_symmetric(0.0));
+        }
+    }
+}

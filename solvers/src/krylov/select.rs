@@ -314,7 +314,8 @@ pub fn solve_system(
     if plan.method == Method::Cg && config.precond.is_none() && !an.positive_diagonal {
         // neither IC(0) nor Jacobi can be positive definite with a non-positive diagonal
         plan.precond = PrecondName::None;
-        plan.reason.push_str("; non-positive diagonal: CG unpreconditioned");
+        plan.reason
+            .push_str("; non-positive diagonal: CG unpreconditioned");
     }
     let m = build_precond(&mut plan, a, config.precond.is_some())?;
     let mut setup_s = t.elapsed().as_secs_f64();
