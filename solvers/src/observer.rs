@@ -48,7 +48,7 @@ impl Observer for ProgressObserver {
         self.bar.set_length(options.get_max_iters() as u64);
     }
     fn on_iteration(&mut self, iteration: usize, estimate: Option<f64>) {
-        if iteration % 16 == 0 {
+        if iteration.is_multiple_of(16) {
             self.bar.set_position(iteration as u64);
             if let Some(e) = estimate {
                 self.bar.set_message(format!("measure {e:.2e}"));

@@ -56,7 +56,7 @@ impl Sampler {
     fn due(&mut self, it: usize) -> bool {
         match self.schedule {
             TraceSchedule::Off => false,
-            TraceSchedule::Every(k) => it % k == 0,
+            TraceSchedule::Every(k) => it.is_multiple_of(k),
             TraceSchedule::Geometric(f) => {
                 if it <= 10 {
                     return true;

@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`Cg`] | symmetric positive definite | SPD `M`, split implicitly |
 //! | [`Gmres`] | any | right (`A M⁻¹ u = b`, `x = M⁻¹ u`) |
+//! | [`GcroDr`] | any, sequences (recycles a subspace) | right |
 //! | [`Bicgstab`] | any | right |
 //! | [`Minres`] | symmetric (indefinite too) | SPD `M` |
 //! | [`Direct`] | any assembled matrix | — (faer Cholesky or LU) |
@@ -16,16 +17,20 @@
 mod bicgstab;
 mod cg;
 mod direct;
+mod gcrodr;
 mod gmres;
 mod minres;
 pub mod ordering;
+mod recycle;
 mod select;
 
 pub use bicgstab::{Bicgstab, BicgstabState};
 pub use cg::{Cg, CgState};
 pub use direct::{Direct, DirectState};
+pub use gcrodr::{GcroDr, GcroDrState};
 pub use gmres::{Gmres, GmresState};
 pub use minres::{Minres, MinresState};
+pub use recycle::RecycleSpace;
 pub use select::{
     analyse, plan, solve_system, MatrixAnalysis, Method, SolveConfig, SolvePlan, SystemSolution,
 };
@@ -125,3 +130,5 @@ pub trait HasSolution {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gcrodr;

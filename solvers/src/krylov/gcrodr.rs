@@ -1,0 +1,394 @@
+//! GCRO-DR(m, k): GMRES with deflated restarting and subspace recycling
+//! (Parks, de Sturler, Mackey, Johnson, Maiti, SISC 2006), right-preconditioned.
+//!
+//! Each cycle runs `m − k` Arnoldi steps of the projected operator
+//! `(I − C Cᵀ) A M⁻¹`, minimises the residual over `x + M⁻¹ [U, V]` and
+//! refreshes `(U, C)` from the cycle's harmonic Ritz vectors. The pair
+//! survives the solve ([`GcroDr::take_recycle`]) so the next system of a
+//! sequence starts with the slow modes already deflated.
+//!
+//! Cost: `C` and `V` share one basis block, so an Arnoldi step is one CGS2
+//! pass over `kk + j + 1` vectors — the same as a GMRES(m) step at the same
+//! basis size. Per cycle there are three tall-skinny matrix products (faer)
+//! and an `m × m` eigenproblem.
+
+use super::recycle::{harmonic_ritz_refresh, CycleData, RecycleSpace};
+use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
+use crate::{Metrics, Result, Solver, SolverError, Step};
+use solvent_linalg::gram_schmidt::{cgs2, combine, project, subtract, Basis};
+use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
+use solvent_linalg::Preconditioner;
+use solvent_problems::LinearSystem;
+use std::sync::Arc;
+
+/// GCRO-DR(m, k) solver. `m` is the total basis size per cycle (as in
+/// GMRES(m)); `k < m` vectors are recycled.
+#[derive(Clone)]
+pub struct GcroDr {
+    m: usize,
+    k: usize,
+    precond: SharedPrecond,
+    recycle: Option<RecycleSpace>,
+    retarget: bool,
+}
+
+impl Default for GcroDr {
+    fn default() -> Self {
+        Self {
+            m: 40,
+            k: 20,
+            precond: None,
+            recycle: None,
+            retarget: true,
+        }
+    }
+}
+
+impl GcroDr {
+    /// GCRO-DR(40, 20), unpreconditioned, nothing recycled yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the basis size `m` per cycle.
+    pub fn restart(mut self, m: usize) -> Self {
+        self.m = m;
+        self
+    }
+    /// Sets the number `k` of recycled vectors.
+    pub fn recycle_dim(mut self, k: usize) -> Self {
+        self.k = k;
+        self
+    }
+    /// With a right preconditioner.
+    pub fn preconditioner(mut self, m: Arc<dyn Preconditioner>) -> Self {
+        self.precond = Some(m);
+        self
+    }
+    /// Replaces the preconditioner (`None`: identity).
+    pub fn set_preconditioner(&mut self, m: SharedPrecond) {
+        self.precond = m;
+    }
+    /// Starts the next solve from a recycled space. With `same_operator`
+    /// the space is used as is (the matrix and preconditioner are those it
+    /// was built with); otherwise it is re-orthonormalised against the new
+    /// operator at `init` (`k` SpMVs and a thin QR).
+    pub fn with_recycle(&mut self, space: Option<RecycleSpace>, same_operator: bool) {
+        self.recycle = space;
+        self.retarget = !same_operator;
+    }
+    /// The space left by the last solve (moved out).
+    pub fn take_recycle(&mut self) -> Option<RecycleSpace> {
+        self.recycle.take()
+    }
+    /// The recycle dimension in use by the next solve.
+    pub fn recycled_dim(&self) -> usize {
+        self.recycle.as_ref().map_or(0, RecycleSpace::dim)
+    }
+}
+
+/// GCRO-DR iterate, basis and cycle factors.
+#[derive(Clone, Debug)]
+pub struct GcroDrState {
+    /// The iterate at the last restart (up to date after the run ends).
+    pub x: Vec<f64>,
+    n: usize,
+    /// `[C (kk columns), V (m − kk + 1 columns)]`.
+    cv: Basis,
+    /// `U`, column-major, `kk` of `k` columns used.
+    u: Vec<f64>,
+    kk: usize,
+    /// `1/‖u_i‖`.
+    d: Vec<f64>,
+    /// Rotated Hessenberg part, `(m+1) × m` column-major.
+    h: Vec<f64>,
+    /// Unrotated copy for the harmonic Ritz problem.
+    hraw: Vec<f64>,
+    /// `B = Cᵀ A M⁻¹ V`, `k × m` column-major.
+    b: Vec<f64>,
+    cs: Vec<f64>,
+    sn: Vec<f64>,
+    g: Vec<f64>,
+    j: usize,
+    steps: usize,
+    cycle_done: bool,
+    w: Vec<f64>,
+    z: Vec<f64>,
+    hcol: Vec<f64>,
+    scratch: Vec<f64>,
+    bnorm: f64,
+    /// Completed cycles.
+    pub cycles: usize,
+    /// Recycled vectors at the start of the solve.
+    pub recycled_at_start: usize,
+}
+
+impl GcroDr {
+    fn ld(&self) -> usize {
+        self.m + 1
+    }
+
+    /// `y` solving the rotated triangular system of the current cycle.
+    fn solve_small(&self, s: &GcroDrState) -> Vec<f64> {
+        let (j, ld) = (s.j, self.ld());
+        let mut y = s.g[..j].to_vec();
+        for i in (0..j).rev() {
+            let mut acc = y[i];
+            for (l, yl) in y.iter().enumerate().take(j).skip(i + 1) {
+                acc -= s.h[l * ld + i] * yl;
+            }
+            y[i] = acc / s.h[i * ld + i];
+        }
+        y
+    }
+
+    /// The correction `M⁻¹ (V y − U B y)` of the current cycle, into `out`.
+    fn correction(&self, s: &GcroDrState, out: &mut [f64]) {
+        let n = s.n;
+        let y = self.solve_small(s);
+        let mut t = vec![0.0; n];
+        combine(&s.cv.first(s.kk + s.j)[s.kk * n..], n, &y, &mut t);
+        if s.kk > 0 {
+            // (B y)_i = Σ_l B[i, l] y_l; then t −= U (B y)
+            let mut by = vec![0.0; s.kk];
+            for (l, yl) in y.iter().enumerate() {
+                for (i, bi) in by.iter_mut().enumerate() {
+                    *bi += s.b[l * self.k + i] * yl;
+                }
+            }
+            subtract(&s.u[..s.kk * n], n, &by, &mut t);
+        }
+        apply_precond(&self.precond, &t, out);
+    }
+
+    /// Ends the current cycle: folds its correction into `x` and refreshes
+    /// `(U, C)` from its harmonic Ritz vectors.
+    fn end_cycle(&self, s: &mut GcroDrState) {
+        if s.j == 0 {
+            return;
+        }
+        let mut c = vec![0.0; s.n];
+        self.correction(s, &mut c);
+        axpy(1.0, &c, &mut s.x);
+        let cyc = CycleData {
+            n: s.n,
+            cv: s.cv.first(s.kk + s.j + 1),
+            u: &s.u[..s.kk * s.n],
+            kk: s.kk,
+            j: s.j,
+            d: &s.d[..s.kk],
+            b: &s.b,
+            ldb: self.k,
+            h: &s.hraw,
+            ldh: self.ld(),
+        };
+        if let Some(space) = harmonic_ritz_refresh(&cyc, self.k) {
+            install(s, &space);
+        }
+        s.j = 0;
+        s.g.fill(0.0);
+        s.cycles += 1;
+    }
+
+    /// Starts a cycle from the true residual, projected off `C`.
+    fn start_cycle<P: LinearSystem + ?Sized>(&self, problem: &P, s: &mut GcroDrState) {
+        let (n, kk) = (s.n, s.kk);
+        {
+            let (cs, r) = s.cv.split_at_col(kk);
+            problem.operator().apply(&s.x, r);
+            sub_from(problem.rhs(), r);
+            if kk > 0 {
+                // x += M⁻¹ U Cᵀ r,  r −= C Cᵀ r
+                let mut h = vec![0.0; kk];
+                project(cs, n, r, &mut h);
+                subtract(cs, n, &h, r);
+                combine(&s.u[..kk * n], n, &h, &mut s.w);
+                apply_precond(&self.precond, &s.w, &mut s.z);
+                axpy(1.0, &s.z, &mut s.x);
+            }
+        }
+        let r = s.cv.col_mut(kk);
+        let beta = norm2(r);
+        if beta > 0.0 {
+            scale(1.0 / beta, r);
+        }
+        s.g.fill(0.0);
+        s.g[0] = beta;
+        s.j = 0;
+        s.steps = self.m - kk;
+        s.cycle_done = beta == 0.0;
+    }
+}
+
+/// Puts `space` into the state's `U` and the leading columns of its basis.
+fn install(s: &mut GcroDrState, space: &RecycleSpace) {
+    let (n, k) = (s.n, space.dim());
+    s.u[..k * n].copy_from_slice(space.u());
+    for i in 0..k {
+        s.cv.col_mut(i).copy_from_slice(&space.c()[i * n..(i + 1) * n]);
+        let nu = norm2(&space.u()[i * n..(i + 1) * n]);
+        s.d[i] = if nu > 0.0 { 1.0 / nu } else { 1.0 };
+    }
+    s.kk = k;
+}
+
+impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
+    type State = GcroDrState;
+    fn name(&self) -> String {
+        format!("gcrodr({},{})", self.m, self.k)
+    }
+    fn settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "restart": self.m,
+            "recycle": self.k,
+            "preconditioner": super::precond_name(&self.precond),
+            "side": "right",
+            "orthogonalisation": "cgs2",
+            "recycled_at_start": self.recycled_dim(),
+        })
+    }
+    fn init(&mut self, problem: &P) -> Result<GcroDrState> {
+        if self.m < 2 {
+            return Err(SolverError::setting(
+                "restart",
+                self.m,
+                "GCRO-DR needs a basis of at least 2 vectors",
+            ));
+        }
+        if self.k == 0 || self.k >= self.m {
+            return Err(SolverError::setting(
+                "recycle",
+                self.k,
+                format!(
+                    "the recycle dimension must be between 1 and restart − 1 = {}",
+                    self.m - 1
+                ),
+            ));
+        }
+        let n = check_system(problem, &self.precond)?;
+        let (m, k) = (self.m, self.k);
+        let mut s = GcroDrState {
+            x: initial_x(problem),
+            n,
+            cv: Basis::zeros(n, m + 1),
+            u: vec![0.0; n * k],
+            kk: 0,
+            d: vec![0.0; k],
+            h: vec![0.0; (m + 1) * m],
+            hraw: vec![0.0; (m + 1) * m],
+            b: vec![0.0; k * m],
+            cs: vec![0.0; m],
+            sn: vec![0.0; m],
+            g: vec![0.0; m + 1],
+            j: 0,
+            steps: m,
+            cycle_done: false,
+            w: vec![0.0; n],
+            z: vec![0.0; n],
+            hcol: vec![0.0; m + 1],
+            scratch: vec![0.0; m + 1],
+            bnorm: rhs_scale(problem.rhs()),
+            cycles: 0,
+            recycled_at_start: 0,
+        };
+        if let Some(mut space) = self.recycle.take() {
+            if space.len() == n && space.dim() <= k {
+                if self.retarget {
+                    space.retarget(problem.operator(), &self.precond);
+                }
+                install(&mut s, &space);
+            }
+        }
+        s.recycled_at_start = s.kk;
+        self.start_cycle(problem, &mut s);
+        Ok(s)
+    }
+    fn step(&mut self, problem: &P, s: &mut GcroDrState) -> Result<Step> {
+        if s.cycle_done || s.j == s.steps {
+            self.end_cycle(s);
+            self.start_cycle(problem, s);
+            if s.cycle_done {
+                return Ok(Step::Continue { estimate: Some(0.0) });
+            }
+        }
+        let (j, kk, n, ld) = (s.j, s.kk, s.n, self.ld());
+        let col = kk + j;
+        match &self.precond {
+            Some(pc) => {
+                pc.apply(s.cv.col(col), &mut s.z);
+                problem.operator().apply(&s.z, &mut s.w);
+            }
+            None => problem.operator().apply(s.cv.col(col), &mut s.w),
+        }
+        let hn = {
+            let (basis, _) = s.cv.split_at_col(col + 1);
+            cgs2(basis, n, &mut s.w, &mut s.hcol[..=col], &mut s.scratch[..=col])
+        };
+        if !hn.is_finite() {
+            return Ok(Step::Breakdown(format!(
+                "non-finite Arnoldi vector at iteration {} of cycle {}",
+                j + 1,
+                s.cycles + 1
+            )));
+        }
+        s.b[j * self.k..j * self.k + kk].copy_from_slice(&s.hcol[..kk]);
+        let raw = &mut s.hraw[j * ld..(j + 1) * ld];
+        raw[..=j].copy_from_slice(&s.hcol[kk..=col]);
+        raw[j + 1] = hn;
+        let colh = &mut s.h[j * ld..(j + 1) * ld];
+        colh[..=j].copy_from_slice(&s.hcol[kk..=col]);
+        colh[j + 1] = hn;
+        for i in 0..j {
+            let (a, b) = (colh[i], colh[i + 1]);
+            colh[i] = s.cs[i] * a + s.sn[i] * b;
+            colh[i + 1] = -s.sn[i] * a + s.cs[i] * b;
+        }
+        let (a, b) = (colh[j], colh[j + 1]);
+        let r = a.hypot(b);
+        if r == 0.0 {
+            return Ok(Step::Breakdown(
+                "zero column in the Hessenberg matrix (singular operator?)".into(),
+            ));
+        }
+        s.cs[j] = a / r;
+        s.sn[j] = b / r;
+        colh[j] = r;
+        colh[j + 1] = 0.0;
+        s.g[j + 1] = -s.sn[j] * s.g[j];
+        s.g[j] *= s.cs[j];
+        if hn > 1e-14 * r.max(hn) {
+            let inv = 1.0 / hn;
+            for (vi, &wi) in s.cv.col_mut(col + 1).iter_mut().zip(&s.w) {
+                *vi = wi * inv;
+            }
+        } else {
+            s.cycle_done = true;
+        }
+        s.j = j + 1;
+        if s.j == s.steps {
+            s.cycle_done = true;
+        }
+        Ok(Step::Continue {
+            estimate: Some(s.g[s.j].abs() / s.bnorm),
+        })
+    }
+    fn metrics(&self, problem: &P, s: &GcroDrState) -> Metrics {
+        if s.j == 0 {
+            return residual_metrics(problem, &s.x);
+        }
+        let mut x = s.x.clone();
+        let mut c = vec![0.0; s.n];
+        self.correction(s, &mut c);
+        axpy(1.0, &c, &mut x);
+        residual_metrics(problem, &x)
+    }
+    fn finalize(&mut self, _problem: &P, s: &mut GcroDrState) -> Result<()> {
+        self.end_cycle(s);
+        let n = s.n;
+        let k = s.kk;
+        self.recycle =
+            (k > 0).then(|| RecycleSpace::from_parts(n, k, s.u[..k * n].to_vec(), s.cv.first(k).to_vec()));
+        Ok(())
+    }
+}
+
+super::has_solution!(GcroDrState);

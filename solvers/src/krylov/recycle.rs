@@ -1,0 +1,336 @@
+//! The recycled subspace that GCRO-DR carries from one system to the next,
+//! and the small dense algebra that refreshes it (harmonic Ritz vectors).
+//!
+//! Convention (Parks et al. 2006, right preconditioning): `U` lives in the
+//! preconditioned variable `u = M x`, and `C = A M⁻¹ U` has orthonormal
+//! columns. Any `U` keeps GCRO-DR correct; a good one (approximate
+//! eigenvectors of the slowest modes) is what makes the next solve fast.
+
+use super::{apply_precond, SharedPrecond};
+use faer::linalg::matmul::matmul;
+use faer::linalg::solvers::Solve;
+use faer::{Accum, Mat, MatRef, Par, Side};
+use solvent_linalg::gram_schmidt::{cgs2, subtract};
+use solvent_linalg::vector::{norm2, scale};
+use solvent_linalg::LinearOperator;
+
+/// Vectors at least this long use faer's parallel matrix products.
+const PAR_MIN_N: usize = 50_000;
+
+pub(crate) fn par_for(n: usize) -> Par {
+    if n >= PAR_MIN_N {
+        Par::rayon(0)
+    } else {
+        Par::Seq
+    }
+}
+
+/// `k` pairs `(u_i, c_i)` of length `n` with `C = A M⁻¹ U`, `CᵀC = I`.
+#[derive(Clone, Debug)]
+pub struct RecycleSpace {
+    n: usize,
+    k: usize,
+    u: Vec<f64>,
+    c: Vec<f64>,
+}
+
+impl RecycleSpace {
+    /// Wraps column-major `u`, `c` (`n × k` each). The caller guarantees the
+    /// relation `C = A M⁻¹ U` with orthonormal `C` for the operator it is
+    /// used with, or calls [`RecycleSpace::retarget`].
+    pub(crate) fn from_parts(n: usize, k: usize, u: Vec<f64>, c: Vec<f64>) -> Self {
+        debug_assert!(u.len() == n * k && c.len() == n * k);
+        Self { n, k, u, c }
+    }
+    /// Number of recycled vectors.
+    pub fn dim(&self) -> usize {
+        self.k
+    }
+    /// Length of each vector (the system size).
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    /// True when the space holds no vectors.
+    pub fn is_empty(&self) -> bool {
+        self.k == 0
+    }
+    /// `U`, column-major `n × k`.
+    pub fn u(&self) -> &[f64] {
+        &self.u
+    }
+    /// `C`, column-major `n × k`.
+    pub fn c(&self) -> &[f64] {
+        &self.c
+    }
+
+    /// Re-establishes `C = A M⁻¹ U`, `CᵀC = I` for a new operator or
+    /// preconditioner: `A M⁻¹ U = Q R` (CGS2), `C = Q`, `U ← U R⁻¹`. Costs `k`
+    /// SpMVs and preconditioner applications. Columns that become dependent
+    /// (relative norm below 1e-10 after orthogonalisation) are dropped.
+    pub fn retarget(&mut self, a: &dyn LinearOperator, m: &SharedPrecond) {
+        let n = self.n;
+        let mut z = vec![0.0; n];
+        let mut kept = 0;
+        let mut r = vec![0.0; self.k];
+        let mut scratch = vec![0.0; self.k];
+        for i in 0..self.k {
+            apply_precond(m, &self.u[i * n..(i + 1) * n], &mut z);
+            let (done, rest) = self.c.split_at_mut(kept * n);
+            let ci = &mut rest[..n];
+            a.apply(&z, ci);
+            let before = norm2(ci);
+            let nrm = cgs2(done, n, ci, &mut r[..kept], &mut scratch[..kept]);
+            if nrm.is_nan() || nrm <= 1e-10 * before || !nrm.is_finite() {
+                continue;
+            }
+            scale(1.0 / nrm, ci);
+            // u_new = (u_i − Σ_{l<kept} u_new_l r_l) / nrm, stored at column `kept`
+            let (done_u, rest_u) = self.u.split_at_mut(kept * n);
+            if kept != i {
+                let src = rest_u[(i - kept) * n..(i - kept + 1) * n].to_vec();
+                rest_u[..n].copy_from_slice(&src);
+            }
+            let ui = &mut rest_u[..n];
+            subtract(done_u, n, &r[..kept], ui);
+            scale(1.0 / nrm, ui);
+            kept += 1;
+        }
+        self.k = kept;
+        self.u.truncate(kept * n);
+        self.c.truncate(kept * n);
+    }
+}
+
+/// The pieces of a finished GCRO-DR cycle that the refresh needs.
+pub(crate) struct CycleData<'a> {
+    /// Vector length.
+    pub n: usize,
+    /// `[C, v_0 … v_j]`, column-major, `kk + j + 1` columns.
+    pub cv: &'a [f64],
+    /// `U`, `kk` columns.
+    pub u: &'a [f64],
+    /// `kk`: current recycle dimension.
+    pub kk: usize,
+    /// `j`: Arnoldi steps in the cycle.
+    pub j: usize,
+    /// `d_i = 1/‖u_i‖`.
+    pub d: &'a [f64],
+    /// `B = Cᵀ A M⁻¹ V`, column-major with leading dimension `ldb`.
+    pub b: &'a [f64],
+    /// Leading dimension of `b`.
+    pub ldb: usize,
+    /// Unrotated Hessenberg `H̄`, column-major with leading dimension `ldh`.
+    pub h: &'a [f64],
+    /// Leading dimension of `h`.
+    pub ldh: usize,
+}
+
+/// New `(U, C)` with at most `k` columns from the harmonic Ritz vectors of
+/// the cycle: `Ĝᵀ Ĝ z = θ Ĝᵀ [C V]ᵀ W z`, keeping the `k` smallest `|θ|`,
+/// then `Ĝ P = Q R`, `C = [C V] Q`, `U = W P R⁻¹` with `W = [U D, V]`.
+/// Returns `None` when the small eigenproblem fails (the caller keeps its
+/// old space).
+pub(crate) fn harmonic_ritz_refresh(cyc: &CycleData<'_>, k: usize) -> Option<RecycleSpace> {
+    let (n, kk, j) = (cyc.n, cyc.kk, cyc.j);
+    let s = kk + j;
+    if s == 0 || k == 0 {
+        return None;
+    }
+    let rows = s + 1;
+    // Ĝ = [[D, B], [0, H̄]]
+    let mut g = Mat::<f64>::zeros(rows, s);
+    for i in 0..kk {
+        g[(i, i)] = cyc.d[i];
+    }
+    for jj in 0..j {
+        for i in 0..kk {
+            g[(i, kk + jj)] = cyc.b[jj * cyc.ldb + i];
+        }
+        for i in 0..jj + 2 {
+            g[(kk + i, kk + jj)] = cyc.h[jj * cyc.ldh + i];
+        }
+    }
+    // T = [C V]ᵀ W,  W = [U D, V_{0..j}]
+    let mut t = Mat::<f64>::zeros(rows, s);
+    let cv = MatRef::from_column_major_slice(&cyc.cv[..rows * n], n, rows);
+    if kk > 0 {
+        let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
+        matmul(
+            t.as_mut().submatrix_mut(0, 0, rows, kk),
+            Accum::Replace,
+            cv.transpose(),
+            u,
+            1.0,
+            par_for(n),
+        );
+        for i in 0..kk {
+            for r in 0..rows {
+                t[(r, i)] *= cyc.d[i];
+            }
+        }
+    }
+    for jj in 0..j {
+        t[(kk + jj, kk + jj)] = 1.0;
+    }
+    let gtg = g.transpose() * &g;
+    let mut y = g.transpose() * &t;
+    // (ĜᵀĜ)⁻¹ ĜᵀT z = μ z with μ = 1/θ: the largest |μ| are the smallest |θ|
+    match gtg.llt(Side::Lower) {
+        Ok(f) => f.solve_in_place(y.as_mut()),
+        Err(_) => gtg.partial_piv_lu().solve_in_place(y.as_mut()),
+    }
+    if !y.as_ref().is_all_finite() {
+        return None;
+    }
+    let eig = y.eigen().ok()?;
+    let vals = eig.S();
+    let vecs = eig.U();
+    let mut idx: Vec<usize> = (0..s).collect();
+    let mag = |i: usize| {
+        let v = vals[i];
+        v.re.hypot(v.im)
+    };
+    idx.sort_by(|&a, &b| mag(b).total_cmp(&mag(a)).then(a.cmp(&b)));
+    let kmax = k.min(s);
+    let mut p = Mat::<f64>::zeros(s, kmax);
+    let mut cols = 0;
+    let mut used = vec![false; s];
+    for &i in &idx {
+        if cols == kmax {
+            break;
+        }
+        if used[i] || mag(i) == 0.0 {
+            continue;
+        }
+        used[i] = true;
+        let im = vals[i].im;
+        for r in 0..s {
+            p[(r, cols)] = vecs[(r, i)].re;
+        }
+        cols += 1;
+        if im != 0.0 {
+            // its conjugate partner carries the same information: use the
+            // imaginary part as the second real vector of the pair
+            if let Some(&partner) = idx.iter().find(|&&q| {
+                !used[q]
+                    && (vals[q].re - vals[i].re).abs() <= 1e-12 * mag(i)
+                    && (vals[q].im + im).abs() <= 1e-12 * mag(i)
+            }) {
+                used[partner] = true;
+                if cols < kmax {
+                    for r in 0..s {
+                        p[(r, cols)] = vecs[(r, i)].im;
+                    }
+                    cols += 1;
+                }
+            }
+        }
+    }
+    if cols == 0 {
+        return None;
+    }
+    let p = p.subcols(0, cols).to_owned();
+    let gp = &g * &p;
+    let qr = gp.qr();
+    let q = qr.compute_thin_Q();
+    let r = qr.thin_R().to_owned();
+    let rmax = (0..cols).map(|i| r[(i, i)].abs()).fold(0.0, f64::max);
+    let kept = (0..cols)
+        .position(|i| r[(i, i)].is_nan() || r[(i, i)].abs() <= 1e-12 * rmax)
+        .unwrap_or(cols);
+    if kept == 0 {
+        return None;
+    }
+    // P R⁻¹ (upper triangular solve from the right), first `kept` columns
+    let mut pr = Mat::<f64>::zeros(s, kept);
+    for c in 0..kept {
+        for rr in 0..s {
+            let mut acc = p[(rr, c)];
+            for l in 0..c {
+                acc -= pr[(rr, l)] * r[(l, c)];
+            }
+            pr[(rr, c)] = acc / r[(c, c)];
+        }
+    }
+    let mut c_new = vec![0.0; n * kept];
+    matmul(
+        faer::MatMut::from_column_major_slice_mut(&mut c_new, n, kept),
+        Accum::Replace,
+        cv,
+        q.subcols(0, kept),
+        1.0,
+        par_for(n),
+    );
+    let mut u_new = vec![0.0; n * kept];
+    {
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut u_new, n, kept);
+        let v = MatRef::from_column_major_slice(&cyc.cv[kk * n..(kk + j) * n], n, j);
+        matmul(
+            dst.as_mut(),
+            Accum::Replace,
+            v,
+            pr.subrows(kk, j),
+            1.0,
+            par_for(n),
+        );
+        if kk > 0 {
+            let mut top = pr.subrows(0, kk).to_owned();
+            for i in 0..kk {
+                for c in 0..kept {
+                    top[(i, c)] *= cyc.d[i];
+                }
+            }
+            let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
+            matmul(dst, Accum::Add, u, &top, 1.0, par_for(n));
+        }
+    }
+    Some(RecycleSpace::from_parts(n, kept, u_new, c_new))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solvent_linalg::vector::dot;
+    use solvent_linalg::CsrMatrix;
+
+    #[test]
+    fn retarget_makes_c_orthonormal_and_equal_to_a_u() {
+        let n = 50;
+        let mut t = Vec::new();
+        for i in 0..n {
+            t.push((i, i, 2.0 + i as f64 * 0.1));
+            if i + 1 < n {
+                t.push((i, i + 1, -0.7));
+            }
+            if i > 0 {
+                t.push((i, i - 1, -0.3));
+            }
+        }
+        let a = CsrMatrix::from_triplets(n, n, &t).unwrap();
+        let k = 4;
+        // third column a combination of the first two: dropped
+        let mut u = vec![0.0; n * k];
+        for i in 0..n {
+            u[i] = (i as f64).sin();
+            u[n + i] = (i as f64 * 0.3).cos();
+            u[2 * n + i] = 2.0 * u[i] - u[n + i];
+            u[3 * n + i] = 1.0 / (1.0 + i as f64);
+        }
+        let mut sp = RecycleSpace::from_parts(n, k, u, vec![0.0; n * k]);
+        sp.retarget(&a, &None);
+        assert_eq!(sp.dim(), 3);
+        let mut au = vec![0.0; n];
+        for i in 0..3 {
+            let ci = &sp.c()[i * n..(i + 1) * n];
+            for l in 0..3 {
+                let cl = &sp.c()[l * n..(l + 1) * n];
+                let want = if i == l { 1.0 } else { 0.0 };
+                assert!((dot(ci, cl) - want).abs() < 1e-12);
+            }
+            a.mul_vec(&sp.u()[i * n..(i + 1) * n], &mut au);
+            for (x, y) in au.iter().zip(ci) {
+                assert!((x - y).abs() < 1e-10);
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! GCRO-DR against GMRES and the direct solve, and recycling along sequences.
+
+use super::*;
+use crate::{run, Options};
+use solvent_linalg::precond::Ilu0;
+use solvent_linalg::vector::relative_residual;
+use solvent_linalg::CsrMatrix;
+use solvent_problems::generators::{convection_diffusion2d, diffusion2d, shifted_laplacian2d};
+use solvent_problems::LinearSystemProblem;
+
+fn rhs(n: usize, seed: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| 1.0 + ((i * 37 + seed * 11) % 13) as f64 / 13.0)
+        .collect()
+}
+
+fn solve_gcrodr(s: &mut GcroDr, a: &CsrMatrix, b: &[f64], tol: f64) -> (Vec<f64>, usize) {
+    let p = LinearSystemProblem::new(a.clone(), b.to_vec()).unwrap();
+    let out = run(&p, s, &Options::default().tol(tol).max_iters(20_000)).unwrap();
+    assert!(out.report.status.is_converged(), "{:?}", out.report.status);
+    let res = relative_residual(a, &out.state.x, b);
+    assert!(res <= tol, "true residual {res:.2e} > {tol:.0e}");
+    (out.state.x, out.report.iterations)
+}
+
+#[test]
+fn first_cycle_is_gmres_and_solutions_agree() {
+    // converges inside the first cycle: identical to GMRES(m) step for step
+    let a = convection_diffusion2d(12, 0.05, 1.0, 0.5).unwrap();
+    let b = rhs(a.nrows(), 0);
+    let p = LinearSystemProblem::new(a.clone(), b.clone()).unwrap();
+    let o = Options::default().tol(1e-8).max_iters(1000);
+    let g = run(&p, &mut Gmres::new().restart(80), &o).unwrap();
+    let mut s = GcroDr::new().restart(80).recycle_dim(10);
+    let (x, its) = solve_gcrodr(&mut s, &a, &b, 1e-8);
+    assert_eq!(its, g.report.iterations);
+    let d: f64 = x
+        .iter()
+        .zip(&g.state.x)
+        .map(|(u, v)| (u - v).abs())
+        .fold(0.0, f64::max);
+    assert!(d < 1e-9, "max difference {d:.2e}");
+    // needing several cycles: same solution to the tolerance
+    let a = convection_diffusion2d(30, 0.01, 1.0, 0.5).unwrap();
+    let b = rhs(a.nrows(), 1);
+    let p = LinearSystemProblem::new(a.clone(), b.clone()).unwrap();
+    let g = run(
+        &p,
+        &mut Gmres::new().restart(20),
+        &o.clone().tol(1e-10).max_iters(5000),
+    )
+    .unwrap();
+    let (x, its) = solve_gcrodr(&mut GcroDr::new().restart(20).recycle_dim(8), &a, &b, 1e-10);
+    let num: f64 = x.iter().zip(&g.state.x).map(|(u, v)| (u - v) * (u - v)).sum();
+    let den: f64 = x.iter().map(|u| u * u).sum();
+    assert!((num / den).sqrt() < 1e-7);
+    // deflation helps within one solve as well
+    assert!(
+        its < g.report.iterations,
+        "gcrodr {its} vs gmres {}",
+        g.report.iterations
+    );
+}
+
+#[test]
+fn a_repeated_matrix_solves_faster_the_second_time() {
+    let a = diffusion2d(40, |x, y| 1.0 + 50.0 * (x * y)).unwrap();
+    let mut s = GcroDr::new().restart(30).recycle_dim(10);
+    let (_, first) = solve_gcrodr(&mut s, &a, &rhs(a.nrows(), 0), 1e-8);
+    let space = s.take_recycle();
+    assert_eq!(space.as_ref().map(RecycleSpace::dim), Some(10));
+    s.with_recycle(space, true);
+    let (_, second) = solve_gcrodr(&mut s, &a, &rhs(a.nrows(), 3), 1e-8);
+    assert!(second < first, "second solve {second} not below first {first}");
+}
+
+#[test]
+fn recycling_across_changing_indefinite_matrices_with_ilu() {
+    // Helmholtz-like shifts: the matrix changes, the space is retargeted
+    let m = 30;
+    let mut s = GcroDr::new().restart(30).recycle_dim(10);
+    let mut its = Vec::new();
+    for (i, sigma) in [200.0, 205.0, 210.0].iter().enumerate() {
+        let a = shifted_laplacian2d(m, *sigma).unwrap();
+        let pc = std::sync::Arc::new(Ilu0::new(&a).unwrap());
+        s.set_preconditioner(Some(pc));
+        let space = s.take_recycle();
+        s.with_recycle(space, false);
+        let (_, it) = solve_gcrodr(&mut s, &a, &rhs(a.nrows(), i), 1e-8);
+        its.push(it);
+    }
+    assert!(its[2] < its[0], "iterations {its:?}");
+}
+
+#[test]
+fn bad_settings_are_typed_errors() {
+    let a = diffusion2d(5, |_, _| 1.0).unwrap();
+    let p = LinearSystemProblem::new(a.clone(), rhs(a.nrows(), 0)).unwrap();
+    for (m, k) in [(10, 0), (10, 10), (1, 1)] {
+        let e = run(
+            &p,
+            &mut GcroDr::new().restart(m).recycle_dim(k),
+            &Options::default(),
+        );
+        assert!(e.is_err(), "m={m} k={k}");
+    }
+}
