@@ -176,6 +176,67 @@ pub fn convection_diffusion2d(m: usize, eps: f64, vx: f64, vy: f64) -> Result<Cs
     assemble(m, |_, _| [c, -eps - cxw, -eps - cxe, -eps - cys, -eps - cyn])
 }
 
+/// `−εΔu + v·∇u` with a velocity field given at the grid points (row-major
+/// `m²` values each; `i` runs along y, `j` along x) and first-order upwind
+/// convection, scaled by `h²`: nonsymmetric, an M-matrix for any `ε > 0`.
+pub fn convection_diffusion2d_field(m: usize, eps: f64, vx: &[f64], vy: &[f64]) -> Result<CsrMatrix> {
+    check_grid(m)?;
+    if vx.len() != m * m || vy.len() != m * m {
+        return Err(ProblemError::Invalid(format!(
+            "velocity field has {} and {} values, the {m}×{m} grid needs {}",
+            vx.len(),
+            vy.len(),
+            m * m
+        )));
+    }
+    if !(eps > 0.0 && eps.is_finite()) {
+        return Err(ProblemError::Invalid(format!(
+            "convection–diffusion needs ε > 0, found {eps}"
+        )));
+    }
+    if let Some(k) = vx.iter().chain(vy).position(|v| !v.is_finite()) {
+        return Err(ProblemError::Invalid(format!(
+            "velocity value {} of {} is not finite",
+            k % (m * m),
+            if k < m * m { "vx" } else { "vy" }
+        )));
+    }
+    let h = 1.0 / (m as f64 + 1.0);
+    assemble(m, |i, j| {
+        let (u, v) = (vx[i * m + j], vy[i * m + j]);
+        let (cw, ce) = (u.max(0.0) * h, (-u).max(0.0) * h);
+        let (cs, cn) = (v.max(0.0) * h, (-v).max(0.0) * h);
+        [
+            4.0 * eps + cw + ce + cs + cn,
+            -eps - cw,
+            -eps - ce,
+            -eps - cs,
+            -eps - cn,
+        ]
+    })
+}
+
+/// The divergence-free velocity `v = (∂ψ/∂y, −∂ψ/∂x)` of a periodic stream
+/// function `ψ` on an `m × m` grid (central differences, wrapping around),
+/// scaled so that the largest speed is `speed`. Returns `(vx, vy)`.
+pub fn velocity_from_stream_function(m: usize, psi: &[f64], speed: f64) -> (Vec<f64>, Vec<f64>) {
+    let at = |i: usize, j: usize| psi[(i % m) * m + (j % m)];
+    let mut vx = vec![0.0; m * m];
+    let mut vy = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..m {
+            vx[i * m + j] = (at(i + 1, j) - at(i + m - 1, j)) * 0.5;
+            vy[i * m + j] = -(at(i, j + 1) - at(i, j + m - 1)) * 0.5;
+        }
+    }
+    let vmax = vx.iter().zip(&vy).map(|(a, b)| a.hypot(*b)).fold(0.0, f64::max);
+    if vmax > 0.0 {
+        let s = speed / vmax;
+        vx.iter_mut().chain(vy.iter_mut()).for_each(|v| *v *= s);
+    }
+    (vx, vy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +270,11 @@ mod tests {
         assert!(diffusion2d(3, |x, _| x - 0.5).is_err());
         assert!(poisson2d(0).is_err());
         assert!(convection_diffusion2d(3, 0.0, 1.0, 1.0).is_err());
+        // a constant field reproduces the constant-velocity stencil
+        let f = convection_diffusion2d_field(5, 0.01, &[1.0; 25], &[-0.5; 25]).unwrap();
+        assert_eq!(f.values(), c.values());
+        assert!(convection_diffusion2d_field(5, 0.01, &[1.0; 24], &[0.0; 25]).is_err());
+        assert!(convection_diffusion2d_field(2, 0.01, &[1.0, f64::NAN, 0.0, 0.0], &[0.0; 4]).is_err());
     }
 
     #[test]

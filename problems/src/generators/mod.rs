@@ -6,11 +6,13 @@
 //! and symmetric indefinite (shifted Laplacian); Gaussian random fields
 //! ([`GaussianRandomField`]) give the random coefficients of Darcy flow.
 
+mod family;
 mod grf;
 mod grid2d;
 
+pub use family::{FamilyConfig, PdeFamily, PdeSample, PdeSampler};
 pub use grf::{GaussianRandomField, GrfParams};
 pub use grid2d::{
-    convection_diffusion2d, darcy2d, diffusion2d, poisson2d, shifted_laplacian2d, smooth_coefficient,
-    DarcyCoefficient,
+    convection_diffusion2d, convection_diffusion2d_field, darcy2d, diffusion2d, poisson2d,
+    shifted_laplacian2d, smooth_coefficient, velocity_from_stream_function, DarcyCoefficient,
 };
