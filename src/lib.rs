@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod dataset;
 
 pub use solvent_linalg as linalg;
 pub use solvent_problems as problems;

@@ -27,6 +27,14 @@ pub enum SolverError {
     /// direct solve).
     #[error("not applicable: {0}")]
     NotApplicable(String),
+    /// One system of a sequence is unusable (wrong size, unreadable).
+    #[error("{system}: {message}")]
+    Sequence {
+        /// Which system (a file name or index).
+        system: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Writing a trace or report failed.
     #[error("writing {what}: {source}")]
     Io {

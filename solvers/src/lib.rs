@@ -24,6 +24,7 @@ pub mod observer;
 pub mod options;
 pub mod report;
 pub mod run;
+pub mod sequence;
 pub mod solver;
 pub mod status;
 

@@ -4,7 +4,9 @@
 //! (with one line saying why and the residual reached), 1 for bad input or
 //! any other error (one line naming what and where).
 
+pub mod datagen;
 pub mod solve;
+pub mod solve_seq;
 
 use clap::{Parser, Subcommand};
 use std::path::Path;
@@ -28,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Solve a sparse linear system A x = b from a Matrix Market file (or a generated one).
     Solve(solve::SolveArgs),
+    /// Generate a PDE data set (coefficients and solutions) by solving a sorted, recycled sequence.
+    Datagen(datagen::DatagenArgs),
+    /// Solve a sequence of systems A_i x_i = b_i read from a directory (A_0000.mtx, b_0000.mtx, …).
+    SolveSeq(solve_seq::SolveSeqArgs),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -51,6 +57,8 @@ pub enum CliError {
 pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Solve(args) => solve::run(&args),
+        Command::Datagen(args) => datagen::run(&args),
+        Command::SolveSeq(args) => solve_seq::run(&args),
     }
 }
 

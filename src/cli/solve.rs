@@ -38,7 +38,7 @@ fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
 #[derive(Clone, Copy, Debug)]
 pub struct PrecondChoice(pub Option<PrecondKind>);
 
-fn precond_parser() -> impl clap::builder::TypedValueParser<Value = PrecondChoice> {
+pub(crate) fn precond_parser() -> impl clap::builder::TypedValueParser<Value = PrecondChoice> {
     PossibleValuesParser::new(["auto", "none", "jacobi", "ssor", "ilu0", "ic0"])
         .map(|s| PrecondChoice(PrecondKind::parse(&s)))
 }

@@ -1,4 +1,4 @@
-//! File formats users already have: Matrix Market (`.mtx`) and NumPy `.npy`.
+//! File formats users already have: Matrix Market (`.mtx`), NumPy `.npy` and `.npz`.
 //!
 //! Readers report malformed input as [`crate::LinalgError::Format`] with the
 //! file and 1-based line; writers go through [`atomic_write`], so a failed or
@@ -6,6 +6,7 @@
 
 pub mod matrix_market;
 pub mod npy;
+pub mod npz;
 
 use crate::error::{LinalgError, Result};
 use std::io::Write;

@@ -31,8 +31,12 @@ pub fn read(path: impl AsRef<Path>) -> Result<NpyArray> {
         path: path.to_path_buf(),
         source,
     })?;
-    let npy =
-        npyz::NpyFile::new(&bytes[..]).map_err(|e| fmt_err(path, format!("not a valid .npy file: {e}")))?;
+    decode(&bytes, path)
+}
+
+/// Decodes the bytes of a `.npy` file (`path` names it in errors).
+pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| fmt_err(path, format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let descr = match npy.dtype() {
@@ -136,29 +140,52 @@ fn fortran_to_c(data: &[f64], shape: &[usize]) -> Vec<f64> {
     out
 }
 
+fn check_shape(shape: &[usize], len: usize) -> Result<()> {
+    let expected: usize = shape.iter().product();
+    if expected != len {
+        return Err(LinalgError::dims(
+            format!("npy data for shape {shape:?}"),
+            expected,
+            len,
+        ));
+    }
+    Ok(())
+}
+
+fn write_to<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
+    w: &mut dyn std::io::Write,
+    shape: &[usize],
+    data: &[T],
+) -> std::io::Result<()> {
+    let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape64)
+        .writer(w)
+        .begin_nd()?;
+    writer.extend(data.iter().copied())?;
+    writer.finish()
+}
+
+/// The bytes of a `.npy` file holding `data` (row-major, of `shape`), in the
+/// element type's native dtype (`f64` → `<f8`, `f32` → `<f4`, `i64` → `<i8`, …).
+pub fn encode<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
+    shape: &[usize],
+    data: &[T],
+) -> Result<Vec<u8>> {
+    check_shape(shape, data.len())?;
+    let mut out = Vec::with_capacity(128 + std::mem::size_of_val(data));
+    write_to(&mut out, shape, data).map_err(|e| LinalgError::Unsupported(format!("encoding .npy: {e}")))?;
+    Ok(out)
+}
+
 fn write_impl<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
     path: &Path,
     shape: &[usize],
     data: &[T],
 ) -> Result<()> {
-    let expected: usize = shape.iter().product();
-    if expected != data.len() {
-        return Err(LinalgError::dims(
-            format!("npy data for shape {shape:?}"),
-            expected,
-            data.len(),
-        ));
-    }
-    let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    atomic_write(path, |w| {
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape64)
-            .writer(w)
-            .begin_nd()?;
-        writer.extend(data.iter().copied())?;
-        writer.finish()
-    })
+    check_shape(shape, data.len())?;
+    atomic_write(path, |w| write_to(w, shape, data))
 }
 
 /// Writes `f64` data of the given shape (row-major), atomically.

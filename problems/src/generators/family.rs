@@ -193,6 +193,12 @@ impl PdeSampler {
         }
     }
 
+    /// The parameter field of sample `i` as written to a data set (one
+    /// random-field draw, no assembly).
+    pub fn coefficient_field(&self, i: usize) -> Vec<f64> {
+        self.coefficient(i, &self.grf.sample(i as u64))
+    }
+
     fn coefficient(&self, _i: usize, g: &[f64]) -> Vec<f64> {
         match self.family {
             PdeFamily::Darcy => g.iter().map(|&v| DarcyCoefficient::LogNormal.apply(v)).collect(),
@@ -253,6 +259,7 @@ mod tests {
             assert_eq!(a.b, b.b);
             assert_eq!(a.coeff.len(), 144);
             let c = s.sample(4).unwrap();
+            assert_eq!(s.coefficient_field(4), c.coeff);
             assert_ne!(a.coeff, c.coeff, "{}", fam.as_str());
             let sym = a.a.is_symmetric(1e-14);
             match fam {

@@ -30,6 +30,7 @@ pub struct GcroDr {
     precond: SharedPrecond,
     recycle: Option<RecycleSpace>,
     retarget: bool,
+    refresh_every: usize,
 }
 
 impl Default for GcroDr {
@@ -40,6 +41,7 @@ impl Default for GcroDr {
             precond: None,
             recycle: None,
             retarget: true,
+            refresh_every: 1,
         }
     }
 }
@@ -62,6 +64,16 @@ impl GcroDr {
     /// With a right preconditioner.
     pub fn preconditioner(mut self, m: Arc<dyn Preconditioner>) -> Self {
         self.precond = Some(m);
+        self
+    }
+    /// How often the recycled space is refreshed from the cycle's harmonic
+    /// Ritz vectors: `1` every cycle (Parks et al.), `c` every `c`-th cycle,
+    /// `0` only at the end of the solve (for the next system). Cycles
+    /// without a recycled space always refresh. A refresh costs three
+    /// `n × m × k` matrix products, comparable to the `m − k` Arnoldi steps
+    /// of a cycle, so refreshing less often trades iterations for time.
+    pub fn refresh_every(mut self, cycles: usize) -> Self {
+        self.refresh_every = cycles;
         self
     }
     /// Replaces the preconditioner (`None`: identity).
@@ -120,6 +132,8 @@ pub struct GcroDrState {
     pub cycles: usize,
     /// Recycled vectors at the start of the solve.
     pub recycled_at_start: usize,
+    /// Seconds spent refreshing the recycled space (harmonic Ritz, products).
+    pub refresh_s: f64,
 }
 
 impl GcroDr {
@@ -160,15 +174,24 @@ impl GcroDr {
         apply_precond(&self.precond, &t, out);
     }
 
-    /// Ends the current cycle: folds its correction into `x` and refreshes
-    /// `(U, C)` from its harmonic Ritz vectors.
-    fn end_cycle(&self, s: &mut GcroDrState) {
+    /// Ends the current cycle: folds its correction into `x` and, when due
+    /// (or `last`), refreshes `(U, C)` from its harmonic Ritz vectors.
+    fn end_cycle(&self, s: &mut GcroDrState, last: bool) {
         if s.j == 0 {
             return;
         }
         let mut c = vec![0.0; s.n];
         self.correction(s, &mut c);
         axpy(1.0, &c, &mut s.x);
+        let due = last
+            || s.kk == 0
+            || (self.refresh_every > 0 && (s.cycles + 1).is_multiple_of(self.refresh_every));
+        if !due {
+            s.j = 0;
+            s.g.fill(0.0);
+            s.cycles += 1;
+            return;
+        }
         let cyc = CycleData {
             n: s.n,
             cv: s.cv.first(s.kk + s.j + 1),
@@ -181,9 +204,11 @@ impl GcroDr {
             h: &s.hraw,
             ldh: self.ld(),
         };
+        let t = std::time::Instant::now();
         if let Some(space) = harmonic_ritz_refresh(&cyc, self.k) {
             install(s, &space);
         }
+        s.refresh_s += t.elapsed().as_secs_f64();
         s.j = 0;
         s.g.fill(0.0);
         s.cycles += 1;
@@ -244,6 +269,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             "side": "right",
             "orthogonalisation": "cgs2",
             "recycled_at_start": self.recycled_dim(),
+            "refresh_every": self.refresh_every,
         })
     }
     fn init(&mut self, problem: &P) -> Result<GcroDrState> {
@@ -289,6 +315,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             bnorm: rhs_scale(problem.rhs()),
             cycles: 0,
             recycled_at_start: 0,
+            refresh_s: 0.0,
         };
         if let Some(mut space) = self.recycle.take() {
             if space.len() == n && space.dim() <= k {
@@ -304,7 +331,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
     }
     fn step(&mut self, problem: &P, s: &mut GcroDrState) -> Result<Step> {
         if s.cycle_done || s.j == s.steps {
-            self.end_cycle(s);
+            self.end_cycle(s, false);
             self.start_cycle(problem, s);
             if s.cycle_done {
                 return Ok(Step::Continue { estimate: Some(0.0) });
@@ -382,7 +409,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
         residual_metrics(problem, &x)
     }
     fn finalize(&mut self, _problem: &P, s: &mut GcroDrState) -> Result<()> {
-        self.end_cycle(s);
+        self.end_cycle(s, true);
         let n = s.n;
         let k = s.kk;
         self.recycle =

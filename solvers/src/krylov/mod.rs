@@ -23,6 +23,7 @@ mod minres;
 pub mod ordering;
 mod recycle;
 mod select;
+pub(crate) use select::{build_precond as select_build_precond_inner, run_method as select_run_method};
 
 pub use bicgstab::{Bicgstab, BicgstabState};
 pub use cg::{Cg, CgState};
@@ -32,7 +33,8 @@ pub use gmres::{Gmres, GmresState};
 pub use minres::{Minres, MinresState};
 pub use recycle::RecycleSpace;
 pub use select::{
-    analyse, plan, solve_system, MatrixAnalysis, Method, SolveConfig, SolvePlan, SystemSolution,
+    analyse, plan, solve_system, MatrixAnalysis, Method, PrecondName, SolveConfig, SolvePlan, SystemSolution,
+    AUTO_DIRECT_MAX_N,
 };
 
 use crate::metrics::{Criterion, Metrics};
@@ -132,3 +134,11 @@ pub trait HasSolution {
 mod tests;
 #[cfg(test)]
 mod tests_gcrodr;
+
+/// Builds the preconditioner a plan names (an explicit choice: failures are errors).
+pub(crate) fn select_build_precond(
+    plan: &mut SolvePlan,
+    a: &solvent_linalg::CsrMatrix,
+) -> crate::Result<SharedPrecond> {
+    select_build_precond_inner(plan, a, true)
+}

@@ -1,6 +1,6 @@
 //! Choosing a method and preconditioner for a system, and solving it.
 
-use super::{Bicgstab, Cg, Direct, Gmres, HasSolution, Minres, SharedPrecond};
+use super::{Bicgstab, Cg, Direct, GcroDr, Gmres, HasSolution, Minres, SharedPrecond};
 use crate::observer::Observer;
 use crate::{run_observed, Options, Report, Result, Solver, SolverError, Status};
 use serde::Serialize;
@@ -25,6 +25,8 @@ pub enum Method {
     Cg,
     /// Restarted GMRES.
     Gmres,
+    /// GCRO-DR(m, m/2): GMRES with deflated restarting (recycles along sequences).
+    Gcrodr,
     /// BiCGStab.
     Bicgstab,
     /// MINRES.
@@ -40,6 +42,7 @@ impl Method {
             "auto" => Self::Auto,
             "cg" => Self::Cg,
             "gmres" => Self::Gmres,
+            "gcrodr" => Self::Gcrodr,
             "bicgstab" => Self::Bicgstab,
             "minres" => Self::Minres,
             "direct" => Self::Direct,
@@ -147,12 +150,12 @@ impl From<PrecondName> for PrecondKind {
     }
 }
 
-fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
+pub(crate) fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
     match method {
         Method::Cg => PrecondKind::Ic0,
         Method::Minres if an.zero_diagonal => PrecondKind::None,
         Method::Minres => PrecondKind::Jacobi,
-        Method::Gmres | Method::Bicgstab => PrecondKind::Ilu0,
+        Method::Gmres | Method::Gcrodr | Method::Bicgstab => PrecondKind::Ilu0,
         Method::Direct | Method::Auto => PrecondKind::None,
     }
 }
@@ -202,7 +205,7 @@ pub struct SystemSolution {
 /// Builds the preconditioner of a plan. With an automatic choice, a failed
 /// build falls back to Jacobi, then to none (noted in the plan's reason);
 /// with an explicit choice the failure is returned.
-fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<SharedPrecond> {
+pub(crate) fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<SharedPrecond> {
     let kind: PrecondKind = plan.precond.into();
     let build = |k: PrecondKind| -> solvent_linalg::Result<SharedPrecond> {
         Ok(match k {
@@ -237,7 +240,7 @@ fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<
     }
 }
 
-fn run_method(
+pub(crate) fn run_method(
     problem: &LinearSystemProblem,
     plan: &SolvePlan,
     m: SharedPrecond,
@@ -267,6 +270,15 @@ fn run_method(
         }
         Method::Gmres => {
             let mut s = Gmres::new().restart(restart);
+            if let Some(m) = m {
+                s = s.preconditioner(m);
+            }
+            go(problem, s, options, observers)
+        }
+        Method::Gcrodr => {
+            let mut s = GcroDr::new()
+                .restart(restart)
+                .recycle_dim((restart / 2).clamp(1, 20));
             if let Some(m) = m {
                 s = s.preconditioner(m);
             }

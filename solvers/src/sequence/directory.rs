@@ -1,0 +1,167 @@
+//! Systems assembled elsewhere, one set of files per system in a directory:
+//! `A_0000.mtx`, `b_0000.mtx`, … and optionally `params_0000.npy` (the
+//! parameter field, used for ordering) — the layout of `shared/data` and of
+//! common PDE data-generation scripts.
+
+use super::source::SystemSource;
+use crate::{Result, SolverError};
+use solvent_linalg::io::{matrix_market, npy};
+use solvent_linalg::CsrMatrix;
+use std::path::{Path, PathBuf};
+
+/// The systems found in a directory, validated on opening: numbering
+/// contiguous from 0, one `b_` per `A_`, and `params_` for all or none.
+#[derive(Clone, Debug)]
+pub struct DirectorySource {
+    dir: PathBuf,
+    /// The number strings as written (`"0000"`, …), in order.
+    ids: Vec<String>,
+    has_params: bool,
+}
+
+fn numbered(name: &str, prefix: &str, ext: &str) -> Option<(usize, String)> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(ext)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, digits.to_string()))
+}
+
+impl DirectorySource {
+    /// Scans `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        let bad = |message: String| SolverError::Sequence {
+            system: dir.display().to_string(),
+            message,
+        };
+        let entries = std::fs::read_dir(&dir).map_err(|e| bad(format!("cannot read the directory: {e}")))?;
+        let (mut a, mut b, mut p) = (Vec::new(), Vec::new(), Vec::new());
+        for e in entries {
+            let e = e.map_err(|e| bad(format!("cannot read the directory: {e}")))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(x) = numbered(&name, "A_", ".mtx") {
+                a.push(x);
+            } else if let Some(x) = numbered(&name, "b_", ".mtx") {
+                b.push(x);
+            } else if let Some(x) = numbered(&name, "params_", ".npy") {
+                p.push(x);
+            }
+        }
+        if a.is_empty() {
+            return Err(bad("no systems found: expected A_0000.mtx, b_0000.mtx, …".into()));
+        }
+        for v in [&mut a, &mut b, &mut p] {
+            v.sort();
+        }
+        for (pos, (num, digits)) in a.iter().enumerate() {
+            if *num != pos {
+                let missing = if *num > pos {
+                    format!("A_{:0width$}.mtx is missing", pos, width = digits.len())
+                } else {
+                    format!("A_{digits}.mtx is numbered twice")
+                };
+                return Err(bad(format!(
+                    "systems must be numbered 0, 1, 2, … without gaps: {missing} (found A_{digits}.mtx at position {pos})"
+                )));
+            }
+        }
+        let find = |v: &[(usize, String)], k: usize| v.iter().any(|(n, _)| *n == k);
+        for (num, digits) in &a {
+            if !find(&b, *num) {
+                return Err(bad(format!(
+                    "A_{digits}.mtx has no right-hand side b_{digits}.mtx"
+                )));
+            }
+        }
+        if let Some((_, d)) = b.iter().find(|(n, _)| *n >= a.len()) {
+            return Err(bad(format!("b_{d}.mtx has no matrix A_{d}.mtx")));
+        }
+        let has_params = !p.is_empty();
+        if has_params {
+            for (num, digits) in &a {
+                if !find(&p, *num) {
+                    return Err(bad(format!(
+                        "params_ files are present for some systems but params_{digits}.npy is missing"
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            ids: a.into_iter().map(|(_, d)| d).collect(),
+            dir,
+            has_params,
+        })
+    }
+    /// The number string of system `i` (e.g. `"0003"`), for output names.
+    pub fn id(&self, i: usize) -> &str {
+        &self.ids[i]
+    }
+    /// Whether `params_` files are present (and used for ordering).
+    pub fn has_params(&self) -> bool {
+        self.has_params
+    }
+    fn path(&self, prefix: &str, i: usize, ext: &str) -> PathBuf {
+        self.dir.join(format!("{prefix}_{}.{ext}", self.ids[i]))
+    }
+}
+
+impl SystemSource for DirectorySource {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn features(&self, i: usize) -> Result<Vec<f64>> {
+        if self.has_params {
+            Ok(npy::read(self.path("params", i, "npy"))?.data)
+        } else {
+            // without parameters, order by the right-hand side
+            Ok(matrix_market::read_vector(self.path("b", i, "mtx"))?)
+        }
+    }
+    fn system(&self, i: usize) -> Result<(CsrMatrix, Vec<f64>)> {
+        let a = matrix_market::read_matrix(self.path("A", i, "mtx"))?;
+        let b = matrix_market::read_vector(self.path("b", i, "mtx"))?;
+        Ok((a, b))
+    }
+    fn label(&self, i: usize) -> String {
+        format!("A_{0}.mtx/b_{0}.mtx", self.ids[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, name: &str) {
+        std::fs::write(dir.join(name), "").unwrap();
+    }
+
+    #[test]
+    fn scanning_reports_missing_and_misnumbered_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        assert!(DirectorySource::open(p)
+            .unwrap_err()
+            .to_string()
+            .contains("no systems found"));
+        for n in ["A_0000.mtx", "b_0000.mtx", "A_0001.mtx", "b_0001.mtx"] {
+            touch(p, n);
+        }
+        let s = DirectorySource::open(p).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.id(1), "0001");
+        assert!(!s.has_params());
+        touch(p, "A_0003.mtx");
+        touch(p, "b_0003.mtx");
+        let e = DirectorySource::open(p).unwrap_err().to_string();
+        assert!(e.contains("A_0002.mtx is missing"), "{e}");
+        touch(p, "A_0002.mtx");
+        let e = DirectorySource::open(p).unwrap_err().to_string();
+        assert!(e.contains("A_0002.mtx has no right-hand side b_0002.mtx"), "{e}");
+        touch(p, "b_0002.mtx");
+        touch(p, "params_0000.npy");
+        let e = DirectorySource::open(p).unwrap_err().to_string();
+        assert!(e.contains("params_0001.npy is missing"), "{e}");
+        assert!(DirectorySource::open(p.join("nope")).is_err());
+    }
+}

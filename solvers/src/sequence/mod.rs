@@ -1,0 +1,26 @@
+//! Solving sequences of related linear systems `A_i x_i = b_i` — the PDE
+//! data-generation workload — as a sequence rather than one by one.
+//!
+//! A [`SystemSource`] yields the systems on demand (assembled from a sampler
+//! or read from files) with a parameter vector per system for ordering. A
+//! [`SequencePlan`] says how to order them and what to carry from one solve
+//! to the next: a recycled Krylov subspace (GCRO-DR), the previous solution
+//! as a warm start, the preconditioner, or a sparse factorisation whose
+//! symbolic analysis (or, for an unchanged matrix, the whole factor) is
+//! reused. [`Strategy`] names the three user-facing choices: the published
+//! baseline, the published SKR method, and `auto`.
+//!
+//! Results come back per system in the original order, whatever the solve
+//! order was.
+
+mod directory;
+mod plan;
+mod solve;
+mod source;
+
+pub use directory::DirectorySource;
+pub use plan::{
+    resolve_plan, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy, DEFAULT_REFRESH_EVERY,
+};
+pub use solve::{solve_sequence, MatrixChange, SequenceReport, SystemRecord};
+pub use source::{InMemorySource, SamplerSource, SystemSource};

@@ -1,0 +1,265 @@
+//! What to carry along a sequence: the strategies and the plan they resolve to.
+
+use crate::krylov::{MatrixAnalysis, Method, PrecondName, AUTO_DIRECT_MAX_N};
+use crate::{Result, SolverError};
+use serde::Serialize;
+use solvent_linalg::precond::PrecondKind;
+
+/// Default refresh interval of the recycled space along a sequence. On
+/// Darcy n = 10⁴ (`benches/sequence.rs`), refreshing every 4th cycle costs
+/// ~7% more iterations than every cycle but ~25% less time: a refresh
+/// (three `n × m × k` products and an `m × m` eigenproblem) costs about as
+/// much as the cycle's Arnoldi steps.
+pub const DEFAULT_REFRESH_EVERY: usize = 4;
+
+/// The user-facing choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Every system from zero in the given order, with GMRES(m) (or the
+    /// chosen Krylov method): the published baseline.
+    Independent,
+    /// Sorted, then GCRO-DR(m, k) from zero, carrying the recycled space:
+    /// the published SKR method.
+    Skr,
+    /// Every trick, chosen per sequence (see [`resolve_plan`]).
+    Auto,
+}
+
+impl Strategy {
+    /// The CLI spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Independent => "independent",
+            Self::Skr => "skr",
+            Self::Auto => "auto",
+        }
+    }
+    /// Parses the CLI spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Independent, Self::Skr, Self::Auto]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// How systems are ordered before solving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKind {
+    /// As given.
+    Given,
+    /// Greedy nearest neighbour on the full parameter vectors (`O(K² d)`).
+    Greedy,
+    /// Random projection + chunked greedy (`O(K d)`), for large K.
+    Projected,
+}
+
+/// The per-system solver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SeqMethod {
+    /// A Krylov method of [`crate::krylov`], from scratch each system.
+    Krylov {
+        /// Which one.
+        method: Method,
+    },
+    /// GCRO-DR(m, k), carrying the recycled space.
+    GcroDr,
+    /// Sparse direct: symbolic analysis reused along the sequence, and
+    /// the numeric factor too while the matrix does not change.
+    Direct,
+}
+
+/// A fully resolved plan.
+#[derive(Clone, Debug, Serialize)]
+pub struct SequencePlan {
+    /// Ordering.
+    pub order: OrderKind,
+    /// Per-system solver.
+    pub method: SeqMethod,
+    /// Preconditioner of iterative methods.
+    pub precond: PrecondName,
+    /// Start each solve from the previous solution (optimally scaled).
+    pub warm_start: bool,
+    /// Keep the preconditioner while the matrix changes by less than
+    /// [`SequencePlan::reuse_tol`] (relative Frobenius norm) from the one it
+    /// was built for.
+    pub reuse_precond: bool,
+    /// Threshold for preconditioner reuse.
+    pub reuse_tol: f64,
+    /// Basis size `m` (GMRES and GCRO-DR).
+    pub restart: usize,
+    /// Recycled vectors `k` (GCRO-DR).
+    pub recycle: usize,
+    /// GCRO-DR refreshes its recycled space every this many cycles (and at
+    /// the end of each solve); see [`crate::krylov::GcroDr::refresh_every`].
+    pub refresh_every: usize,
+    /// Why this plan.
+    pub reason: String,
+}
+
+impl SequencePlan {
+    /// The published baseline: given order, GMRES(m) from zero, no preconditioner.
+    pub fn independent(restart: usize) -> Self {
+        Self {
+            order: OrderKind::Given,
+            method: SeqMethod::Krylov {
+                method: Method::Gmres,
+            },
+            precond: PrecondName::None,
+            warm_start: false,
+            reuse_precond: false,
+            reuse_tol: 0.0,
+            restart,
+            recycle: 0,
+            refresh_every: DEFAULT_REFRESH_EVERY,
+            reason: "independent: every system from zero".into(),
+        }
+    }
+    /// The published SKR method: sorted, GCRO-DR(m, k) from zero.
+    pub fn skr(restart: usize, recycle: usize) -> Self {
+        Self {
+            order: OrderKind::Greedy,
+            method: SeqMethod::GcroDr,
+            precond: PrecondName::None,
+            warm_start: false,
+            reuse_precond: false,
+            reuse_tol: 0.0,
+            restart,
+            recycle,
+            refresh_every: DEFAULT_REFRESH_EVERY,
+            reason: "skr: sorted, GCRO-DR with the recycled space carried along".into(),
+        }
+    }
+}
+
+/// Settings of a sequence solve.
+#[derive(Clone, Copy, Debug)]
+pub struct SequenceConfig {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// The Krylov method of `independent` (default GMRES); rejected for the others
+    /// except `direct`, which `auto` also honours.
+    pub method: Option<Method>,
+    /// Preconditioner (default: none for `independent`/`skr`, chosen by `auto`).
+    pub precond: Option<PrecondKind>,
+    /// Basis size `m`.
+    pub restart: usize,
+    /// Recycled vectors `k`.
+    pub recycle: usize,
+    /// Above this many systems the greedy ordering gives way to the projected one.
+    pub greedy_max: usize,
+}
+
+impl Default for SequenceConfig {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::Auto,
+            method: None,
+            precond: None,
+            restart: 40,
+            recycle: 20,
+            greedy_max: 5000,
+        }
+    }
+}
+
+/// Resolves a strategy against the first system's structure.
+///
+/// `auto` chooses, in this order: one factorisation for a sequence whose
+/// matrix never changes; a sparse direct solve with the symbolic analysis
+/// reused for systems up to [`AUTO_DIRECT_MAX_N`] unknowns (on 2-D grids that
+/// size beats every Krylov method, recycling included); beyond, sorted
+/// systems with warm starts and preconditioner reuse, solved by CG + IC(0)
+/// when symmetric with a positive diagonal and by GCRO-DR + ILU(0) otherwise.
+pub fn resolve_plan(
+    config: &SequenceConfig,
+    k: usize,
+    first: &MatrixAnalysis,
+    constant: bool,
+) -> Result<SequencePlan> {
+    if config.restart < 2 {
+        return Err(SolverError::setting(
+            "restart",
+            config.restart,
+            "must be at least 2",
+        ));
+    }
+    let sorted = if k > config.greedy_max {
+        OrderKind::Projected
+    } else {
+        OrderKind::Greedy
+    };
+    let precond = config.precond.map(PrecondName::from);
+    let plan = match config.strategy {
+        Strategy::Independent => {
+            let method = config.method.unwrap_or(Method::Gmres);
+            if method == Method::Auto {
+                return Err(SolverError::setting(
+                    "method",
+                    "auto",
+                    "independent needs a concrete method (gmres, cg, minres, bicgstab, direct)",
+                ));
+            }
+            let mut p = SequencePlan::independent(config.restart);
+            p.method = match method {
+                Method::Direct => SeqMethod::Direct,
+                m => SeqMethod::Krylov { method: m },
+            };
+            p.precond = precond.unwrap_or(PrecondName::None);
+            p
+        }
+        Strategy::Skr => {
+            if let Some(m) = config.method.filter(|m| *m != Method::Gcrodr) {
+                return Err(SolverError::setting(
+                    "method",
+                    format!("{m:?}").to_lowercase(),
+                    "skr always uses GCRO-DR; pick --strategy independent for another method",
+                ));
+            }
+            if config.recycle == 0 || config.recycle >= config.restart {
+                return Err(SolverError::setting(
+                    "recycle",
+                    config.recycle,
+                    format!("must be between 1 and restart − 1 = {}", config.restart - 1),
+                ));
+            }
+            let mut p = SequencePlan::skr(config.restart, config.recycle);
+            p.order = sorted;
+            p.precond = precond.unwrap_or(PrecondName::None);
+            p
+        }
+        Strategy::Auto => {
+            let spd_like = first.symmetric && first.positive_diagonal;
+            let mut p = SequencePlan::skr(config.restart, config.recycle.clamp(1, config.restart - 1));
+            p.order = sorted;
+            p.warm_start = true;
+            p.reuse_precond = true;
+            p.reuse_tol = 0.05;
+            if constant || first.n <= AUTO_DIRECT_MAX_N || config.method == Some(Method::Direct) {
+                p.order = OrderKind::Given;
+                p.method = SeqMethod::Direct;
+                p.warm_start = false;
+                p.reason = if constant {
+                    "the matrix never changes: factorise once, then one triangular solve per system".into()
+                } else {
+                    format!(
+                        "n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse {} with the symbolic analysis reused",
+                        first.n,
+                        if spd_like { "Cholesky" } else { "LU" }
+                    )
+                };
+            } else if spd_like {
+                p.method = SeqMethod::Krylov { method: Method::Cg };
+                p.precond = precond.unwrap_or(PrecondName::Ic0);
+                p.reason = "large, symmetric with positive diagonal: sorted, warm-started CG + IC(0)".into();
+            } else {
+                p.precond = precond.unwrap_or(PrecondName::Ilu0);
+                p.reason = "large, general: sorted, warm-started GCRO-DR + ILU(0)".into();
+            }
+            p
+        }
+    };
+    Ok(plan)
+}

@@ -1,0 +1,412 @@
+//! The sequence loop: order, then solve each system carrying what the plan says.
+
+use super::plan::{OrderKind, SeqMethod, SequencePlan};
+use super::source::SystemSource;
+use crate::krylov::ordering::{extreme_start, greedy_nearest_neighbour, projected_chunk_order};
+use crate::krylov::{analyse, GcroDr, HasSolution, Method, SharedPrecond, SolvePlan};
+use crate::{run, Options, Result, SolverError, Status};
+use serde::Serialize;
+use solvent_linalg::direct::{DirectKind, DirectSolver};
+use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
+use solvent_linalg::CsrMatrix;
+use solvent_problems::LinearSystemProblem;
+use std::time::Instant;
+
+/// How a system's matrix relates to the previous one in solve order.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MatrixChange {
+    /// The first system.
+    First,
+    /// Bit-for-bit the same matrix.
+    Identical,
+    /// Same sparsity pattern, values changed by this relative Frobenius norm.
+    SamePattern {
+        /// `‖A_i − A_prev‖_F / ‖A_prev‖_F`.
+        relative: f64,
+    },
+    /// A different sparsity pattern.
+    NewPattern,
+}
+
+impl MatrixChange {
+    fn between(prev: Option<&CsrMatrix>, a: &CsrMatrix) -> Self {
+        let Some(p) = prev else { return Self::First };
+        if p.nrows() != a.nrows() || p.row_ptr() != a.row_ptr() || p.col_idx() != a.col_idx() {
+            return Self::NewPattern;
+        }
+        if p.values() == a.values() {
+            return Self::Identical;
+        }
+        let (mut d, mut s) = (0.0, 0.0);
+        for (x, y) in p.values().iter().zip(a.values()) {
+            d += (x - y) * (x - y);
+            s += x * x;
+        }
+        Self::SamePattern {
+            relative: (d / s.max(f64::MIN_POSITIVE)).sqrt(),
+        }
+    }
+    fn relative(self) -> f64 {
+        match self {
+            Self::Identical => 0.0,
+            Self::SamePattern { relative } => relative,
+            _ => f64::INFINITY,
+        }
+    }
+}
+
+/// The outcome for one system.
+#[derive(Clone, Debug, Serialize)]
+pub struct SystemRecord {
+    /// Index in the original (sample) order.
+    pub index: usize,
+    /// Position in the solve order.
+    pub position: usize,
+    /// Krylov iterations (0 for a direct solve).
+    pub iterations: usize,
+    /// Seconds building the preconditioner or factorising (0 when reused).
+    pub setup_s: f64,
+    /// Seconds in the solve itself (warm start, retargeting, iterations).
+    pub solve_s: f64,
+    /// Seconds producing the system (assembly or reading).
+    pub assembly_s: f64,
+    /// True `‖b − A x‖ / ‖b‖` of the returned solution, recomputed.
+    pub relres: f64,
+    /// Whether `relres ≤ tol`.
+    pub converged: bool,
+    /// How the run ended.
+    pub status: Status,
+    /// How the matrix differs from the previous one in solve order.
+    pub change: MatrixChange,
+    /// Whether the preconditioner or factor was reused from the previous system.
+    pub reused: bool,
+    /// `‖b − A x₀‖ / ‖b‖` of the starting guess (1 from zero).
+    pub initial_relres: f64,
+}
+
+/// The outcome of a sequence.
+#[derive(Clone, Debug, Serialize)]
+pub struct SequenceReport {
+    /// The plan that ran.
+    pub plan: SequencePlan,
+    /// Solve order (original indices).
+    pub order: Vec<usize>,
+    /// Seconds computing the order (features included).
+    pub ordering_s: f64,
+    /// Per system, in the original order.
+    pub systems: Vec<SystemRecord>,
+    /// Sum of iterations.
+    pub total_iterations: usize,
+    /// Sum of setup and solve seconds (the cost of solving, without assembly).
+    pub solve_s: f64,
+    /// Sum of assembly seconds.
+    pub assembly_s: f64,
+    /// Wall-clock seconds of the whole call.
+    pub wall_s: f64,
+    /// Original indices of systems that did not converge.
+    pub failed: Vec<usize>,
+}
+
+impl SequenceReport {
+    /// One line for humans.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} systems: {} iterations, solve {:.3} s (+ ordering {:.3} s, assembly {:.3} s), {} not converged",
+            self.systems.len(),
+            self.total_iterations,
+            self.solve_s,
+            self.ordering_s,
+            self.assembly_s,
+            self.failed.len()
+        )
+    }
+}
+
+/// Computes the solve order of `source` under `kind`.
+pub(crate) fn order_systems(source: &dyn SystemSource, kind: OrderKind) -> Result<Vec<usize>> {
+    let k = source.len();
+    if kind == OrderKind::Given || k < 3 {
+        return Ok((0..k).collect());
+    }
+    let feats: Vec<Vec<f64>> = (0..k).map(|i| source.features(i)).collect::<Result<_>>()?;
+    let d = feats[0].len();
+    if let Some(i) = feats.iter().position(|f| f.len() != d) {
+        return Err(SolverError::Sequence {
+            system: source.label(i),
+            message: format!(
+                "{} ordering parameters, {} has {d}",
+                feats[i].len(),
+                source.label(0)
+            ),
+        });
+    }
+    let refs: Vec<&[f64]> = feats.iter().map(Vec::as_slice).collect();
+    Ok(match kind {
+        OrderKind::Projected => projected_chunk_order(&refs, 512, 0),
+        _ => greedy_nearest_neighbour(&refs, extreme_start(&refs)),
+    })
+}
+
+/// Per-sequence carried state.
+struct Carry {
+    prev: Option<CsrMatrix>,
+    prev_x: Option<Vec<f64>>,
+    direct: Option<DirectSolver>,
+    precond: SharedPrecond,
+    /// The matrix the preconditioner was built for.
+    precond_for: Option<CsrMatrix>,
+    gcrodr: GcroDr,
+}
+
+/// `α x_prev` with `α = argmin ‖b − α A x_prev‖` (one SpMV): never worse
+/// than starting from zero.
+fn warm_guess(a: &CsrMatrix, b: &[f64], prev: &[f64]) -> Vec<f64> {
+    let mut ax = vec![0.0; b.len()];
+    a.mul_vec(prev, &mut ax);
+    let den = dot(&ax, &ax);
+    let alpha = if den > 0.0 { dot(b, &ax) / den } else { 0.0 };
+    prev.iter().map(|v| alpha * v).collect()
+}
+
+/// Solves every system of `source` as `plan` says, calling `on_done` with
+/// each record and solution as it finishes (in solve order). A system that
+/// does not converge is recorded (its last iterate passed on) and the
+/// sequence goes on; unusable input (a size mismatch, an unreadable system)
+/// stops it with an error naming the system.
+pub fn solve_sequence(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    on_done: &mut dyn FnMut(&SystemRecord, &[f64]) -> Result<()>,
+) -> Result<SequenceReport> {
+    options.validate()?;
+    let wall = Instant::now();
+    let k = source.len();
+    let t = Instant::now();
+    let order = order_systems(source, plan.order)?;
+    let ordering_s = t.elapsed().as_secs_f64();
+    let tol = options.get_tol();
+    let mut carry = Carry {
+        prev: None,
+        prev_x: None,
+        direct: None,
+        precond: None,
+        precond_for: None,
+        gcrodr: GcroDr::new()
+            .restart(plan.restart)
+            .recycle_dim(plan.recycle.max(1))
+            .refresh_every(plan.refresh_every),
+    };
+    let mut records: Vec<Option<SystemRecord>> = vec![None; k];
+    let mut n0 = None;
+    for (position, &i) in order.iter().enumerate() {
+        let t = Instant::now();
+        let (a, b) = source.system(i)?;
+        let assembly_s = t.elapsed().as_secs_f64();
+        let bad = |message: String| SolverError::Sequence {
+            system: source.label(i),
+            message,
+        };
+        if a.nrows() != a.ncols() {
+            return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
+        }
+        if b.len() != a.nrows() {
+            return Err(bad(format!(
+                "right-hand side has {} entries, the matrix has {} rows",
+                b.len(),
+                a.nrows()
+            )));
+        }
+        let n = *n0.get_or_insert(a.nrows());
+        if a.nrows() != n {
+            return Err(bad(format!(
+                "{} unknowns, the sequence started with {n} (all systems must have one size)",
+                a.nrows()
+            )));
+        }
+        let change = MatrixChange::between(carry.prev.as_ref(), &a);
+        let (x, mut rec) = solve_one(&mut carry, plan, options, a, b, change)?;
+        rec.index = i;
+        rec.position = position;
+        rec.assembly_s = assembly_s;
+        rec.converged = rec.relres <= tol;
+        on_done(&rec, &x)?;
+        if plan.warm_start {
+            carry.prev_x = Some(x);
+        }
+        records[i] = Some(rec);
+    }
+    let systems: Vec<SystemRecord> = records.into_iter().flatten().collect();
+    Ok(SequenceReport {
+        plan: plan.clone(),
+        total_iterations: systems.iter().map(|r| r.iterations).sum(),
+        solve_s: systems.iter().map(|r| r.setup_s + r.solve_s).sum(),
+        assembly_s: systems.iter().map(|r| r.assembly_s).sum(),
+        failed: systems.iter().filter(|r| !r.converged).map(|r| r.index).collect(),
+        order,
+        ordering_s,
+        systems,
+        wall_s: wall.elapsed().as_secs_f64(),
+    })
+}
+
+fn record(iterations: usize, setup_s: f64, solve_s: f64, relres: f64, status: Status) -> SystemRecord {
+    SystemRecord {
+        index: 0,
+        position: 0,
+        iterations,
+        setup_s,
+        solve_s,
+        assembly_s: 0.0,
+        relres,
+        converged: false,
+        status,
+        change: MatrixChange::First,
+        reused: false,
+        initial_relres: 1.0,
+    }
+}
+
+fn solve_one(
+    carry: &mut Carry,
+    plan: &SequencePlan,
+    options: &Options,
+    a: CsrMatrix,
+    b: Vec<f64>,
+    change: MatrixChange,
+) -> Result<(Vec<f64>, SystemRecord)> {
+    let tol = options.get_tol();
+    let (x, mut rec) = match plan.method {
+        SeqMethod::Direct => {
+            let t = Instant::now();
+            let reused = change == MatrixChange::Identical && carry.direct.is_some();
+            if !reused {
+                let refactored = match (&mut carry.direct, change) {
+                    (Some(d), MatrixChange::SamePattern { .. }) => d.refactor(&a).is_ok(),
+                    _ => false,
+                };
+                if !refactored {
+                    carry.direct = Some(factorise(&a)?);
+                }
+            }
+            let setup_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let d = carry.direct.as_ref().expect("factorised above");
+            let mut x = vec![0.0; b.len()];
+            d.solve(&b, &mut x)?;
+            // up to two steps of iterative refinement if rounding left x above tol
+            let mut relres = relative_residual(&a, &x, &b);
+            for _ in 0..2 {
+                if relres <= tol || !relres.is_finite() {
+                    break;
+                }
+                let mut r = vec![0.0; b.len()];
+                a.mul_vec(&x, &mut r);
+                sub_from(&b, &mut r);
+                let mut dx = vec![0.0; b.len()];
+                d.solve(&r, &mut dx)?;
+                axpy(1.0, &dx, &mut x);
+                relres = relative_residual(&a, &x, &b);
+            }
+            let status = if relres <= tol {
+                Status::Converged {
+                    criterion: crate::Criterion::RelativeResidual,
+                    value: relres,
+                    tol,
+                }
+            } else {
+                Status::Stalled {
+                    detail: format!("direct solve left a relative residual of {relres:.2e}"),
+                }
+            };
+            let mut rec = record(0, setup_s, t.elapsed().as_secs_f64(), relres, status);
+            rec.reused = reused;
+            carry.prev = Some(a);
+            (x, rec)
+        }
+        SeqMethod::Krylov { .. } | SeqMethod::GcroDr => {
+            let t = Instant::now();
+            let reuse = plan.reuse_precond
+                && carry.precond_for.is_some()
+                && MatrixChange::between(carry.precond_for.as_ref(), &a).relative() <= plan.reuse_tol;
+            let method = match plan.method {
+                SeqMethod::Krylov { method } => method,
+                _ => Method::Gcrodr,
+            };
+            if !reuse {
+                let mut sp = SolvePlan {
+                    method,
+                    precond: plan.precond,
+                    reason: String::new(),
+                };
+                carry.precond = crate::krylov::select_build_precond(&mut sp, &a)?;
+                carry.precond_for = Some(a.clone());
+            }
+            let setup_s = if reuse { 0.0 } else { t.elapsed().as_secs_f64() };
+            let t = Instant::now();
+            let x0 = match (&carry.prev_x, plan.warm_start) {
+                (Some(px), true) => Some(warm_guess(&a, &b, px)),
+                _ => None,
+            };
+            let mut problem = LinearSystemProblem::new(a, b)?;
+            let initial_relres = match &x0 {
+                Some(x0) => relative_residual(problem.a(), x0, problem.b()),
+                None => 1.0,
+            };
+            if let Some(x0) = x0 {
+                problem = problem.with_initial_guess(x0)?;
+            }
+            let (x, report) = match plan.method {
+                SeqMethod::GcroDr => {
+                    let g = &mut carry.gcrodr;
+                    g.set_preconditioner(carry.precond.clone());
+                    let space = g.take_recycle();
+                    g.with_recycle(space, change == MatrixChange::Identical && reuse);
+                    let out = run(&problem, g, options)?;
+                    (out.state.into_solution(), out.report)
+                }
+                _ => {
+                    let sp = SolvePlan {
+                        method,
+                        precond: plan.precond,
+                        reason: String::new(),
+                    };
+                    crate::krylov::select_run_method(
+                        &problem,
+                        &sp,
+                        carry.precond.clone(),
+                        plan.restart,
+                        options,
+                        &mut [],
+                    )?
+                }
+            };
+            let relres = relative_residual(problem.a(), &x, problem.b());
+            let mut rec = record(
+                report.iterations,
+                setup_s,
+                t.elapsed().as_secs_f64(),
+                relres,
+                report.status,
+            );
+            rec.reused = reuse;
+            rec.initial_relres = initial_relres;
+            carry.prev = Some(problem.a().clone());
+            (x, rec)
+        }
+    };
+    rec.change = change;
+    Ok((x, rec))
+}
+
+/// Cholesky when it succeeds (SPD), LU otherwise.
+fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
+    let an = analyse(a);
+    if an.symmetric && an.positive_diagonal {
+        if let Ok(d) = DirectSolver::new(a, DirectKind::Cholesky) {
+            return Ok(d);
+        }
+    }
+    Ok(DirectSolver::new(a, DirectKind::Lu)?)
+}

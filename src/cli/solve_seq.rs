@@ -1,0 +1,153 @@
+//! `solvent solve-seq`: a sequence of systems assembled elsewhere, from a directory.
+
+use super::datagen::{run_with_progress, seq_method_parser, strategy_parser, validate_common};
+use super::solve::{precond_parser, PrecondChoice};
+use super::{write_json, CliError};
+use clap::Args;
+use solvent_linalg::io::matrix_market;
+use solvent_solvers::krylov::{analyse, Method};
+use solvent_solvers::sequence::{resolve_plan, DirectorySource, SequenceConfig, Strategy, SystemSource};
+use solvent_solvers::Options;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Arguments of `solvent solve-seq`.
+#[derive(Debug, Args)]
+pub struct SolveSeqArgs {
+    /// Directory with A_0000.mtx, b_0000.mtx, … (and params_0000.npy, used for ordering).
+    pub dir: PathBuf,
+    /// auto, skr (sorted GCRO-DR) or independent (GMRES(m) from zero each time).
+    #[arg(long, value_parser = strategy_parser(), default_value = "auto")]
+    pub strategy: Strategy,
+    /// Method for `independent` (gmres, cg, minres, bicgstab, direct); `auto` accepts `direct`.
+    #[arg(long, value_parser = seq_method_parser())]
+    pub method: Option<Method>,
+    /// Preconditioner (auto: none for skr/independent, chosen by auto).
+    #[arg(long, value_parser = precond_parser(), default_value = "auto")]
+    pub precond: PrecondChoice,
+    /// Krylov basis size m.
+    #[arg(long, default_value_t = 40)]
+    pub restart: usize,
+    /// Recycled vectors k of GCRO-DR.
+    #[arg(long, default_value_t = 20)]
+    pub recycle: usize,
+    /// Tolerance on each relative residual.
+    #[arg(long, default_value_t = 1e-8)]
+    pub tol: f64,
+    /// Iteration limit per system.
+    #[arg(long, default_value_t = 20_000)]
+    pub max_iters: usize,
+    /// Where to write x_0000.mtx, … (created if missing; default: DIR).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the report (per-system iterations, time, true relative residual) here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Creates `dir` if needed and checks that a file can be written in it.
+fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
+    let fail =
+        |e: std::io::Error| CliError::Usage(format!("cannot write solutions to {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(format!(".solvent-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(fail)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Runs `solvent solve-seq`.
+pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
+    validate_common(args.tol, args.restart, args.max_iters)?;
+    let source = DirectorySource::open(&args.dir)?;
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    prepare_out_dir(&out)?;
+    if let Some(p) = &args.json {
+        super::check_output_path(p, "the report")?;
+    }
+    let (a0, _) = source.system(0)?;
+    let analysis = analyse(&a0);
+    drop(a0);
+    let seq = SequenceConfig {
+        strategy: args.strategy,
+        method: args.method,
+        precond: args.precond.0,
+        restart: args.restart,
+        recycle: args.recycle,
+        ..SequenceConfig::default()
+    };
+    let plan = resolve_plan(&seq, source.len(), &analysis, false)?;
+    let options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let mut written = 0usize;
+    let report = run_with_progress(
+        &source,
+        &plan,
+        &options,
+        args.strategy.as_str(),
+        args.quiet,
+        &mut |rec, x| {
+            if rec.converged {
+                matrix_market::write_vector(out.join(format!("x_{}.mtx", source.id(rec.index))), x)?;
+                written += 1;
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(p) = &args.json {
+        let systems: Vec<serde_json::Value> = report
+            .systems
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "matrix": format!("A_{}.mtx", source.id(r.index)),
+                    "solution": r.converged.then(|| format!("x_{}.mtx", source.id(r.index))),
+                    "iterations": r.iterations,
+                    "time_s": r.setup_s + r.solve_s,
+                    "relres": r.relres,
+                    "converged": r.converged,
+                    "record": r,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "command": "solve-seq",
+            "dir": args.dir.display().to_string(),
+            "out": out.display().to_string(),
+            "tol": args.tol,
+            "ordered_by": if source.has_params() { "params_*.npy" } else { "right-hand sides" },
+            "plan": report.plan,
+            "order": report.order,
+            "total_iterations": report.total_iterations,
+            "solve_s": report.solve_s,
+            "failed": report.failed,
+            "systems": systems,
+        });
+        write_json(p, &v)?;
+    }
+    if !args.quiet {
+        println!(
+            "Solved {} systems from {} ({}): {}",
+            source.len(),
+            args.dir.display(),
+            report.plan.reason,
+            report.summary()
+        );
+        println!("Wrote {written} solutions to {}", out.display());
+    }
+    if report.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for &i in &report.failed {
+            let r = &report.systems[i];
+            eprintln!(
+                "error: A_{}.mtx did not converge: {} (no solution written)",
+                source.id(i),
+                r.status.describe(r.relres)
+            );
+        }
+        Ok(ExitCode::from(2))
+    }
+}

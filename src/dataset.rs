@@ -1,0 +1,119 @@
+//! A generated PDE data set and its on-disk formats.
+//!
+//! `.npz` (always available): `coeff` and `sol` as `(K, N, N)` arrays
+//! (float32 by default), `iters` (int64), `relres` (float64, the true
+//! relative residual of the float64 solution), `solve_s` (float64), `x` and
+//! `y` (the interior grid coordinates), `k` (Helmholtz wave numbers) and
+//! `metadata` (a JSON string: `json.loads(str(d["metadata"]))`). Samples are
+//! in the original sample order.
+//!
+//! HDF5 output (the PDEBench layout) is not built yet; `.h5` paths are
+//! rejected before any work is done.
+
+use crate::cli::CliError;
+use solvent_linalg::io::npz::NpzWriter;
+use std::path::Path;
+
+/// Element type of the stored fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Precision {
+    /// float32 (the neural-operator convention; halves the size).
+    F32,
+    /// float64 (keeps the solver's accuracy).
+    F64,
+}
+
+/// A data set held in memory until it is written.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Samples K.
+    pub count: usize,
+    /// Grid side N.
+    pub grid: usize,
+    /// Coefficient fields, `K·N²`, sample-major.
+    pub coeff: Vec<f64>,
+    /// Solutions, `K·N²`, sample-major.
+    pub sol: Vec<f64>,
+    /// Iterations per sample.
+    pub iters: Vec<i64>,
+    /// True relative residual per sample.
+    pub relres: Vec<f64>,
+    /// Solve seconds per sample.
+    pub solve_s: Vec<f64>,
+    /// Scalar parameter per sample (Helmholtz `k`), if the family has one.
+    pub scalar: Option<(String, Vec<f64>)>,
+    /// Generation metadata.
+    pub metadata: serde_json::Value,
+}
+
+impl Dataset {
+    /// An empty data set of `count` samples on an `grid × grid` grid.
+    pub fn new(count: usize, grid: usize) -> Self {
+        let n = grid * grid;
+        Self {
+            count,
+            grid,
+            coeff: vec![0.0; count * n],
+            sol: vec![0.0; count * n],
+            iters: vec![0; count],
+            relres: vec![f64::NAN; count],
+            solve_s: vec![0.0; count],
+            scalar: None,
+            metadata: serde_json::Value::Null,
+        }
+    }
+
+    /// Interior grid coordinates `h, 2h, …, N h` with `h = 1/(N+1)`.
+    pub fn coordinates(&self) -> Vec<f64> {
+        let h = 1.0 / (self.grid as f64 + 1.0);
+        (1..=self.grid).map(|i| i as f64 * h).collect()
+    }
+
+    /// Writes `.npz`, or HDF5 for `.h5`/`.hdf5` paths.
+    pub fn write(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("npz") => self.write_npz(path, precision),
+            Some("h5" | "hdf5") => self.write_hdf5(path, precision),
+            _ => Err(CliError::Usage(format!(
+                "{}: unknown output format (use .npz, or .h5 with the hdf5 feature)",
+                path.display()
+            ))),
+        }
+    }
+
+    fn write_npz(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
+        let (k, n) = (self.count, self.grid);
+        let shape = [k, n, n];
+        let mut w = NpzWriter::new();
+        match precision {
+            Precision::F32 => {
+                let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+                w.add("coeff", &shape, &f(&self.coeff))?;
+                w.add("sol", &shape, &f(&self.sol))?;
+            }
+            Precision::F64 => {
+                w.add("coeff", &shape, &self.coeff)?;
+                w.add("sol", &shape, &self.sol)?;
+            }
+        }
+        w.add("iters", &[k], &self.iters)?;
+        w.add("relres", &[k], &self.relres)?;
+        w.add("solve_s", &[k], &self.solve_s)?;
+        let xy = self.coordinates();
+        w.add("x", &[n], &xy)?;
+        w.add("y", &[n], &xy)?;
+        if let Some((name, v)) = &self.scalar {
+            w.add(name, &[k], v)?;
+        }
+        w.add_str("metadata", &self.metadata.to_string())?;
+        w.write(path)?;
+        Ok(())
+    }
+
+    fn write_hdf5(&self, path: &Path, _precision: Precision) -> Result<(), CliError> {
+        Err(CliError::Usage(format!(
+            "{}: HDF5 output is not available in this build; use .npz",
+            path.display()
+        )))
+    }
+}

@@ -1,0 +1,378 @@
+//! End-to-end tests of `solvent datagen` and `solvent solve-seq`: every
+//! written solution is checked against an independently assembled system.
+
+use solvent::linalg::io::npz::{self, NpzMember};
+use solvent::linalg::io::{matrix_market, npy::NpyArray};
+use solvent::linalg::vector::relative_residual;
+use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn solvent(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_solvent"))
+        .args(args)
+        .output()
+        .expect("run solvent")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+struct Npz {
+    arrays: HashMap<String, NpyArray>,
+    text: HashMap<String, String>,
+}
+
+fn load(p: &Path) -> Npz {
+    let mut arrays = HashMap::new();
+    let mut text = HashMap::new();
+    for (name, m) in npz::read(p).unwrap() {
+        match m {
+            NpzMember::Array(a) => {
+                arrays.insert(name, a);
+            }
+            NpzMember::Text(t) => {
+                text.insert(name, t);
+            }
+        }
+    }
+    Npz { arrays, text }
+}
+
+/// Runs datagen and checks every solution against the independently assembled system.
+fn generate_and_check(family: &str, strategy: &str, extra: &[&str]) -> (Npz, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.npz");
+    let json = dir.path().join("r.json");
+    let (grid, count, tol) = (16usize, 12usize, 1e-9);
+    let mut args = vec![
+        "datagen",
+        family,
+        "--grid",
+        "16",
+        "--count",
+        "12",
+        "--seed",
+        "3",
+        "--tol",
+        "1e-9",
+        "--strategy",
+        strategy,
+        "--precision",
+        "f64",
+        "--restart",
+        "20",
+        "--recycle",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = solvent(&args);
+    assert!(o.status.success(), "{family}/{strategy}: {}", stderr(&o));
+    let d = load(&out);
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let sampler = PdeSampler::new(PdeFamily::parse(family).unwrap(), FamilyConfig::new(grid, 3)).unwrap();
+    let sol = &d.arrays["sol"];
+    let coeff = &d.arrays["coeff"];
+    assert_eq!(sol.shape, vec![count, grid, grid]);
+    assert_eq!(coeff.shape, vec![count, grid, grid]);
+    let n = grid * grid;
+    for i in 0..count {
+        let s = sampler.sample(i).unwrap();
+        let x = &sol.data[i * n..(i + 1) * n];
+        let res = relative_residual(&s.a, x, &s.b);
+        assert!(res <= tol, "{family}/{strategy} sample {i}: residual {res:.2e}");
+        assert!((d.arrays["relres"].data[i] - res).abs() <= 1e-3 * res + 1e-16);
+        assert_eq!(
+            &coeff.data[i * n..(i + 1) * n],
+            s.coeff.as_slice(),
+            "sample order"
+        );
+    }
+    // the solve order is a permutation
+    let mut order: Vec<usize> = report["sequence"]["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
+    order.sort_unstable();
+    assert_eq!(order, (0..count).collect::<Vec<_>>());
+    let meta: serde_json::Value = serde_json::from_str(&d.text["metadata"]).unwrap();
+    assert_eq!(meta["family"], family);
+    assert_eq!(meta["seed"], 3);
+    (d, report)
+}
+
+#[test]
+fn every_family_and_strategy_writes_solutions_that_solve_their_systems() {
+    let mut sols: Vec<Vec<f64>> = Vec::new();
+    for strategy in ["auto", "skr", "independent"] {
+        let (d, _) = generate_and_check("darcy", strategy, &[]);
+        sols.push(d.arrays["sol"].data.clone());
+    }
+    // the three strategies agree to the tolerance's accuracy
+    for s in &sols[1..] {
+        let num: f64 = s.iter().zip(&sols[0]).map(|(a, b)| (a - b) * (a - b)).sum();
+        let den: f64 = sols[0].iter().map(|a| a * a).sum();
+        assert!((num / den).sqrt() < 1e-6);
+    }
+    for family in ["darcy-threshold", "convdiff", "helmholtz"] {
+        generate_and_check(family, "skr", &[]);
+    }
+    let (d, report) = generate_and_check("helmholtz", "auto", &["--method", "direct"]);
+    assert_eq!(d.arrays["k"].shape, vec![12]);
+    assert!(report["sequence"]["plan"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("symbolic"));
+    let (_, report) = generate_and_check("poisson-rhs", "auto", &[]);
+    assert!(report["sequence"]["plan"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("factorise once"));
+    // factorised once: every later system reuses the factor
+    let reused = report["sequence"]["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["reused"] == true)
+        .count();
+    assert_eq!(reused, 11);
+    generate_and_check(
+        "convdiff",
+        "independent",
+        &["--method", "bicgstab", "--precond", "ilu0"],
+    );
+}
+
+#[test]
+fn float32_output_and_the_baseline_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.npz");
+    let o = solvent(&[
+        "datagen",
+        "darcy",
+        "--grid",
+        "12",
+        "--count",
+        "6",
+        "--strategy",
+        "skr",
+        "--baseline",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("speed-up"), "{text}");
+    let bytes = std::fs::read(&out).unwrap();
+    // float32 members: the .npy header names '<f4'
+    assert!(bytes.windows(5).any(|w| w == b"'<f4'"));
+    let d = load(&out);
+    assert!(d.arrays["relres"].data.iter().all(|&r| r <= 1e-8));
+    assert_eq!(d.arrays["iters"].shape, vec![6]);
+}
+
+#[test]
+fn bad_datagen_input_is_a_clear_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.npz");
+    let o_str = out.to_str().unwrap();
+    let missing = dir.path().join("no/such/d.npz");
+    for (args, needle) in [
+        (vec!["datagen", "darcy", "--grid", "1", "--out", o_str], "--grid"),
+        (
+            vec!["datagen", "darcy", "--count", "0", "--out", o_str],
+            "--count",
+        ),
+        (vec!["datagen", "darcy", "--tol", "0", "--out", o_str], "--tol"),
+        (
+            vec!["datagen", "darcy", "--out", missing.to_str().unwrap()],
+            "does not exist",
+        ),
+        (vec!["datagen", "darcy", "--out", "d.txt"], "unknown format"),
+        (
+            vec![
+                "datagen",
+                "darcy",
+                "--strategy",
+                "skr",
+                "--recycle",
+                "40",
+                "--out",
+                o_str,
+            ],
+            "recycle",
+        ),
+        (
+            vec![
+                "datagen",
+                "darcy",
+                "--strategy",
+                "skr",
+                "--method",
+                "cg",
+                "--out",
+                o_str,
+            ],
+            "skr",
+        ),
+        (vec!["datagen", "darcy3d"], "invalid value"),
+    ] {
+        let o = solvent(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(if needle == "invalid value" { 2 } else { 1 }),
+            "{args:?}"
+        );
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    // a system that does not converge: data set written, non-zero exit
+    let o = solvent(&[
+        "datagen",
+        "convdiff",
+        "--grid",
+        "12",
+        "--count",
+        "3",
+        "--strategy",
+        "independent",
+        "--max-iters",
+        "2",
+        "--out",
+        o_str,
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("did not reach tol"));
+    let d = load(&out);
+    assert!(d.arrays["relres"].data.iter().all(|&r| r > 1e-8));
+}
+
+fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fem-poisson-disk")
+}
+
+#[test]
+fn solve_seq_reproduces_the_shared_reference_solutions() {
+    for strategy in ["auto", "skr", "independent"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("sol");
+        let json = dir.path().join("r.json");
+        let o = solvent(&[
+            "solve-seq",
+            shared().to_str().unwrap(),
+            "--strategy",
+            strategy,
+            "--tol",
+            "1e-10",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{strategy}: {}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(r["ordered_by"], "params_*.npy");
+        for k in 0..3 {
+            let a = matrix_market::read_matrix(shared().join(format!("A_{k:04}.mtx"))).unwrap();
+            let b = matrix_market::read_vector(shared().join(format!("b_{k:04}.mtx"))).unwrap();
+            let x_ref = matrix_market::read_vector(shared().join(format!("x_{k:04}.mtx"))).unwrap();
+            let x = matrix_market::read_vector(out.join(format!("x_{k:04}.mtx"))).unwrap();
+            let res = relative_residual(&a, &x, &b);
+            assert!(res <= 1e-10, "{strategy} system {k}: {res:.2e}");
+            let rep = r["systems"][k]["relres"].as_f64().unwrap();
+            assert!((rep - res).abs() <= 1e-3 * res + 1e-18);
+            let err = x
+                .iter()
+                .zip(&x_ref)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            let scale = x_ref.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            assert!(err <= 1e-6 * scale, "{strategy} system {k}: error {err:.2e}");
+        }
+    }
+}
+
+const POISSON1D: &str = "%%MatrixMarket matrix coordinate real general\n4 4 10\n1 1 2\n1 2 -1\n2 1 -1\n2 2 2\n2 3 -1\n3 2 -1\n3 3 2\n3 4 -1\n4 3 -1\n4 4 2\n";
+const IDENTITY: &str = "%%MatrixMarket matrix coordinate real general\n4 4 4\n1 1 1\n2 2 1\n3 3 1\n4 4 1\n";
+const B4: &str = "%%MatrixMarket matrix array real general\n4 1\n1\n2\n3\n4\n";
+
+#[test]
+fn bad_solve_seq_input_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let w = |name: &str, text: &str| std::fs::write(p.join(name), text).unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["solve-seq", p.to_str().unwrap(), "--quiet"];
+        a.extend_from_slice(extra);
+        solvent(&a)
+    };
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no systems found"), "{}", stderr(&o));
+    w("A_0000.mtx", IDENTITY);
+    w("b_0000.mtx", B4);
+    w("A_0002.mtx", POISSON1D);
+    w("b_0002.mtx", B4);
+    let o = run(&[]);
+    assert!(stderr(&o).contains("A_0001.mtx is missing"), "{}", stderr(&o));
+    w("A_0001.mtx", POISSON1D);
+    let o = run(&[]);
+    assert!(stderr(&o).contains("b_0001.mtx"), "{}", stderr(&o));
+    w(
+        "b_0001.mtx",
+        "%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n",
+    );
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("right-hand side has 3 entries"),
+        "{}",
+        stderr(&o)
+    );
+    w("b_0001.mtx", B4);
+    // unwritable output: a file where the directory should be
+    w("blocker", "");
+    let o = run(&["--out", p.join("blocker").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot write solutions"), "{}", stderr(&o));
+    // a system that does not converge: the others are written, exit 2
+    let out = p.join("sol");
+    let o = run(&[
+        "--strategy",
+        "independent",
+        "--method",
+        "gmres",
+        "--max-iters",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("A_0001.mtx did not converge"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(out.join("x_0000.mtx").exists());
+    assert!(!out.join("x_0001.mtx").exists());
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["x_0000.mtx".to_string()], "no temporary files left");
+}
