@@ -58,6 +58,18 @@ fn main() {
     let mut warm = skr.clone();
     warm.warm_start = true;
     rows.push(("skr + warm start", warm));
+    if family == PdeFamily::Darcy || family == PdeFamily::DarcyThreshold {
+        let mut cg = SequencePlan::independent(m);
+        cg.method = SeqMethod::Krylov { method: Method::Cg };
+        cg.precond = pname;
+        rows.push(("independent CG (SPD)", cg.clone()));
+        let mut dcg = cg;
+        dcg.order = OrderKind::Greedy;
+        dcg.method = SeqMethod::DeflatedCg;
+        dcg.recycle = 8;
+        dcg.warm_start = true;
+        rows.push(("sorted + deflated CG(8) + warm", dcg));
+    }
     let (a0, _) = source.system(0).expect("system 0");
     let config = SequenceConfig {
         strategy: Strategy::Auto,

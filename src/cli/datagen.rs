@@ -253,7 +253,8 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     let speedup = baseline.as_ref().map(|b| {
         serde_json::json!({
             "time": b.solve_s / report.solve_s.max(1e-12),
-            "iterations": b.total_iterations as f64 / (report.total_iterations.max(1)) as f64,
+            "iterations": (report.total_iterations > 0)
+                .then(|| b.total_iterations as f64 / report.total_iterations as f64),
         })
     });
     if let Some(p) = &args.json {
@@ -288,13 +289,31 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             args.tol
         );
         if let Some(b) = &baseline {
+            let method = match b.plan.method {
+                solvent_solvers::sequence::SeqMethod::Krylov {
+                    method: Method::Gmres,
+                } => {
+                    format!("GMRES({})", b.plan.restart)
+                }
+                solvent_solvers::sequence::SeqMethod::Krylov { method } => {
+                    format!("{method:?}").to_uppercase()
+                }
+                other => format!("{other:?}"),
+            };
+            let its = if report.total_iterations == 0 {
+                "the direct solve needs no iterations".to_string()
+            } else {
+                format!(
+                    "{:.1}x fewer iterations",
+                    b.total_iterations as f64 / report.total_iterations as f64
+                )
+            };
             println!(
-                "Baseline (independent, {}): {} iterations, {:.3} s → speed-up {:.2}x in time, {:.1}x in iterations",
-                b.plan.reason,
+                "Baseline ({method} from zero per system, preconditioner {}): {} iterations, {:.3} s → {:.2}x faster; {its}",
+                serde_json::to_value(b.plan.precond).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
                 b.total_iterations,
                 b.solve_s,
                 b.solve_s / report.solve_s.max(1e-12),
-                b.total_iterations as f64 / report.total_iterations.max(1) as f64
             );
         }
     }

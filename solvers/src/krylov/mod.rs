@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`Cg`] | symmetric positive definite | SPD `M`, split implicitly |
 //! | [`Gmres`] | any | right (`A M⁻¹ u = b`, `x = M⁻¹ u`) |
+//! | [`DeflatedCg`] | SPD sequences (deflates a recycled space) | SPD `M` |
 //! | [`GcroDr`] | any, sequences (recycles a subspace) | right |
 //! | [`Bicgstab`] | any | right |
 //! | [`Minres`] | symmetric (indefinite too) | SPD `M` |
@@ -16,6 +17,7 @@
 
 mod bicgstab;
 mod cg;
+mod deflated_cg;
 mod direct;
 mod gcrodr;
 mod gmres;
@@ -27,6 +29,7 @@ pub(crate) use select::{build_precond as select_build_precond_inner, run_method 
 
 pub use bicgstab::{Bicgstab, BicgstabState};
 pub use cg::{Cg, CgState};
+pub use deflated_cg::{DeflatedCg, DeflatedCgState, DeflationSpace};
 pub use direct::{Direct, DirectState};
 pub use gcrodr::{GcroDr, GcroDrState};
 pub use gmres::{Gmres, GmresState};

@@ -105,3 +105,48 @@ fn bad_settings_are_typed_errors() {
         assert!(e.is_err(), "m={m} k={k}");
     }
 }
+
+#[test]
+fn deflated_cg_solves_and_recycling_cuts_iterations_along_a_darcy_sequence() {
+    use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
+    let s = PdeSampler::new(PdeFamily::Darcy, FamilyConfig::new(40, 1)).unwrap();
+    let o = Options::default().tol(1e-9).max_iters(5000);
+    let mut dcg = DeflatedCg::new().deflation_dim(12);
+    let (mut plain, mut deflated) = (0, 0);
+    for i in 0..6 {
+        let smp = s.sample(i).unwrap();
+        let p = LinearSystemProblem::new(smp.a.clone(), smp.b.clone()).unwrap();
+        let cg = run(&p, &mut Cg::new(), &o).unwrap();
+        let space = dcg.take_space();
+        dcg.with_space(space);
+        let out = run(&p, &mut dcg, &o).unwrap();
+        assert!(out.report.status.is_converged(), "{:?}", out.report.status);
+        let res = relative_residual(&smp.a, &out.state.x, &smp.b);
+        assert!(res <= 1e-9, "system {i}: {res:.2e}");
+        let d: f64 = out
+            .state
+            .x
+            .iter()
+            .zip(&cg.state.x)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let scale = cg.state.x.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        assert!(d <= 1e-6 * scale);
+        if i > 0 {
+            assert_eq!(out.state.deflated, 12);
+            plain += cg.report.iterations;
+            deflated += out.report.iterations;
+        }
+    }
+    assert!(
+        (deflated as f64) < 0.8 * plain as f64,
+        "deflated {deflated} vs plain CG {plain}"
+    );
+    // the same matrix twice: the second solve is strictly faster
+    let smp = s.sample(0).unwrap();
+    let p = LinearSystemProblem::new(smp.a, smp.b).unwrap();
+    let mut dcg = DeflatedCg::new();
+    let first = run(&p, &mut dcg, &o).unwrap().report.iterations;
+    let second = run(&p, &mut dcg, &o).unwrap().report.iterations;
+    assert!(second < first, "{second} vs {first}");
+}

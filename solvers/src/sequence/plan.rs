@@ -66,6 +66,8 @@ pub enum SeqMethod {
     },
     /// GCRO-DR(m, k), carrying the recycled space.
     GcroDr,
+    /// Deflated CG (SPD), carrying its deflation space of `recycle` vectors.
+    DeflatedCg,
     /// Sparse direct: symbolic analysis reused along the sequence, and
     /// the numeric factor too while the matrix does not change.
     Direct,

@@ -3,7 +3,7 @@
 use super::plan::{OrderKind, SeqMethod, SequencePlan};
 use super::source::SystemSource;
 use crate::krylov::ordering::{extreme_start, greedy_nearest_neighbour, projected_chunk_order};
-use crate::krylov::{analyse, GcroDr, HasSolution, Method, SharedPrecond, SolvePlan};
+use crate::krylov::{analyse, DeflatedCg, GcroDr, HasSolution, Method, SharedPrecond, SolvePlan};
 use crate::{run, Options, Result, SolverError, Status};
 use serde::Serialize;
 use solvent_linalg::direct::{DirectKind, DirectSolver};
@@ -157,6 +157,7 @@ struct Carry {
     /// The matrix the preconditioner was built for.
     precond_for: Option<CsrMatrix>,
     gcrodr: GcroDr,
+    dcg: DeflatedCg,
 }
 
 /// `α x_prev` with `α = argmin ‖b − α A x_prev‖` (one SpMV): never worse
@@ -197,6 +198,7 @@ pub fn solve_sequence(
             .restart(plan.restart)
             .recycle_dim(plan.recycle.max(1))
             .refresh_every(plan.refresh_every),
+        dcg: DeflatedCg::new().deflation_dim(plan.recycle.max(1)),
     };
     let mut records: Vec<Option<SystemRecord>> = vec![None; k];
     let mut n0 = None;
@@ -325,13 +327,14 @@ fn solve_one(
             carry.prev = Some(a);
             (x, rec)
         }
-        SeqMethod::Krylov { .. } | SeqMethod::GcroDr => {
+        SeqMethod::Krylov { .. } | SeqMethod::GcroDr | SeqMethod::DeflatedCg => {
             let t = Instant::now();
             let reuse = plan.reuse_precond
                 && carry.precond_for.is_some()
                 && MatrixChange::between(carry.precond_for.as_ref(), &a).relative() <= plan.reuse_tol;
             let method = match plan.method {
                 SeqMethod::Krylov { method } => method,
+                SeqMethod::DeflatedCg => Method::Cg,
                 _ => Method::Gcrodr,
             };
             if !reuse {
@@ -364,6 +367,12 @@ fn solve_one(
                     let space = g.take_recycle();
                     g.with_recycle(space, change == MatrixChange::Identical && reuse);
                     let out = run(&problem, g, options)?;
+                    (out.state.into_solution(), out.report)
+                }
+                SeqMethod::DeflatedCg => {
+                    let d = &mut carry.dcg;
+                    d.set_preconditioner(carry.precond.clone());
+                    let out = run(&problem, d, options)?;
                     (out.state.into_solution(), out.report)
                 }
                 _ => {
@@ -409,4 +418,107 @@ fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
         }
     }
     Ok(DirectSolver::new(a, DirectKind::Lu)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::krylov::PrecondName;
+    use crate::sequence::{resolve_plan, InMemorySource, SequenceConfig, Strategy};
+    use solvent_linalg::precond::PrecondKind;
+    use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
+
+    fn darcy(k: usize) -> InMemorySource {
+        let s = PdeSampler::new(PdeFamily::Darcy, FamilyConfig::new(24, 9)).unwrap();
+        let (mut sys, mut feats) = (Vec::new(), Vec::new());
+        for i in 0..k {
+            let smp = s.sample(i).unwrap();
+            sys.push((smp.a, smp.b));
+            feats.push(s.features(i));
+        }
+        InMemorySource::new(sys, feats).unwrap()
+    }
+
+    #[test]
+    fn every_plan_solves_every_system_and_reports_in_sample_order() {
+        let src = darcy(8);
+        let o = Options::default().tol(1e-9).max_iters(5000);
+        let an = analyse(&src.system(0).unwrap().0);
+        let mut plans = vec![SequencePlan::independent(30), SequencePlan::skr(30, 10)];
+        let mut warm = SequencePlan::skr(30, 10);
+        warm.warm_start = true;
+        plans.push(warm);
+        let mut dcg = SequencePlan::skr(30, 6);
+        dcg.method = SeqMethod::DeflatedCg;
+        dcg.precond = PrecondName::Ic0;
+        dcg.reuse_precond = true;
+        dcg.reuse_tol = 1.0; // reuse the first IC(0) for all: still SPD, still converges
+        plans.push(dcg);
+        let cfg = SequenceConfig {
+            strategy: Strategy::Auto,
+            precond: Some(PrecondKind::Ic0),
+            ..SequenceConfig::default()
+        };
+        plans.push(resolve_plan(&cfg, 8, &an, false).unwrap());
+        let mut iters = Vec::new();
+        for plan in &plans {
+            let mut seen = Vec::new();
+            let rep = solve_sequence(&src, plan, &o, &mut |rec, x| {
+                let (a, b) = src.system(rec.index).unwrap();
+                assert!(
+                    relative_residual(&a, x, &b) <= 1e-9,
+                    "{:?} system {}",
+                    plan.method,
+                    rec.index
+                );
+                seen.push(rec.index);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(seen, rep.order, "callbacks come in solve order");
+            let mut sorted = rep.order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..8).collect::<Vec<_>>());
+            for (i, r) in rep.systems.iter().enumerate() {
+                assert_eq!(r.index, i);
+                assert!(r.converged);
+            }
+            assert!(rep.failed.is_empty());
+            iters.push(rep.total_iterations);
+            if plan.method == SeqMethod::DeflatedCg {
+                assert!(rep.systems.iter().filter(|r| r.reused).count() == 7);
+            }
+        }
+        assert!(
+            iters[1] < iters[0],
+            "skr {} vs independent {}",
+            iters[1],
+            iters[0]
+        );
+    }
+
+    #[test]
+    fn a_constant_matrix_is_factorised_once_and_sizes_are_checked() {
+        let a = solvent_problems::generators::poisson2d(10).unwrap();
+        let sys: Vec<_> = (0..4).map(|i| (a.clone(), vec![1.0 + i as f64; 100])).collect();
+        let src = InMemorySource::new(sys, vec![vec![0.0]; 4]).unwrap();
+        let an = analyse(&a);
+        let plan = resolve_plan(&SequenceConfig::default(), 4, &an, true).unwrap();
+        assert_eq!(plan.method, SeqMethod::Direct);
+        let rep = solve_sequence(&src, &plan, &Options::default(), &mut |_, _| Ok(())).unwrap();
+        assert_eq!(rep.systems.iter().filter(|r| r.reused).count(), 3);
+        assert!(rep
+            .systems
+            .iter()
+            .skip(1)
+            .all(|r| r.change == MatrixChange::Identical));
+        // a system of another size is an error naming it
+        let bad = InMemorySource::new(
+            vec![(a.clone(), vec![1.0; 100]), (a, vec![1.0; 99])],
+            vec![vec![0.0]; 2],
+        )
+        .unwrap();
+        let e = solve_sequence(&bad, &plan, &Options::default(), &mut |_, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("system 1"), "{e}");
+    }
 }
