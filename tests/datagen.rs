@@ -171,7 +171,10 @@ fn float32_output_and_the_baseline_summary() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(text.contains("Baseline (GMRES(40)") && text.contains("faster"), "{text}");
+    assert!(
+        text.contains("Baseline (GMRES(40)") && text.contains("faster"),
+        "{text}"
+    );
     let bytes = std::fs::read(&out).unwrap();
     // float32 members: the .npy header names '<f4'
     assert!(bytes.windows(5).any(|w| w == b"'<f4'"));

@@ -134,6 +134,8 @@ pub struct GcroDrState {
     pub recycled_at_start: usize,
     /// Seconds spent refreshing the recycled space (harmonic Ritz, products).
     pub refresh_s: f64,
+    /// Refreshes of the recycled space during this solve.
+    pub refreshes: usize,
 }
 
 impl GcroDr {
@@ -183,9 +185,10 @@ impl GcroDr {
         let mut c = vec![0.0; s.n];
         self.correction(s, &mut c);
         axpy(1.0, &c, &mut s.x);
-        let due = last
-            || s.kk == 0
-            || (self.refresh_every > 0 && (s.cycles + 1).is_multiple_of(self.refresh_every));
+        // at the end of a solve, refresh only if this solve has not yet
+        // contributed to the space (the last refresh is < refresh_every cycles old)
+        let periodic = self.refresh_every > 0 && (s.cycles + 1).is_multiple_of(self.refresh_every);
+        let due = s.kk == 0 || periodic || (last && (self.refresh_every == 0 || s.refreshes == 0));
         if !due {
             s.j = 0;
             s.g.fill(0.0);
@@ -208,6 +211,7 @@ impl GcroDr {
         if let Some(space) = harmonic_ritz_refresh(&cyc, self.k) {
             install(s, &space);
         }
+        s.refreshes += 1;
         s.refresh_s += t.elapsed().as_secs_f64();
         s.j = 0;
         s.g.fill(0.0);
@@ -316,6 +320,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             cycles: 0,
             recycled_at_start: 0,
             refresh_s: 0.0,
+            refreshes: 0,
         };
         if let Some(mut space) = self.recycle.take() {
             if space.len() == n && space.dim() <= k {

@@ -64,32 +64,104 @@ impl RecycleSpace {
     }
 
     /// Re-establishes `C = A M⁻¹ U`, `CᵀC = I` for a new operator or
-    /// preconditioner: `A M⁻¹ U = Q R` (CGS2), `C = Q`, `U ← U R⁻¹`. Costs `k`
-    /// SpMVs and preconditioner applications. Columns that become dependent
-    /// (relative norm below 1e-10 after orthogonalisation) are dropped.
+    /// preconditioner: `A M⁻¹ U = Q R`, `C = Q`, `U ← U R⁻¹`. Costs `k`
+    /// SpMVs and preconditioner applications plus a thin QR — CholeskyQR2
+    /// (four `n × k × k` matrix products) when `A M⁻¹ U` is well conditioned,
+    /// column-by-column CGS2 otherwise, dropping columns that become
+    /// dependent (relative norm below 1e-10 after orthogonalisation).
     pub fn retarget(&mut self, a: &dyn LinearOperator, m: &SharedPrecond) {
         let n = self.n;
         let mut z = vec![0.0; n];
+        for i in 0..self.k {
+            apply_precond(m, &self.u[i * n..(i + 1) * n], &mut z);
+            a.apply(&z, &mut self.c[i * n..(i + 1) * n]);
+        }
+        if !self.cholesky_qr2() {
+            self.cgs2_qr();
+        }
+    }
+
+    /// CholeskyQR2 on `C` (holding `A M⁻¹ U`): `C ← C R⁻¹`, `U ← U R⁻¹`.
+    /// Returns false, changing nothing, when the Gram matrix is too ill
+    /// conditioned for it (diagonal of its Cholesky factor spread over more
+    /// than 1e7).
+    fn cholesky_qr2(&mut self) -> bool {
+        let (n, k) = (self.n, self.k);
+        if k == 0 {
+            return true;
+        }
+        let original = self.c.clone();
+        let mut work = vec![0.0; n * k];
+        let mut total = Mat::<f64>::identity(k, k);
+        for _ in 0..2 {
+            let c = MatRef::from_column_major_slice(&self.c, n, k);
+            let mut g = Mat::<f64>::zeros(k, k);
+            matmul(g.as_mut(), Accum::Replace, c.transpose(), c, 1.0, par_for(n));
+            let g = Mat::<f64>::from_fn(k, k, |i, j| 0.5 * (g[(i, j)] + g[(j, i)]));
+            let ok = g.llt(Side::Lower).ok().and_then(|f| {
+                let l = f.L().to_owned();
+                let d: Vec<f64> = (0..k).map(|i| l[(i, i)]).collect();
+                let (lo, hi) = d
+                    .iter()
+                    .fold((f64::INFINITY, 0.0f64), |(a, b), &v| (a.min(v), b.max(v)));
+                (lo > 1e-7 * hi && hi.is_finite()).then_some(l)
+            });
+            let Some(l) = ok else {
+                self.c = original;
+                return false;
+            };
+            let mut rinv = Mat::<f64>::identity(k, k);
+            faer::linalg::triangular_solve::solve_upper_triangular_in_place(
+                l.transpose(),
+                rinv.as_mut(),
+                Par::Seq,
+            );
+            matmul(
+                faer::MatMut::from_column_major_slice_mut(&mut work, n, k),
+                Accum::Replace,
+                c,
+                &rinv,
+                1.0,
+                par_for(n),
+            );
+            std::mem::swap(&mut self.c, &mut work);
+            total = &total * &rinv;
+        }
+        let u = MatRef::from_column_major_slice(&self.u, n, k);
+        matmul(
+            faer::MatMut::from_column_major_slice_mut(&mut work, n, k),
+            Accum::Replace,
+            u,
+            &total,
+            1.0,
+            par_for(n),
+        );
+        std::mem::swap(&mut self.u, &mut work);
+        true
+    }
+
+    /// Column-by-column CGS2 QR of `C` (holding `A M⁻¹ U`), dropping
+    /// dependent columns, with `U` transformed alike.
+    fn cgs2_qr(&mut self) {
+        let n = self.n;
         let mut kept = 0;
         let mut r = vec![0.0; self.k];
         let mut scratch = vec![0.0; self.k];
         for i in 0..self.k {
-            apply_precond(m, &self.u[i * n..(i + 1) * n], &mut z);
+            if kept != i {
+                self.c.copy_within(i * n..(i + 1) * n, kept * n);
+                self.u.copy_within(i * n..(i + 1) * n, kept * n);
+            }
             let (done, rest) = self.c.split_at_mut(kept * n);
             let ci = &mut rest[..n];
-            a.apply(&z, ci);
             let before = norm2(ci);
             let nrm = cgs2(done, n, ci, &mut r[..kept], &mut scratch[..kept]);
             if nrm.is_nan() || nrm <= 1e-10 * before || !nrm.is_finite() {
                 continue;
             }
             scale(1.0 / nrm, ci);
-            // u_new = (u_i − Σ_{l<kept} u_new_l r_l) / nrm, stored at column `kept`
+            // u_new = (u_i − Σ_{l<kept} u_new_l r_l) / nrm
             let (done_u, rest_u) = self.u.split_at_mut(kept * n);
-            if kept != i {
-                let src = rest_u[(i - kept) * n..(i - kept + 1) * n].to_vec();
-                rest_u[..n].copy_from_slice(&src);
-            }
             let ui = &mut rest_u[..n];
             subtract(done_u, n, &r[..kept], ui);
             scale(1.0 / nrm, ui);
@@ -316,8 +388,22 @@ mod tests {
             u[2 * n + i] = 2.0 * u[i] - u[n + i];
             u[3 * n + i] = 1.0 / (1.0 + i as f64);
         }
+        // well conditioned (CholeskyQR2 path): columns 0, 1, 3
+        let mut good = Vec::new();
+        for c in [0, 1, 3] {
+            good.extend_from_slice(&u[c * n..(c + 1) * n]);
+        }
+        let mut sp = RecycleSpace::from_parts(n, 3, good, vec![0.0; n * 3]);
+        sp.retarget(&a, &None);
+        check(&a, &sp, n);
+        // with a dependent column (CGS2 path drops it)
         let mut sp = RecycleSpace::from_parts(n, k, u, vec![0.0; n * k]);
         sp.retarget(&a, &None);
+        assert_eq!(sp.dim(), 3);
+        check(&a, &sp, n);
+    }
+
+    fn check(a: &CsrMatrix, sp: &RecycleSpace, n: usize) {
         assert_eq!(sp.dim(), 3);
         let mut au = vec![0.0; n];
         for i in 0..3 {
