@@ -7,8 +7,8 @@
 //! `metadata` (a JSON string: `json.loads(str(d["metadata"]))`). Samples are
 //! in the original sample order.
 //!
-//! HDF5 output (the PDEBench layout) is not built yet; `.h5` paths are
-//! rejected before any work is done.
+//! HDF5 in the PDEBench layout with the `hdf5` feature (see
+//! `dataset_hdf5`); without it `.h5` paths are rejected before any work.
 
 use crate::cli::CliError;
 use solvent_linalg::io::npz::NpzWriter;
@@ -110,10 +110,16 @@ impl Dataset {
         Ok(())
     }
 
+    #[cfg(not(feature = "hdf5"))]
     fn write_hdf5(&self, path: &Path, _precision: Precision) -> Result<(), CliError> {
         Err(CliError::Usage(format!(
-            "{}: HDF5 output is not available in this build; use .npz",
+            "{}: HDF5 output needs the `hdf5` feature (cargo build --release --features hdf5, with libhdf5-dev); use .npz",
             path.display()
         )))
+    }
+
+    #[cfg(feature = "hdf5")]
+    fn write_hdf5(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
+        crate::dataset_hdf5::write(self, path, precision)
     }
 }

@@ -22,6 +22,8 @@
 
 pub mod cli;
 pub mod dataset;
+#[cfg(feature = "hdf5")]
+mod dataset_hdf5;
 
 pub use solvent_linalg as linalg;
 pub use solvent_problems as problems;

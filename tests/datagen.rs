@@ -228,6 +228,16 @@ fn bad_datagen_input_is_a_clear_error_and_writes_nothing() {
             "skr",
         ),
         (vec!["datagen", "darcy3d"], "invalid value"),
+        (
+            vec![
+                "datagen", "darcy", "--grid", "2000", "--count", "300", "--out", o_str,
+            ],
+            "4 GiB",
+        ),
+        (
+            vec!["datagen", "darcy", "--method", "cg", "--out", o_str],
+            "auto chooses",
+        ),
     ] {
         let o = solvent(&args);
         assert_eq!(
@@ -378,4 +388,51 @@ fn bad_solve_seq_input_is_a_clear_error() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["x_0000.mtx".to_string()], "no temporary files left");
+}
+
+#[cfg(feature = "hdf5")]
+#[test]
+fn hdf5_output_has_the_pdebench_layout_and_solves_the_systems() {
+    use hdf5_metno as h5;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("d.h5");
+    let o = solvent(&[
+        "datagen",
+        "helmholtz",
+        "--grid",
+        "10",
+        "--count",
+        "4",
+        "--seed",
+        "2",
+        "--precision",
+        "f64",
+        "--tol",
+        "1e-10",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let f = h5::File::open(&out).unwrap();
+    let tensor = f.dataset("tensor").unwrap();
+    assert_eq!(tensor.shape(), vec![4, 1, 10, 10]);
+    assert_eq!(f.dataset("nu").unwrap().shape(), vec![4, 10, 10]);
+    assert_eq!(f.dataset("x-coordinate").unwrap().shape(), vec![10]);
+    let sol: Vec<f64> = tensor.read_raw().unwrap();
+    let ks: Vec<f64> = f.dataset("k").unwrap().read_raw().unwrap();
+    let seed: u64 = f.attr("seed").unwrap().read_scalar().unwrap();
+    assert_eq!(seed, 2);
+    let sampler = PdeSampler::new(PdeFamily::Helmholtz, FamilyConfig::new(10, 2)).unwrap();
+    for i in 0..4 {
+        let s = sampler.sample(i).unwrap();
+        assert_eq!(ks[i], s.scalar.unwrap());
+        let res = relative_residual(&s.a, &sol[i * 100..(i + 1) * 100], &s.b);
+        assert!(res <= 1e-10, "sample {i}: {res:.2e}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
 }

@@ -161,10 +161,24 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             args.out.display()
         )));
     }
-    if args.out.extension().is_some_and(|e| e != "npz") {
+    if !cfg!(feature = "hdf5") && args.out.extension().is_some_and(|e| e != "npz") {
         return Err(CliError::Usage(format!(
-            "--out {}: HDF5 output is not available in this build; use .npz",
+            "--out {}: HDF5 output needs the `hdf5` feature (cargo build --release --features hdf5, with libhdf5-dev); use .npz",
             args.out.display()
+        )));
+    }
+    let elem = match args.precision {
+        Precision::F32 => 4u128,
+        Precision::F64 => 8u128,
+    };
+    let field_bytes = args.count as u128 * (args.grid as u128).pow(2) * elem;
+    if args.out.extension().is_some_and(|e| e == "npz") && field_bytes + 1024 >= u32::MAX as u128 {
+        return Err(CliError::Usage(format!(
+            "--out {}: {} samples of {g}×{g} take {:.1} GB per field, over the 4 GiB .npz member limit; write .h5 (feature hdf5), fewer samples, or --precision f32",
+            args.out.display(),
+            args.count,
+            field_bytes as f64 / 1e9,
+            g = args.grid
         )));
     }
     let config = FamilyConfig::new(args.grid, args.seed);

@@ -93,7 +93,10 @@ impl NpzWriter {
         let mut central: Vec<u8> = Vec::new();
         for (name, data) in &self.members {
             let file = format!("{name}.npy");
-            let size = u32::try_from(data.len()).map_err(|_| too_big(format!("member '{name}'")))?;
+            let size = u32::try_from(data.len())
+                .ok()
+                .filter(|&s| s < u32::MAX)
+                .ok_or_else(|| too_big(format!("member '{name}'")))?;
             let offset = u32::try_from(archive.len()).map_err(|_| too_big("the archive".into()))?;
             let crc = crc32fast::hash(data);
             // local file header
@@ -131,7 +134,8 @@ impl NpzWriter {
             central.extend_from_slice(file.as_bytes());
         }
         let cd_offset = u32::try_from(archive.len()).map_err(|_| too_big("the archive".into()))?;
-        let count = self.members.len() as u16;
+        let count = u16::try_from(self.members.len())
+            .map_err(|_| LinalgError::Unsupported("more than 65535 npz members".into()))?;
         let cd_size = central.len() as u32;
         archive.extend_from_slice(&central);
         put32(&mut archive, 0x0605_4b50);
@@ -187,13 +191,48 @@ pub fn read(path: impl AsRef<Path>) -> Result<Vec<(String, NpzMember)>> {
         let flags = u16_at(pos + 6)?;
         let method = u16_at(pos + 8)?;
         let crc = u32_at(pos + 14)?;
-        let size = u32_at(pos + 18)? as usize;
+        let compressed = u32_at(pos + 18)?;
+        let uncompressed = u32_at(pos + 22)?;
         let name_len = u16_at(pos + 26)? as usize;
         let extra_len = u16_at(pos + 28)? as usize;
         let name_bytes = bytes
             .get(pos + 30..pos + 30 + name_len)
             .ok_or_else(|| fmt_err(path, "truncated zip archive"))?;
         let file = String::from_utf8_lossy(name_bytes).into_owned();
+        let mut size = compressed as u64;
+        if compressed == u32::MAX || uncompressed == u32::MAX {
+            // ZIP64 (numpy.savez forces it): sizes in extra field 0x0001, uncompressed first
+            let mut e = pos + 30 + name_len;
+            let end = e + extra_len;
+            let mut found = false;
+            while e + 4 <= end {
+                let (id, len) = (u16_at(e)?, u16_at(e + 2)? as usize);
+                if id == 1 {
+                    let mut f = e + 4;
+                    if uncompressed == u32::MAX {
+                        f += 8;
+                    }
+                    let field = bytes.get(f..f + 8).ok_or_else(|| {
+                        fmt_err(path, format!("member '{file}' has a truncated ZIP64 field"))
+                    })?;
+                    size = u64::from_le_bytes(field.try_into().expect("8 bytes"));
+                    if compressed != u32::MAX {
+                        size = compressed as u64;
+                    }
+                    found = true;
+                    break;
+                }
+                e += 4 + len;
+            }
+            if !found {
+                return Err(fmt_err(
+                    path,
+                    format!("member '{file}' lacks its ZIP64 size field"),
+                ));
+            }
+        }
+        let size =
+            usize::try_from(size).map_err(|_| fmt_err(path, format!("member '{file}' is too large")))?;
         if method != 0 || flags & 0x8 != 0 {
             return Err(fmt_err(
                 path,
@@ -246,6 +285,28 @@ fn decode_text(data: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_what_numpy_savez_writes() {
+        // written by numpy.savez (ZIP64 forced): a = arange(6.).reshape(2, 3), b = int64 [7, 9]
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/numpy_savez.npz");
+        let m = read(&p).unwrap();
+        let get = |n: &str| m.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(
+            get("a"),
+            NpzMember::Array(NpyArray {
+                shape: vec![2, 3],
+                data: vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+            })
+        );
+        assert_eq!(
+            get("b"),
+            NpzMember::Array(NpyArray {
+                shape: vec![2],
+                data: vec![7.0, 9.0]
+            })
+        );
+    }
 
     #[test]
     fn round_trip_of_arrays_and_text() {

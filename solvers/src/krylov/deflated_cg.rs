@@ -52,6 +52,7 @@ pub struct DeflatedCg {
     collect: usize,
     precond: SharedPrecond,
     space: Option<DeflationSpace>,
+    last_deflated: usize,
 }
 
 impl Default for DeflatedCg {
@@ -61,6 +62,7 @@ impl Default for DeflatedCg {
             collect: 40,
             precond: None,
             space: None,
+            last_deflated: 0,
         }
     }
 }
@@ -227,7 +229,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for DeflatedCg {
             "deflation": self.k,
             "ritz_from_directions": self.collect,
             "preconditioner": super::precond_name(&self.precond),
-            "deflated_at_start": self.space.as_ref().map_or(0, DeflationSpace::dim),
+            "deflated_at_start": self.last_deflated,
         })
     }
     fn init(&mut self, problem: &P) -> Result<DeflatedCgState> {
@@ -266,6 +268,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for DeflatedCg {
             Self::prepare(a, &mut s);
         }
         s.deflated = s.kk;
+        self.last_deflated = s.kk;
         // r = b − A x; Galerkin start x += W (WᵀAW)⁻¹ Wᵀ r
         a.apply(&s.x, &mut s.r);
         sub_from(problem.rhs(), &mut s.r);

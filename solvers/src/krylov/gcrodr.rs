@@ -31,6 +31,7 @@ pub struct GcroDr {
     recycle: Option<RecycleSpace>,
     retarget: bool,
     refresh_every: usize,
+    last_recycled_at_start: usize,
 }
 
 impl Default for GcroDr {
@@ -42,6 +43,7 @@ impl Default for GcroDr {
             recycle: None,
             retarget: true,
             refresh_every: 1,
+            last_recycled_at_start: 0,
         }
     }
 }
@@ -185,8 +187,8 @@ impl GcroDr {
         let mut c = vec![0.0; s.n];
         self.correction(s, &mut c);
         axpy(1.0, &c, &mut s.x);
-        // at the end of a solve, refresh only if this solve has not yet
-        // contributed to the space (the last refresh is < refresh_every cycles old)
+        // at the end of a solve, refresh only when no refresh happened during
+        // it (otherwise the space is at most refresh_every − 1 cycles old)
         let periodic = self.refresh_every > 0 && (s.cycles + 1).is_multiple_of(self.refresh_every);
         let due = s.kk == 0 || periodic || (last && (self.refresh_every == 0 || s.refreshes == 0));
         if !due {
@@ -272,7 +274,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             "preconditioner": super::precond_name(&self.precond),
             "side": "right",
             "orthogonalisation": "cgs2",
-            "recycled_at_start": self.recycled_dim(),
+            "recycled_at_start": self.last_recycled_at_start,
             "refresh_every": self.refresh_every,
         })
     }
@@ -323,7 +325,12 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             refreshes: 0,
         };
         if let Some(mut space) = self.recycle.take() {
-            if space.len() == n && space.dim() <= k {
+            if space.len() == n {
+                if space.dim() > k {
+                    // the recycle dimension shrank: keep the leading k vectors
+                    space.truncate(k);
+                    self.retarget = true;
+                }
                 if self.retarget {
                     space.retarget(problem.operator(), &self.precond);
                 }
@@ -331,6 +338,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             }
         }
         s.recycled_at_start = s.kk;
+        self.last_recycled_at_start = s.kk;
         self.start_cycle(problem, &mut s);
         Ok(s)
     }

@@ -62,6 +62,13 @@ impl RecycleSpace {
     pub fn c(&self) -> &[f64] {
         &self.c
     }
+    /// Keeps the first `k` vectors (`C = A M⁻¹ U` still holds; `C` stays
+    /// orthonormal).
+    pub fn truncate(&mut self, k: usize) {
+        self.k = self.k.min(k);
+        self.u.truncate(self.k * self.n);
+        self.c.truncate(self.k * self.n);
+    }
 
     /// Re-establishes `C = A M⁻¹ U`, `CᵀC = I` for a new operator or
     /// preconditioner: `A M⁻¹ U = Q R`, `C = Q`, `U ← U R⁻¹`. Costs `k`
@@ -89,6 +96,16 @@ impl RecycleSpace {
         let (n, k) = (self.n, self.k);
         if k == 0 {
             return true;
+        }
+        // unit columns first, so the conditioning test sees the geometry,
+        // not the column scaling of U
+        for i in 0..k {
+            let nrm = norm2(&self.c[i * n..(i + 1) * n]);
+            if !(nrm.is_finite() && nrm > 0.0) {
+                return false;
+            }
+            scale(1.0 / nrm, &mut self.c[i * n..(i + 1) * n]);
+            scale(1.0 / nrm, &mut self.u[i * n..(i + 1) * n]);
         }
         let original = self.c.clone();
         let mut work = vec![0.0; n * k];

@@ -66,21 +66,30 @@ impl DirectorySource {
                 )));
             }
         }
-        let find = |v: &[(usize, String)], k: usize| v.iter().any(|(n, _)| *n == k);
-        for (num, digits) in &a {
-            if !find(&b, *num) {
+        // companions must carry the same digits as their A_ file (b_0 does not pair with A_0000)
+        let find = |v: &[(usize, String)], digits: &str| v.iter().any(|(_, d)| d == digits);
+        for (prefix, v) in [("b_", &b), ("params_", &p)] {
+            if let Some(w) = v.windows(2).find(|w| w[0].0 == w[1].0) {
+                return Err(bad(format!(
+                    "{prefix}{}.* and {prefix}{}.* are the same system number",
+                    w[0].1, w[1].1
+                )));
+            }
+        }
+        for (_, digits) in &a {
+            if !find(&b, digits) {
                 return Err(bad(format!(
                     "A_{digits}.mtx has no right-hand side b_{digits}.mtx"
                 )));
             }
         }
-        if let Some((_, d)) = b.iter().find(|(n, _)| *n >= a.len()) {
+        if let Some((_, d)) = b.iter().find(|(_, d)| !find(&a, d)) {
             return Err(bad(format!("b_{d}.mtx has no matrix A_{d}.mtx")));
         }
         let has_params = !p.is_empty();
         if has_params {
-            for (num, digits) in &a {
-                if !find(&p, *num) {
+            for (_, digits) in &a {
+                if !find(&p, digits) {
                     return Err(bad(format!(
                         "params_ files are present for some systems but params_{digits}.npy is missing"
                     )));
@@ -162,6 +171,15 @@ mod tests {
         touch(p, "params_0000.npy");
         let e = DirectorySource::open(p).unwrap_err().to_string();
         assert!(e.contains("params_0001.npy is missing"), "{e}");
+        std::fs::remove_file(p.join("params_0000.npy")).unwrap();
+        // a companion with other digits does not pair up
+        std::fs::remove_file(p.join("b_0003.mtx")).unwrap();
+        touch(p, "b_3.mtx");
+        let e = DirectorySource::open(p).unwrap_err().to_string();
+        assert!(e.contains("A_0003.mtx has no right-hand side b_0003.mtx"), "{e}");
+        touch(p, "b_0003.mtx");
+        let e = DirectorySource::open(p).unwrap_err().to_string();
+        assert!(e.contains("same system number"), "{e}");
         assert!(DirectorySource::open(p.join("nope")).is_err());
     }
 }

@@ -95,7 +95,8 @@ pub struct SequencePlan {
     /// Recycled vectors `k` (GCRO-DR).
     pub recycle: usize,
     /// GCRO-DR refreshes its recycled space every this many cycles (and at
-    /// the end of each solve); see [`crate::krylov::GcroDr::refresh_every`].
+    /// the end of a solve that had no refresh yet); see
+    /// [`crate::krylov::GcroDr::refresh_every`].
     pub refresh_every: usize,
     /// Why this plan.
     pub reason: String,
@@ -233,6 +234,13 @@ pub fn resolve_plan(
             p
         }
         Strategy::Auto => {
+            if let Some(m) = config.method.filter(|m| *m != Method::Direct) {
+                return Err(SolverError::setting(
+                    "method",
+                    format!("{m:?}").to_lowercase(),
+                    "auto chooses the method itself (only --method direct forces a choice); pick --strategy independent for a given Krylov method",
+                ));
+            }
             let spd_like = first.symmetric && first.positive_diagonal;
             let mut p = SequencePlan::skr(config.restart, config.recycle.clamp(1, config.restart - 1));
             p.order = sorted;
@@ -249,7 +257,11 @@ pub fn resolve_plan(
                     format!(
                         "n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse {} with the symbolic analysis reused",
                         first.n,
-                        if spd_like { "Cholesky" } else { "LU" }
+                        if spd_like {
+                            "Cholesky (LU if not positive definite)"
+                        } else {
+                            "LU"
+                        }
                     )
                 };
             } else if spd_like {

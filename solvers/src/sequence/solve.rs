@@ -167,6 +167,9 @@ fn warm_guess(a: &CsrMatrix, b: &[f64], prev: &[f64]) -> Vec<f64> {
     a.mul_vec(prev, &mut ax);
     let den = dot(&ax, &ax);
     let alpha = if den > 0.0 { dot(b, &ax) / den } else { 0.0 };
+    if alpha == 0.0 || !alpha.is_finite() {
+        return vec![0.0; b.len()];
+    }
     prev.iter().map(|v| alpha * v).collect()
 }
 
@@ -235,7 +238,8 @@ pub fn solve_sequence(
         rec.converged = rec.relres <= tol;
         on_done(&rec, &x)?;
         if plan.warm_start {
-            carry.prev_x = Some(x);
+            // only a converged solution is a trustworthy guess for a neighbour
+            carry.prev_x = rec.converged.then_some(x);
         }
         records[i] = Some(rec);
     }
@@ -365,7 +369,9 @@ fn solve_one(
                     let g = &mut carry.gcrodr;
                     g.set_preconditioner(carry.precond.clone());
                     let space = g.take_recycle();
-                    g.with_recycle(space, change == MatrixChange::Identical && reuse);
+                    // same operator: identical matrix and the same preconditioner (or none)
+                    let same_precond = reuse || carry.precond.is_none();
+                    g.with_recycle(space, change == MatrixChange::Identical && same_precond);
                     let out = run(&problem, g, options)?;
                     (out.state.into_solution(), out.report)
                 }

@@ -3,8 +3,8 @@
 use crate::{Result, SolverError};
 use solvent_linalg::CsrMatrix;
 
-/// K systems, produced on demand (so a long sequence never has to sit in
-/// memory at once). Implementations must be deterministic: system `i` is
+/// K systems, produced on demand (so a long sequence's matrices never have
+/// to sit in memory at once; ordering does hold every feature vector). Implementations must be deterministic: system `i` is
 /// the same whenever it is asked for.
 pub trait SystemSource: Sync {
     /// Number of systems K.
