@@ -1,33 +1,19 @@
 //! `solvent datagen`: a PDE data set for neural operators, solved as a sequence.
 
-use super::solve::{precond_parser, PrecondChoice};
+use super::sequence_args::{run_with_progress, SequenceArgs};
 use super::{check_output_path, write_json, CliError};
 use crate::dataset::{Dataset, Precision};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
 use solvent_solvers::krylov::{analyse, Method};
-use solvent_solvers::sequence::{
-    resolve_plan, solve_sequence, SamplerSource, SequenceConfig, SequenceReport, Strategy, SystemSource,
-};
-use solvent_solvers::Options;
+use solvent_solvers::sequence::{resolve_plan, SamplerSource, SequenceConfig, Strategy, SystemSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn family_parser() -> impl TypedValueParser<Value = PdeFamily> {
     PossibleValuesParser::new(PdeFamily::ALL.map(PdeFamily::as_str))
         .map(|s| PdeFamily::parse(&s).expect("listed values parse"))
-}
-
-pub(crate) fn strategy_parser() -> impl TypedValueParser<Value = Strategy> {
-    PossibleValuesParser::new(["auto", "skr", "independent"])
-        .map(|s| Strategy::parse(&s).expect("listed values parse"))
-}
-
-pub(crate) fn seq_method_parser() -> impl TypedValueParser<Value = Method> {
-    PossibleValuesParser::new(["gmres", "gcrodr", "cg", "minres", "bicgstab", "direct"])
-        .map(|s| Method::parse(&s).expect("listed values parse"))
 }
 
 /// Arguments of `solvent datagen`.
@@ -47,28 +33,9 @@ pub struct DatagenArgs {
     /// Seed of every random draw (sample i depends only on the seed and i).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Tolerance on each system's relative residual ‖b − Ax‖/‖b‖.
-    #[arg(long, default_value_t = 1e-8)]
-    pub tol: f64,
-    /// auto (every trick, chosen per sequence), skr (sorted GCRO-DR from zero: the published
-    /// method), independent (GMRES(m) from zero each time: the published baseline).
-    #[arg(long, value_parser = strategy_parser(), default_value = "auto")]
-    pub strategy: Strategy,
-    /// Method for `independent` (gmres, cg, minres, bicgstab, direct); `auto` accepts `direct`.
-    #[arg(long, value_parser = seq_method_parser())]
-    pub method: Option<Method>,
-    /// Preconditioner (auto: none for skr/independent, chosen by auto).
-    #[arg(long, value_parser = precond_parser(), default_value = "auto")]
-    pub precond: PrecondChoice,
-    /// Krylov basis size m (GMRES(m), GCRO-DR(m, k)).
-    #[arg(long, default_value_t = 40)]
-    pub restart: usize,
-    /// Recycled vectors k of GCRO-DR.
-    #[arg(long, default_value_t = 20)]
-    pub recycle: usize,
-    /// Iteration limit per system.
-    #[arg(long, default_value_t = 20_000)]
-    pub max_iters: usize,
+    /// Solver flags.
+    #[command(flatten)]
+    pub seq: SequenceArgs,
     /// Also solve the same systems with `independent` and print the speed-up.
     #[arg(long)]
     pub baseline: bool,
@@ -86,59 +53,9 @@ pub struct DatagenArgs {
     pub quiet: bool,
 }
 
-fn progress(count: usize, label: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(count as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>12} [{bar:30}] {pos}/{len} systems, {elapsed} ({eta} left) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
-}
-
-/// Runs one sequence with a progress bar.
-pub(crate) fn run_with_progress(
-    source: &dyn SystemSource,
-    plan: &solvent_solvers::sequence::SequencePlan,
-    options: &Options,
-    label: &str,
-    quiet: bool,
-    on_done: &mut dyn FnMut(&solvent_solvers::sequence::SystemRecord, &[f64]) -> solvent_solvers::Result<()>,
-) -> Result<SequenceReport, CliError> {
-    let bar = progress(source.len(), label, quiet);
-    let result = solve_sequence(source, plan, options, &mut |rec, x| {
-        bar.inc(1);
-        bar.set_message(format!("{} its, residual {:.1e}", rec.iterations, rec.relres));
-        on_done(rec, x)
-    });
-    bar.finish_and_clear();
-    Ok(result?)
-}
-
-pub(crate) fn validate_common(tol: f64, restart: usize, max_iters: usize) -> Result<(), CliError> {
-    if !(tol.is_finite() && tol > 0.0 && tol < 1.0) {
-        return Err(CliError::Usage(format!("--tol must be in (0, 1), got {tol}")));
-    }
-    if restart < 2 {
-        return Err(CliError::Usage(format!(
-            "--restart must be at least 2, got {restart}"
-        )));
-    }
-    if max_iters == 0 {
-        return Err(CliError::Usage("--max-iters must be at least 1".into()));
-    }
-    Ok(())
-}
-
 /// Runs `solvent datagen`.
 pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
-    validate_common(args.tol, args.restart, args.max_iters)?;
+    args.seq.validate()?;
     if args.grid < 2 {
         return Err(CliError::Usage(format!(
             "--grid must be at least 2, got {}",
@@ -187,17 +104,10 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     let (a0, _) = source.system(0)?;
     let analysis = analyse(&a0);
     drop(a0);
-    let seq = SequenceConfig {
-        strategy: args.strategy,
-        method: args.method,
-        precond: args.precond.0,
-        restart: args.restart,
-        recycle: args.recycle,
-        ..SequenceConfig::default()
-    };
+    let seq = args.seq.config();
     let constant = sampler.matrix_is_constant();
     let plan = resolve_plan(&seq, args.count, &analysis, constant)?;
-    let options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let options = args.seq.options();
 
     let wall = std::time::Instant::now();
     let n = args.grid * args.grid;
@@ -206,7 +116,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
         &source,
         &plan,
         &options,
-        args.strategy.as_str(),
+        args.seq.strategy.as_str(),
         args.quiet,
         &mut |rec, x| {
             let i = rec.index;
@@ -229,7 +139,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     let baseline = if args.baseline {
         let bconf = SequenceConfig {
             strategy: Strategy::Independent,
-            method: args.method.filter(|m| *m != Method::Gcrodr),
+            method: args.seq.method.filter(|m| *m != Method::Gcrodr),
             ..seq
         };
         let bplan = resolve_plan(&bconf, args.count, &analysis, constant)?;
@@ -258,8 +168,8 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
         "k_range": [config.k_range.0, config.k_range.1],
         "eps": config.eps,
         "speed": config.speed,
-        "tol": args.tol,
-        "strategy": args.strategy.as_str(),
+        "tol": args.seq.tol,
+        "strategy": args.seq.strategy.as_str(),
         "plan": report.plan,
         "precision": format!("{:?}", args.precision).to_lowercase(),
     });
@@ -292,7 +202,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             args.out.display(),
             g = args.grid
         );
-        println!("Plan ({}): {}", args.strategy.as_str(), report.plan.reason);
+        println!("Plan ({}): {}", args.seq.strategy.as_str(), report.plan.reason);
         println!(
             "Solve: {} iterations, {:.3} s ({:.2} ms per sample; ordering {:.3} s, assembly {:.3} s); largest relative residual {worst:.2e} (tol {:.0e})",
             report.total_iterations,
@@ -300,7 +210,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             1e3 * report.solve_s / args.count as f64,
             report.ordering_s,
             report.assembly_s,
-            args.tol
+            args.seq.tol
         );
         if let Some(b) = &baseline {
             let method = match b.plan.method {
@@ -338,7 +248,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             "error: {} of {} systems did not reach tol {:.0e} (samples {:?}); their relres is in the data set",
             report.failed.len(),
             args.count,
-            args.tol,
+            args.seq.tol,
             &report.failed[..report.failed.len().min(10)]
         );
         Ok(ExitCode::from(2))

@@ -5,6 +5,7 @@
 //! any other error (one line naming what and where).
 
 pub mod datagen;
+pub mod sequence_args;
 pub mod solve;
 pub mod solve_seq;
 

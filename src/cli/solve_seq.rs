@@ -1,13 +1,11 @@
 //! `solvent solve-seq`: a sequence of systems assembled elsewhere, from a directory.
 
-use super::datagen::{run_with_progress, seq_method_parser, strategy_parser, validate_common};
-use super::solve::{precond_parser, PrecondChoice};
+use super::sequence_args::{run_with_progress, SequenceArgs};
 use super::{write_json, CliError};
 use clap::Args;
 use solvent_linalg::io::matrix_market;
-use solvent_solvers::krylov::{analyse, Method};
-use solvent_solvers::sequence::{resolve_plan, DirectorySource, SequenceConfig, Strategy, SystemSource};
-use solvent_solvers::Options;
+use solvent_solvers::krylov::analyse;
+use solvent_solvers::sequence::{resolve_plan, DirectorySource, SystemSource};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,27 +14,9 @@ use std::process::ExitCode;
 pub struct SolveSeqArgs {
     /// Directory with A_0000.mtx, b_0000.mtx, … (and params_0000.npy, used for ordering).
     pub dir: PathBuf,
-    /// auto, skr (sorted GCRO-DR) or independent (GMRES(m) from zero each time).
-    #[arg(long, value_parser = strategy_parser(), default_value = "auto")]
-    pub strategy: Strategy,
-    /// Method for `independent` (gmres, cg, minres, bicgstab, direct); `auto` accepts `direct`.
-    #[arg(long, value_parser = seq_method_parser())]
-    pub method: Option<Method>,
-    /// Preconditioner (auto: none for skr/independent, chosen by auto).
-    #[arg(long, value_parser = precond_parser(), default_value = "auto")]
-    pub precond: PrecondChoice,
-    /// Krylov basis size m.
-    #[arg(long, default_value_t = 40)]
-    pub restart: usize,
-    /// Recycled vectors k of GCRO-DR.
-    #[arg(long, default_value_t = 20)]
-    pub recycle: usize,
-    /// Tolerance on each relative residual.
-    #[arg(long, default_value_t = 1e-8)]
-    pub tol: f64,
-    /// Iteration limit per system.
-    #[arg(long, default_value_t = 20_000)]
-    pub max_iters: usize,
+    /// Solver flags.
+    #[command(flatten)]
+    pub seq: SequenceArgs,
     /// Where to write x_0000.mtx, … (created if missing; default: DIR).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -61,7 +41,7 @@ fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
 
 /// Runs `solvent solve-seq`.
 pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
-    validate_common(args.tol, args.restart, args.max_iters)?;
+    args.seq.validate()?;
     let source = DirectorySource::open(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
     prepare_out_dir(&out)?;
@@ -71,22 +51,15 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     let (a0, _) = source.system(0)?;
     let analysis = analyse(&a0);
     drop(a0);
-    let seq = SequenceConfig {
-        strategy: args.strategy,
-        method: args.method,
-        precond: args.precond.0,
-        restart: args.restart,
-        recycle: args.recycle,
-        ..SequenceConfig::default()
-    };
+    let seq = args.seq.config();
     let plan = resolve_plan(&seq, source.len(), &analysis, false)?;
-    let options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let options = args.seq.options();
     let mut written = 0usize;
     let report = run_with_progress(
         &source,
         &plan,
         &options,
-        args.strategy.as_str(),
+        args.seq.strategy.as_str(),
         args.quiet,
         &mut |rec, x| {
             if rec.converged {
@@ -116,7 +89,7 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
             "command": "solve-seq",
             "dir": args.dir.display().to_string(),
             "out": out.display().to_string(),
-            "tol": args.tol,
+            "tol": args.seq.tol,
             "ordered_by": if source.has_params() { "params_*.npy" } else { "right-hand sides" },
             "plan": report.plan,
             "order": report.order,

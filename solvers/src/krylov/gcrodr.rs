@@ -147,16 +147,7 @@ impl GcroDr {
 
     /// `y` solving the rotated triangular system of the current cycle.
     fn solve_small(&self, s: &GcroDrState) -> Vec<f64> {
-        let (j, ld) = (s.j, self.ld());
-        let mut y = s.g[..j].to_vec();
-        for i in (0..j).rev() {
-            let mut acc = y[i];
-            for (l, yl) in y.iter().enumerate().take(j).skip(i + 1) {
-                acc -= s.h[l * ld + i] * yl;
-            }
-            y[i] = acc / s.h[i * ld + i];
-        }
-        y
+        super::givens::solve_triangular(&s.h, self.ld(), &s.g, s.j)
     }
 
     /// The correction `M⁻¹ (V y − U B y)` of the current cycle, into `out`.
@@ -377,24 +368,11 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
         let colh = &mut s.h[j * ld..(j + 1) * ld];
         colh[..=j].copy_from_slice(&s.hcol[kk..=col]);
         colh[j + 1] = hn;
-        for i in 0..j {
-            let (a, b) = (colh[i], colh[i + 1]);
-            colh[i] = s.cs[i] * a + s.sn[i] * b;
-            colh[i + 1] = -s.sn[i] * a + s.cs[i] * b;
-        }
-        let (a, b) = (colh[j], colh[j + 1]);
-        let r = a.hypot(b);
-        if r == 0.0 {
+        let Some(r) = super::givens::rotate_column(colh, j, &mut s.cs, &mut s.sn, &mut s.g) else {
             return Ok(Step::Breakdown(
                 "zero column in the Hessenberg matrix (singular operator?)".into(),
             ));
-        }
-        s.cs[j] = a / r;
-        s.sn[j] = b / r;
-        colh[j] = r;
-        colh[j + 1] = 0.0;
-        s.g[j + 1] = -s.sn[j] * s.g[j];
-        s.g[j] *= s.cs[j];
+        };
         if hn > 1e-14 * r.max(hn) {
             let inv = 1.0 / hn;
             for (vi, &wi) in s.cv.col_mut(col + 1).iter_mut().zip(&s.w) {

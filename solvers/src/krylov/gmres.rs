@@ -72,16 +72,7 @@ impl Gmres {
 
     /// `y` solving the j×j triangular system `R y = g[..j]`.
     fn solve_small(&self, s: &GmresState) -> Vec<f64> {
-        let (j, ld) = (s.j, self.m() + 1);
-        let mut y = s.g[..j].to_vec();
-        for i in (0..j).rev() {
-            let mut acc = y[i];
-            for (k, yk) in y.iter().enumerate().take(j).skip(i + 1) {
-                acc -= s.h[k * ld + i] * yk;
-            }
-            y[i] = acc / s.h[i * ld + i];
-        }
-        y
+        super::givens::solve_triangular(&s.h, self.m() + 1, &s.g, s.j)
     }
 
     /// The correction `M⁻¹ V y` of the current cycle.
@@ -203,24 +194,11 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
         let col = &mut s.h[j * ld..(j + 1) * ld];
         col[..=j].copy_from_slice(&s.hcol[..=j]);
         col[j + 1] = hn;
-        for i in 0..j {
-            let (a, b) = (col[i], col[i + 1]);
-            col[i] = s.cs[i] * a + s.sn[i] * b;
-            col[i + 1] = -s.sn[i] * a + s.cs[i] * b;
-        }
-        let (a, b) = (col[j], col[j + 1]);
-        let r = a.hypot(b);
-        if r == 0.0 {
+        let Some(r) = super::givens::rotate_column(col, j, &mut s.cs, &mut s.sn, &mut s.g) else {
             return Ok(Step::Breakdown(
                 "zero column in the Hessenberg matrix (singular operator?)".into(),
             ));
-        }
-        s.cs[j] = a / r;
-        s.sn[j] = b / r;
-        col[j] = r;
-        col[j + 1] = 0.0;
-        s.g[j + 1] = -s.sn[j] * s.g[j];
-        s.g[j] *= s.cs[j];
+        };
         let tiny = 1e-14 * r.max(hn);
         if hn > tiny {
             let inv = 1.0 / hn;

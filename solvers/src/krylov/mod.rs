@@ -20,6 +20,7 @@ mod cg;
 mod deflated_cg;
 mod direct;
 mod gcrodr;
+mod givens;
 mod gmres;
 mod minres;
 pub mod ordering;
