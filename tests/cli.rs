@@ -33,7 +33,7 @@ fn solves_a_file_writes_solution_and_report() {
     );
     let x = dir.path().join("x.mtx");
     let json = dir.path().join("r.json");
-    for method in ["auto", "cg", "gmres", "bicgstab", "minres", "direct"] {
+    for method in ["auto", "cg", "gmres", "gcrodr", "bicgstab", "minres", "direct"] {
         let o = solvent(&[
             "solve",
             a.to_str().unwrap(),

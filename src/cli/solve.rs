@@ -30,7 +30,7 @@ pub enum Generated {
 }
 
 fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
-    PossibleValuesParser::new(["auto", "cg", "gmres", "bicgstab", "minres", "direct"])
+    PossibleValuesParser::new(["auto", "cg", "gmres", "gcrodr", "bicgstab", "minres", "direct"])
         .map(|s| Method::parse(&s).expect("listed values parse"))
 }
 
@@ -64,7 +64,8 @@ pub struct SolveArgs {
     #[arg(long)]
     pub rhs_ones: bool,
     /// Solution method: auto (chosen from the matrix), cg (SPD), gmres (right-preconditioned,
-    /// restarted), bicgstab, minres (symmetric, also indefinite), direct (faer Cholesky or LU).
+    /// restarted), gcrodr (GCRO-DR(m, m/2): GMRES with deflated restarting), bicgstab, minres
+    /// (symmetric, also indefinite), direct (faer Cholesky or LU).
     #[arg(long, value_parser = method_parser(), default_value = "auto")]
     pub method: Method,
     /// Preconditioner: auto (chosen for the method), none, jacobi, ssor (symmetric Gauss–Seidel),

@@ -13,6 +13,13 @@
 //! and an `m × m` eigenproblem.
 
 use super::recycle::{harmonic_ritz_refresh, CycleData, RecycleSpace};
+
+/// Output buffers of the recycle-space refresh, reused across cycles.
+#[derive(Clone, Debug, Default)]
+struct RefreshBuffers {
+    u: Vec<f64>,
+    c: Vec<f64>,
+}
 use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
 use solvent_linalg::gram_schmidt::{cgs2, combine, project, subtract, Basis};
@@ -138,6 +145,7 @@ pub struct GcroDrState {
     pub refresh_s: f64,
     /// Refreshes of the recycled space during this solve.
     pub refreshes: usize,
+    buf: RefreshBuffers,
 }
 
 impl GcroDr {
@@ -201,9 +209,11 @@ impl GcroDr {
             ldh: self.ld(),
         };
         let t = std::time::Instant::now();
-        if let Some(space) = harmonic_ritz_refresh(&cyc, self.k) {
-            install(s, &space);
+        let mut buf = std::mem::take(&mut s.buf);
+        if let Some(kept) = harmonic_ritz_refresh(&cyc, self.k, &mut buf.u, &mut buf.c) {
+            install(s, kept, &buf.u, &buf.c);
         }
+        s.buf = buf;
         s.refreshes += 1;
         s.refresh_s += t.elapsed().as_secs_f64();
         s.j = 0;
@@ -242,12 +252,12 @@ impl GcroDr {
 }
 
 /// Puts `space` into the state's `U` and the leading columns of its basis.
-fn install(s: &mut GcroDrState, space: &RecycleSpace) {
-    let (n, k) = (s.n, space.dim());
-    s.u[..k * n].copy_from_slice(space.u());
+fn install(s: &mut GcroDrState, k: usize, u: &[f64], c: &[f64]) {
+    let n = s.n;
+    s.u[..k * n].copy_from_slice(&u[..k * n]);
     for i in 0..k {
-        s.cv.col_mut(i).copy_from_slice(&space.c()[i * n..(i + 1) * n]);
-        let nu = norm2(&space.u()[i * n..(i + 1) * n]);
+        s.cv.col_mut(i).copy_from_slice(&c[i * n..(i + 1) * n]);
+        let nu = norm2(&u[i * n..(i + 1) * n]);
         s.d[i] = if nu > 0.0 { 1.0 / nu } else { 1.0 };
     }
     s.kk = k;
@@ -314,6 +324,10 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             recycled_at_start: 0,
             refresh_s: 0.0,
             refreshes: 0,
+            buf: RefreshBuffers {
+                u: vec![0.0; n * k],
+                c: vec![0.0; n * k],
+            },
         };
         if let Some(mut space) = self.recycle.take() {
             if space.len() == n {
@@ -325,7 +339,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
                 if self.retarget {
                     space.retarget(problem.operator(), &self.precond);
                 }
-                install(&mut s, &space);
+                install(&mut s, space.dim(), space.u(), space.c());
             }
         }
         s.recycled_at_start = s.kk;

@@ -147,9 +147,16 @@ pub(crate) struct CycleData<'a> {
 /// New `(U, C)` with at most `k` columns from the harmonic Ritz vectors of
 /// the cycle: `Ĝᵀ Ĝ z = θ Ĝᵀ [C V]ᵀ W z`, keeping the `k` smallest `|θ|`,
 /// then `Ĝ P = Q R`, `C = [C V] Q`, `U = W P R⁻¹` with `W = [U D, V]`.
-/// Returns `None` when the small eigenproblem fails (the caller keeps its
-/// old space).
-pub(crate) fn harmonic_ritz_refresh(cyc: &CycleData<'_>, k: usize) -> Option<RecycleSpace> {
+/// The new `U` and `C` go to the first columns of `u_out` and `c_out`
+/// (each at least `n × k`, reused across cycles so no refresh allocates
+/// them); returns how many columns were kept, or `None` when the small
+/// eigenproblem fails (the caller keeps its old space).
+pub(crate) fn harmonic_ritz_refresh(
+    cyc: &CycleData<'_>,
+    k: usize,
+    u_out: &mut [f64],
+    c_out: &mut [f64],
+) -> Option<usize> {
     let (n, kk, j) = (cyc.n, cyc.kk, cyc.j);
     let s = kk + j;
     if s == 0 || k == 0 {
@@ -271,18 +278,16 @@ pub(crate) fn harmonic_ritz_refresh(cyc: &CycleData<'_>, k: usize) -> Option<Rec
             pr[(rr, c)] = acc / r[(c, c)];
         }
     }
-    let mut c_new = vec![0.0; n * kept];
     matmul(
-        faer::MatMut::from_column_major_slice_mut(&mut c_new, n, kept),
+        faer::MatMut::from_column_major_slice_mut(&mut c_out[..n * kept], n, kept),
         Accum::Replace,
         cv,
         q.subcols(0, kept),
         1.0,
         par_for(n),
     );
-    let mut u_new = vec![0.0; n * kept];
     {
-        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut u_new, n, kept);
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut u_out[..n * kept], n, kept);
         let v = MatRef::from_column_major_slice(&cyc.cv[kk * n..(kk + j) * n], n, j);
         matmul(
             dst.as_mut(),
@@ -303,7 +308,7 @@ pub(crate) fn harmonic_ritz_refresh(cyc: &CycleData<'_>, k: usize) -> Option<Rec
             matmul(dst, Accum::Add, u, &top, 1.0, par_for(n));
         }
     }
-    Some(RecycleSpace::from_parts(n, kept, u_new, c_new))
+    Some(kept)
 }
 
 #[cfg(test)]
