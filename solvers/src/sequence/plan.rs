@@ -277,3 +277,74 @@ pub fn resolve_plan(
     };
     Ok(plan)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn analysis(n: usize, symmetric: bool, positive_diagonal: bool) -> MatrixAnalysis {
+        MatrixAnalysis {
+            n,
+            nnz: 5 * n,
+            symmetric,
+            positive_diagonal,
+            zero_diagonal: false,
+        }
+    }
+
+    #[test]
+    fn strategies_resolve_to_the_documented_plans() {
+        let cfg = |strategy, method| SequenceConfig {
+            strategy,
+            method,
+            ..SequenceConfig::default()
+        };
+        let small = analysis(10_000, true, true);
+        let big_spd = analysis(1_000_000, true, true);
+        let big_gen = analysis(1_000_000, false, true);
+        // independent: GMRES(m) without a preconditioner, or the chosen method
+        let p = resolve_plan(&cfg(Strategy::Independent, None), 10, &small, false).unwrap();
+        assert_eq!(
+            p.method,
+            SeqMethod::Krylov {
+                method: Method::Gmres
+            }
+        );
+        assert_eq!(
+            (p.order, p.precond, p.warm_start),
+            (OrderKind::Given, PrecondName::None, false)
+        );
+        let p = resolve_plan(&cfg(Strategy::Independent, Some(Method::Cg)), 10, &small, false).unwrap();
+        assert_eq!(p.method, SeqMethod::Krylov { method: Method::Cg });
+        assert!(resolve_plan(&cfg(Strategy::Independent, Some(Method::Auto)), 10, &small, false).is_err());
+        // skr: sorted GCRO-DR from zero; projected ordering for many systems
+        let p = resolve_plan(&cfg(Strategy::Skr, None), 10, &small, false).unwrap();
+        assert_eq!(
+            (p.method, p.order, p.warm_start),
+            (SeqMethod::GcroDr, OrderKind::Greedy, false)
+        );
+        let p = resolve_plan(&cfg(Strategy::Skr, None), 10_000, &small, false).unwrap();
+        assert_eq!(p.order, OrderKind::Projected);
+        assert!(resolve_plan(&cfg(Strategy::Skr, Some(Method::Cg)), 10, &small, false).is_err());
+        // auto: factorise once / direct with reuse / CG + IC(0) / GCRO-DR + ILU(0)
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_spd, true).unwrap();
+        assert_eq!(p.method, SeqMethod::Direct);
+        assert!(p.reason.contains("factorise once"));
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &small, false).unwrap();
+        assert_eq!(p.method, SeqMethod::Direct);
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_spd, false).unwrap();
+        assert_eq!(p.method, SeqMethod::Krylov { method: Method::Cg });
+        assert_eq!(
+            (p.precond, p.warm_start, p.reuse_precond),
+            (PrecondName::Ic0, true, true)
+        );
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_gen, false).unwrap();
+        assert_eq!((p.method, p.precond), (SeqMethod::GcroDr, PrecondName::Ilu0));
+        assert!(resolve_plan(&cfg(Strategy::Auto, Some(Method::Gmres)), 10, &small, false).is_err());
+        let mut bad = cfg(Strategy::Skr, None);
+        bad.recycle = 40;
+        assert!(resolve_plan(&bad, 10, &small, false).is_err());
+        assert_eq!(Strategy::parse("skr"), Some(Strategy::Skr));
+        assert_eq!(Strategy::parse("fast"), None);
+    }
+}
