@@ -1,18 +1,9 @@
 //! End-to-end tests of `solvent solve`: results, exit codes, bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn solvent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_solvent"))
-        .args(args)
-        .output()
-        .expect("run solvent")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{solvent, stderr};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

@@ -7,18 +7,9 @@ use solvent::linalg::vector::relative_residual;
 use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn solvent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_solvent"))
-        .args(args)
-        .output()
-        .expect("run solvent")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{solvent, stderr};
 
 struct Npz {
     arrays: HashMap<String, NpyArray>,

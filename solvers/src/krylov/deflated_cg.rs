@@ -122,19 +122,12 @@ pub struct DeflatedCgState {
     pub deflated: usize,
 }
 
+/// Solves `L Lᵀ y = rhs` in place (called every iteration: no allocation).
 fn waw_solve(l: &Mat<f64>, rhs: &mut [f64]) {
     let k = rhs.len();
-    let mut m = Mat::<f64>::from_fn(k, 1, |i, _| rhs[i]);
-    // L Lᵀ y = rhs
+    let mut m = faer::MatMut::from_column_major_slice_mut(rhs, k, 1);
     faer::linalg::triangular_solve::solve_lower_triangular_in_place(l.as_ref(), m.as_mut(), faer::Par::Seq);
-    faer::linalg::triangular_solve::solve_upper_triangular_in_place(
-        l.transpose(),
-        m.as_mut(),
-        faer::Par::Seq,
-    );
-    for (i, v) in rhs.iter_mut().enumerate() {
-        *v = m[(i, 0)];
-    }
+    faer::linalg::triangular_solve::solve_upper_triangular_in_place(l.transpose(), m, faer::Par::Seq);
 }
 
 impl DeflatedCg {

@@ -348,7 +348,8 @@ fn solve_one(
                     reason: String::new(),
                 };
                 carry.precond = crate::krylov::select_build_precond(&mut sp, &a)?;
-                carry.precond_for = Some(a.clone());
+                // kept only when a later system may reuse the preconditioner
+                carry.precond_for = plan.reuse_precond.then(|| a.clone());
             }
             let setup_s = if reuse { 0.0 } else { t.elapsed().as_secs_f64() };
             let t = Instant::now();
