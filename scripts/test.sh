@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# The test suite, with every feature: installs what the `hdf5` feature needs
-# (libhdf5-dev, pkg-config) when it is missing, then runs the tests.
+# The test suite, with every feature. Installs what it needs when missing (as root,
+# with apt-get): libhdf5-dev and pkg-config for the `hdf5` feature, and Mesa's software
+# Vulkan driver (lavapipe: mesa-vulkan-drivers, libvulkan1) for the GPU tests, which then
+# run on it and fail rather than skip when no adapter can be opened (SOLVENT_REQUIRE_GPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! pkg-config --exists hdf5 2>/dev/null; then
+need=()
+pkg-config --exists hdf5 2>/dev/null || need+=(libhdf5-dev pkg-config)
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q libvulkan.so.1; then
+    need+=(mesa-vulkan-drivers libvulkan1)
+fi
+if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-        echo "installing libhdf5-dev and pkg-config (for the hdf5 feature)…" >&2
+        echo "installing ${need[*]}…" >&2
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libhdf5-dev pkg-config >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     else
-        echo "error: the hdf5 feature needs libhdf5-dev and pkg-config; install them (apt-get install libhdf5-dev pkg-config) or run as root" >&2
+        echo "error: the tests need ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
         exit 1
     fi
 fi
+export SOLVENT_REQUIRE_GPU=1
+# lavapipe asks for a runtime dir it does not need; give it one to keep the log quiet
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --workspace --all-features "$@"
