@@ -200,3 +200,34 @@ pub fn axpby(alpha_beta: &[(f64, f64)], x: &GpuVector, y: &GpuVector) -> Result<
     ctx.queue.submit([enc.finish()]);
     Ok(())
 }
+
+/// Seconds per streaming pass `y = αx + βy` over two vectors of `len` elements of `prec`
+/// (3·len elements moved), over `reps` launches in one submission after a warm-up: the
+/// bandwidth a compute kernel reaches on this device, the practical ceiling of SpMV.
+pub fn time_stream(ctx: &Arc<GpuContext>, len: usize, prec: Precision, reps: usize) -> Result<f64> {
+    let x = GpuVector::zeros(ctx, len, 1, prec)?;
+    let y = GpuVector::zeros(ctx, len, 1, prec)?;
+    let coef = ctx.upload("axpby coefficients", &[1.0, 1.0], prec)?;
+    let p = ctx.pipeline(Module::Axpy, "main", prec)?;
+    let params = ctx.params([len as u32, 0, 0, 0, 0, 0, 0, 0]);
+    let l = Launch {
+        group: ctx.bind(&p, &[(0, &params), (1, &coef), (2, &x.buf), (3, &y.buf)]),
+        pipeline: p,
+        x: ctx.groups_for(len),
+        y: 1,
+    };
+    let run = |count: usize| -> Result<f64> {
+        let mut enc = ctx.encoder();
+        for _ in 0..count {
+            record(&mut enc, &[&l]);
+        }
+        let t = std::time::Instant::now();
+        ctx.queue.submit([enc.finish()]);
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    run(1)?;
+    Ok(run(reps.max(1))? / reps.max(1) as f64)
+}

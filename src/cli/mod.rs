@@ -5,6 +5,7 @@
 //! any other error (one line naming what and where).
 
 pub mod datagen;
+pub mod device;
 pub mod sequence_args;
 pub mod solve;
 pub mod solve_seq;
@@ -49,6 +50,9 @@ pub enum CliError {
     /// From a solver.
     #[error(transparent)]
     Solver(#[from] solvent_solvers::SolverError),
+    /// From the GPU (no adapter, limits, bad data).
+    #[error(transparent)]
+    Gpu(#[from] solvent_gpu::GpuError),
     /// Invalid combination of arguments.
     #[error("{0}")]
     Usage(String),

@@ -1,6 +1,7 @@
 //! Flags shared by the sequence commands (`datagen`, `solve-seq`) and the
 //! sequence run with its progress bar.
 
+use super::device::{self, Device, GpuJob};
 use super::solve::{precond_parser, PrecondChoice};
 use super::CliError;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -35,6 +36,11 @@ pub struct SequenceArgs {
     /// Iteration limit per system.
     #[arg(long, default_value_t = 20_000)]
     pub max_iters: usize,
+    /// Where to solve: cpu (the sequence solver), gpu (wgpu: SPD systems in batches with
+    /// device CG, others one by one with device GMRES, refined in f64), auto (a hardware GPU
+    /// when the run has ≥ 10⁶ unknowns in all and its method/preconditioner run there).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: Device,
 }
 
 impl SequenceArgs {
@@ -67,6 +73,21 @@ impl SequenceArgs {
             recycle: self.recycle,
             ..SequenceConfig::default()
         }
+    }
+    /// Whether the flags allow the GPU path (strategy auto or independent; the GPU
+    /// solves systems independently, so `skr` stays on the CPU).
+    pub fn gpu_capable(&self) -> Result<GpuJob, String> {
+        if self.strategy == Strategy::Skr {
+            return Err("--strategy skr (sorted GCRO-DR) runs on the CPU only".into());
+        }
+        let method = device::gpu_method(self.method, self.precond.0)?;
+        Ok(GpuJob {
+            method,
+            jacobi: self.precond.0 != Some(solvent_linalg::precond::PrecondKind::None),
+            tol: self.tol,
+            max_iters: self.max_iters,
+            restart: self.restart,
+        })
     }
     /// Per-system stopping rules.
     pub fn options(&self) -> Options {

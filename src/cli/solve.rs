@@ -1,5 +1,6 @@
 //! `solvent solve`: one sparse linear system, from a file or generated.
 
+use super::device::{self, Device, GpuJob};
 use super::{check_output_path, write_json, CliError};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
@@ -93,6 +94,10 @@ pub struct SolveArgs {
     /// Write the trace as JSON lines here.
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// Where to solve: cpu, gpu (wgpu; CG or GMRES with Jacobi, refined in f64), auto (a
+    /// hardware GPU for n ≥ 10⁶ when the method and preconditioner run there).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: Device,
     /// No progress bar and no summary.
     #[arg(long)]
     pub quiet: bool,
@@ -157,6 +162,17 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
         None => vec![1.0; a.nrows()],
     };
     let (n, nnz) = (a.nrows(), a.nnz());
+    let capable = device::gpu_method(Some(args.method), args.precond.0).and_then(|m| {
+        if args.trace.is_some() || args.time_limit.is_some() {
+            Err("--trace and --time-limit run on the CPU only".to_string())
+        } else {
+            Ok(m)
+        }
+    });
+    let method = capable.clone().ok().flatten();
+    if let Some(ctx) = device::open(args.device, n, capable.map(|_| ()), args.quiet)? {
+        return solve_on_gpu(args, &ctx, method, &a, &b, &source);
+    }
     let problem = LinearSystemProblem::new(a, b)?;
     let config = SolveConfig {
         method: args.method,
@@ -249,6 +265,86 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
             sol.report.solver,
             source,
             sol.report.status.describe(relres)
+        );
+        Ok(ExitCode::from(2))
+    }
+}
+
+/// `solve --device gpu`: device CG/GMRES with f64 refinement.
+fn solve_on_gpu(
+    args: &SolveArgs,
+    ctx: &std::sync::Arc<solvent_gpu::GpuContext>,
+    method: Option<solvent_gpu::GpuMethod>,
+    a: &CsrMatrix,
+    b: &[f64],
+    source: &str,
+) -> Result<ExitCode, CliError> {
+    let job = GpuJob {
+        method,
+        jacobi: args.precond.0 != Some(PrecondKind::None),
+        tol: args.tol,
+        max_iters: args.max_iters,
+        restart: args.restart,
+    };
+    let t = std::time::Instant::now();
+    let (out, m) = device::solve_one(ctx, &job, a, b)?;
+    let secs = t.elapsed().as_secs_f64();
+    let (n, nnz) = (a.nrows(), a.nnz());
+    let name = format!(
+        "{} on {} ({} device precision, Jacobi {})",
+        match m {
+            solvent_gpu::GpuMethod::Cg => "CG".to_string(),
+            solvent_gpu::GpuMethod::Gmres => format!("GMRES({})", args.restart),
+        },
+        ctx.describe(),
+        ctx.default_precision().as_str(),
+        if job.jacobi { "on" } else { "off" }
+    );
+    if let Some(p) = &args.json {
+        let v = serde_json::json!({
+            "command": "solve",
+            "device": "gpu",
+            "adapter": ctx.describe(),
+            "precision": ctx.default_precision().as_str(),
+            "matrix": {"source": source, "n": n, "nnz": nnz},
+            "method": name,
+            "tol": args.tol,
+            "converged": out.converged,
+            "relative_residual": out.relres,
+            "iterations": out.iterations,
+            "refinement_rounds": out.rounds,
+            "solve_s": secs,
+            "note": out.note,
+        });
+        write_json(p, &v)?;
+    }
+    if out.converged {
+        if let Some(p) = &args.out {
+            matrix_market::write_vector(p, &out.x)?;
+        }
+    }
+    if !args.quiet {
+        println!(
+            "Solved {source} (n = {n}, nnz = {nnz}) with {name}: {} iterations in {} refinement round(s), {secs:.3} s; true relative residual {:.3e}.{}",
+            out.iterations,
+            out.rounds,
+            out.relres,
+            match (&args.out, out.converged) {
+                (Some(p), true) => format!(" Solution written to {}.", p.display()),
+                (Some(_), false) => " No solution written (not converged).".to_string(),
+                _ => String::new(),
+            }
+        );
+    }
+    if out.converged {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "error: {name} ({source}): did not reach tol {:.0e}: true relative residual {:.3e} after {} iterations{}",
+            args.tol,
+            out.relres,
+            out.iterations,
+            out.note.map(|n| format!(" ({n})")).unwrap_or_default()
         );
         Ok(ExitCode::from(2))
     }

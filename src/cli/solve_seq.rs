@@ -51,6 +51,16 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     let (a0, _) = source.system(0)?;
     let analysis = analyse(&a0);
     drop(a0);
+    let job = args.seq.gpu_capable();
+    let ctx = super::device::open(
+        args.seq.device,
+        source.len() * analysis.n,
+        job.as_ref().map(|_| ()).map_err(Clone::clone),
+        args.quiet,
+    )?;
+    if let (Some(ctx), Ok(job)) = (&ctx, &job) {
+        return run_gpu(args, &source, &out, ctx, job);
+    }
     let seq = args.seq.config();
     let plan = resolve_plan(&seq, source.len(), &analysis, false)?;
     let options = args.seq.options();
@@ -119,6 +129,81 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
                 "error: A_{}.mtx did not converge: {} (no solution written)",
                 source.id(i),
                 r.status.describe(r.relres)
+            );
+        }
+        Ok(ExitCode::from(2))
+    }
+}
+
+/// `solve-seq --device gpu`: batched device CG for SPD sequences, device GMRES otherwise.
+fn run_gpu(
+    args: &SolveSeqArgs,
+    source: &DirectorySource,
+    out: &Path,
+    ctx: &std::sync::Arc<solvent_gpu::GpuContext>,
+    job: &super::device::GpuJob,
+) -> Result<ExitCode, CliError> {
+    let mut written = 0usize;
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    let sum = super::device::solve_source(ctx, job, source, args.quiet, &mut |i, o| {
+        if o.converged {
+            matrix_market::write_vector(out.join(format!("x_{}.mtx", source.id(i))), &o.x)?;
+            written += 1;
+        } else {
+            notes.push((i, o.note.clone().unwrap_or_default()));
+        }
+        Ok(())
+    })?;
+    if let Some(p) = &args.json {
+        let systems: Vec<serde_json::Value> = (0..source.len())
+            .map(|i| {
+                let ok = !sum.failed.contains(&i);
+                serde_json::json!({
+                    "matrix": format!("A_{}.mtx", source.id(i)),
+                    "solution": ok.then(|| format!("x_{}.mtx", source.id(i))),
+                    "iterations": sum.iterations[i],
+                    "time_s": sum.solve_s_each[i],
+                    "relres": sum.relres[i],
+                    "converged": ok,
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "command": "solve-seq",
+            "device": "gpu",
+            "dir": args.dir.display().to_string(),
+            "out": out.display().to_string(),
+            "tol": args.seq.tol,
+            "plan": {"adapter": sum.adapter, "precision": sum.precision, "mode": sum.mode},
+            "total_iterations": sum.total_iterations,
+            "solve_s": sum.solve_s,
+            "failed": sum.failed,
+            "systems": systems,
+        });
+        write_json(p, &v)?;
+    }
+    if !args.quiet {
+        println!(
+            "Solved {} systems from {} on {} ({}): {} iterations, {:.3} s",
+            source.len(),
+            args.dir.display(),
+            sum.adapter,
+            sum.mode,
+            sum.total_iterations,
+            sum.solve_s
+        );
+        println!("Wrote {written} solutions to {}", out.display());
+    }
+    if sum.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for &i in &sum.failed {
+            eprintln!(
+                "error: A_{}.mtx did not reach tol {:.0e} on the GPU: true relative residual {:.3e}{} (no solution written)",
+                source.id(i),
+                args.seq.tol,
+                sum.relres[i],
+                notes.iter().find(|(j, _)| *j == i).map(|(_, n)| format!(" ({n})")).unwrap_or_default()
             );
         }
         Ok(ExitCode::from(2))

@@ -1,0 +1,296 @@
+//! `--device cpu|gpu|auto`: where the solves of `solve`, `solve-seq` and `datagen` run,
+//! and the GPU paths they share.
+//!
+//! `gpu` opens an adapter (software ones such as lavapipe included) or fails with the
+//! list of adapters found. `auto` takes a hardware GPU when there is one and the work
+//! is large enough to gain ([`AUTO_MIN_UNKNOWNS`] unknowns in total), else the CPU.
+//! On the GPU, SPD sequences are solved as batches with device CG (one launch sequence
+//! for many systems), other systems one by one with device GMRES; every solution is
+//! refined in f64 on the CPU to the requested tolerance.
+
+use super::CliError;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+use solvent_gpu::refine::{solve, solve_batch};
+use solvent_gpu::{GpuContext, GpuMethod, GpuRequest, RefineSettings, SystemOutcome};
+use solvent_linalg::precond::PrecondKind;
+use solvent_linalg::CsrMatrix;
+use solvent_solvers::krylov::{analyse, Method};
+use solvent_solvers::sequence::SystemSource;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where to solve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Device {
+    /// The CPU solvers.
+    Cpu,
+    /// A GPU through wgpu (fails when none can be opened).
+    Gpu,
+    /// A hardware GPU when present and the work is large enough, else the CPU.
+    Auto,
+}
+
+/// Total unknowns (over all systems) from which `--device auto` prefers a hardware GPU.
+pub const AUTO_MIN_UNKNOWNS: usize = 1_000_000;
+
+/// Opens the device the flag asks for: `None` means the CPU. `work` is the total number
+/// of unknowns; `gpu_capable` is false when the GPU path cannot serve this run (then
+/// `auto` stays on the CPU and `gpu` is an error naming why).
+pub fn open(
+    device: Device,
+    work: usize,
+    gpu_capable: Result<(), String>,
+    quiet: bool,
+) -> Result<Option<Arc<GpuContext>>, CliError> {
+    match device {
+        Device::Cpu => Ok(None),
+        Device::Gpu => {
+            gpu_capable.map_err(|why| CliError::Usage(format!("--device gpu: {why}")))?;
+            Ok(Some(GpuContext::new(&GpuRequest { allow_software: true })?))
+        }
+        Device::Auto => {
+            if work < AUTO_MIN_UNKNOWNS || gpu_capable.is_err() {
+                return Ok(None);
+            }
+            match GpuContext::new(&GpuRequest {
+                allow_software: false,
+            }) {
+                Ok(c) => Ok(Some(c)),
+                Err(e) => {
+                    if !quiet {
+                        eprintln!("note: --device auto: {e}; solving on the CPU");
+                    }
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// Checks that a method/preconditioner request can run on the GPU.
+pub fn gpu_method(method: Option<Method>, precond: Option<PrecondKind>) -> Result<Option<GpuMethod>, String> {
+    let m = match method {
+        None | Some(Method::Auto) => None,
+        Some(Method::Cg) => Some(GpuMethod::Cg),
+        Some(Method::Gmres) => Some(GpuMethod::Gmres),
+        Some(other) => {
+            return Err(format!(
+                "method {} does not run on the GPU (cg, gmres or auto do)",
+                format!("{other:?}").to_lowercase()
+            ))
+        }
+    };
+    match precond {
+        None | Some(PrecondKind::Jacobi) | Some(PrecondKind::None) => Ok(m),
+        Some(k) => Err(format!(
+            "preconditioner {} does not run on the GPU (jacobi, none or auto do)",
+            k.as_str()
+        )),
+    }
+}
+
+/// The settings of GPU solves for a CLI run.
+#[derive(Clone, Copy, Debug)]
+pub struct GpuJob {
+    /// Method, or `None` to pick CG for symmetric matrices with a positive diagonal, GMRES otherwise.
+    pub method: Option<GpuMethod>,
+    /// Jacobi preconditioning (default on).
+    pub jacobi: bool,
+    /// Tolerance on the true relative residual.
+    pub tol: f64,
+    /// Iteration limit per system.
+    pub max_iters: usize,
+    /// GMRES restart.
+    pub restart: usize,
+}
+
+impl GpuJob {
+    fn settings(&self, ctx: &GpuContext, method: GpuMethod) -> RefineSettings {
+        let mut s = RefineSettings::new(method, self.tol, ctx.default_precision());
+        s.max_iters = self.max_iters;
+        s.restart = self.restart;
+        s.jacobi = self.jacobi;
+        s
+    }
+    fn method_for(&self, a: &CsrMatrix) -> GpuMethod {
+        self.method.unwrap_or_else(|| {
+            let an = analyse(a);
+            if an.symmetric && an.positive_diagonal {
+                GpuMethod::Cg
+            } else {
+                GpuMethod::Gmres
+            }
+        })
+    }
+}
+
+/// Solves one system on the GPU.
+pub fn solve_one(
+    ctx: &Arc<GpuContext>,
+    job: &GpuJob,
+    a: &CsrMatrix,
+    b: &[f64],
+) -> Result<(SystemOutcome, GpuMethod), CliError> {
+    let method = job.method_for(a);
+    Ok((solve(ctx, a, b, &job.settings(ctx, method))?, method))
+}
+
+/// Totals of a GPU sequence run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GpuRunSummary {
+    /// Adapter used.
+    pub adapter: String,
+    /// Device precision (refined to f64 on the CPU).
+    pub precision: &'static str,
+    /// How the systems were solved.
+    pub mode: String,
+    /// Device iterations over all systems.
+    pub total_iterations: usize,
+    /// Seconds in the device solves (uploads, refinement included).
+    pub solve_s: f64,
+    /// Seconds assembling systems on the CPU.
+    pub assembly_s: f64,
+    /// Systems (indices) that missed the tolerance.
+    pub failed: Vec<usize>,
+    /// Iterations per system, in source order.
+    pub iterations: Vec<usize>,
+    /// True relative residual per system.
+    pub relres: Vec<f64>,
+    /// Solve seconds attributed to each system (a batch's time split evenly).
+    pub solve_s_each: Vec<f64>,
+}
+
+fn bar(count: usize, label: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(count as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>12} [{bar:30}] {pos}/{len} systems, {elapsed} ({eta} left) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+/// Largest batch that fits the adapter's binding limit and dispatch size.
+fn batch_capacity(ctx: &GpuContext, n: usize, nnz: usize, bytes: u64) -> usize {
+    let per = (nnz.max(n) as u64) * bytes;
+    let by_binding = (ctx.max_binding() / per.max(1)) as usize;
+    by_binding.clamp(1, 4096)
+}
+
+/// Solves every system of `source` on the GPU, calling `on_done(i, outcome)` in source
+/// order. SPD systems sharing one pattern go in batches through device CG; the rest one
+/// by one (CG or GMRES by the job's rule).
+pub fn solve_source(
+    ctx: &Arc<GpuContext>,
+    job: &GpuJob,
+    source: &dyn SystemSource,
+    quiet: bool,
+    on_done: &mut dyn FnMut(usize, &SystemOutcome) -> Result<(), CliError>,
+) -> Result<GpuRunSummary, CliError> {
+    let k = source.len();
+    let (a0, _) = source.system(0)?;
+    let method = job.method_for(&a0);
+    let precision = ctx.default_precision();
+    let constant = source.matrix_is_constant() == Some(true);
+    let mut sum = GpuRunSummary {
+        adapter: ctx.describe(),
+        precision: precision.as_str(),
+        mode: String::new(),
+        total_iterations: 0,
+        solve_s: 0.0,
+        assembly_s: 0.0,
+        failed: Vec::new(),
+        iterations: vec![0; k],
+        relres: vec![0.0; k],
+        solve_s_each: vec![0.0; k],
+    };
+    let progress = bar(k, "gpu", quiet);
+    let mut record =
+        |sum: &mut GpuRunSummary, i: usize, o: &SystemOutcome, secs: f64| -> Result<(), CliError> {
+            sum.total_iterations += o.iterations;
+            sum.iterations[i] = o.iterations;
+            sum.relres[i] = o.relres;
+            sum.solve_s_each[i] = secs;
+            if !o.converged {
+                sum.failed.push(i);
+            }
+            progress.inc(1);
+            progress.set_message(format!("{} its, residual {:.1e}", o.iterations, o.relres));
+            on_done(i, o)
+        };
+    if method == GpuMethod::Cg {
+        let cap = batch_capacity(ctx, a0.nrows(), a0.nnz(), precision.bytes());
+        sum.mode = format!(
+            "batched Jacobi-PCG on the device ({} systems per batch), f64 refinement",
+            cap.min(k)
+        );
+        let settings = job.settings(ctx, GpuMethod::Cg);
+        let mut start = 0;
+        while start < k {
+            let end = (start + cap).min(k);
+            let t = Instant::now();
+            let mut values = Vec::new();
+            let mut rhs = Vec::new();
+            let mut members = Vec::new();
+            let mut loners = Vec::new();
+            for i in start..end {
+                let (a, b) = source.system(i)?;
+                let same = a.row_ptr() == a0.row_ptr() && a.col_idx() == a0.col_idx();
+                if !same {
+                    loners.push((i, a, b));
+                    continue;
+                }
+                if !(constant && !values.is_empty()) {
+                    values.extend_from_slice(a.values());
+                }
+                rhs.extend_from_slice(&b);
+                members.push(i);
+            }
+            sum.assembly_s += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let outs = if members.is_empty() {
+                Vec::new()
+            } else {
+                solve_batch(ctx, &a0, &values, &rhs, &settings)?
+            };
+            let each = t.elapsed().as_secs_f64() / members.len().max(1) as f64;
+            sum.solve_s += t.elapsed().as_secs_f64();
+            let mut results: Vec<(usize, SystemOutcome, f64)> =
+                members.into_iter().zip(outs).map(|(i, o)| (i, o, each)).collect();
+            for (i, a, b) in loners {
+                let t = Instant::now();
+                let o = solve(ctx, &a, &b, &settings)?;
+                let s = t.elapsed().as_secs_f64();
+                sum.solve_s += s;
+                results.push((i, o, s));
+            }
+            results.sort_by_key(|r| r.0);
+            for (i, o, s) in results {
+                record(&mut sum, i, &o, s)?;
+            }
+            start = end;
+        }
+    } else {
+        sum.mode = "device GMRES one system at a time, f64 refinement".into();
+        let settings = job.settings(ctx, GpuMethod::Gmres);
+        for i in 0..k {
+            let t = Instant::now();
+            let (a, b) = source.system(i)?;
+            sum.assembly_s += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let o = solve(ctx, &a, &b, &settings)?;
+            let s = t.elapsed().as_secs_f64();
+            sum.solve_s += s;
+            record(&mut sum, i, &o, s)?;
+        }
+    }
+    progress.finish_and_clear();
+    Ok(sum)
+}
