@@ -25,6 +25,7 @@ pub mod dataset;
 #[cfg(feature = "hdf5")]
 mod dataset_hdf5;
 
+pub use solvent_gpu as gpu;
 pub use solvent_linalg as linalg;
 pub use solvent_problems as problems;
 pub use solvent_solvers as solvers;

@@ -67,7 +67,7 @@ pub struct CgBatchResult {
 /// the matrix holds one value set per system, or one shared by all), from x = 0.
 pub fn cg_batch(a: &GpuMatrix, rhs: &[f64], settings: &CgSettings) -> Result<CgBatchResult> {
     let n = a.n;
-    if rhs.is_empty() || rhs.len() % n != 0 {
+    if rhs.is_empty() || !rhs.len().is_multiple_of(n) {
         return Err(GpuError::Shape(format!(
             "right-hand sides of {} values for systems of order {n}",
             rhs.len()

@@ -207,7 +207,7 @@ impl GpuContext {
 
     /// Largest storage binding in bytes.
     pub fn max_binding(&self) -> u64 {
-        let l = (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size);
+        let l = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
         self.binding_limit_override.map_or(l, |o| o.min(l))
     }
 
@@ -264,7 +264,7 @@ impl GpuContext {
         let contents = if bytes.is_empty() {
             padded = vec![0u8; 4];
             &padded[..]
-        } else if bytes.len() % 4 != 0 {
+        } else if !bytes.len().is_multiple_of(4) {
             padded = bytes.to_vec();
             padded.resize(bytes.len().div_ceil(4) * 4, 0);
             &padded[..]

@@ -100,7 +100,7 @@ impl GpuMatrix {
             )));
         }
         let nnz = pattern.nnz();
-        if nnz == 0 || values.len() % nnz != 0 || values.is_empty() {
+        if nnz == 0 || !values.len().is_multiple_of(nnz) || values.is_empty() {
             return Err(GpuError::Shape(format!(
                 "{} values do not make whole value sets of the pattern's {nnz} entries",
                 values.len()

@@ -20,7 +20,7 @@ pub struct GpuVector {
 impl GpuVector {
     /// Uploads `data` as `systems` vectors of length `data.len() / systems`.
     pub fn from_slice(ctx: &Arc<GpuContext>, data: &[f64], systems: usize, prec: Precision) -> Result<Self> {
-        if systems == 0 || data.len() % systems != 0 {
+        if systems == 0 || !data.len().is_multiple_of(systems) {
             return Err(GpuError::Shape(format!(
                 "{} values do not split into {systems} vectors",
                 data.len()

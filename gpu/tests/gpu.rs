@@ -82,7 +82,7 @@ fn check_spmv(c: &Arc<GpuContext>, a: &CsrMatrix, prec: Precision, kernel: SpmvK
     spmv(&dev, &gx, &gy).unwrap();
     let y = gy.to_vec().unwrap();
     let u = prec.eps();
-    for i in 0..n {
+    for (i, &yi) in y.iter().enumerate() {
         let (cols, vals) = a.row(i);
         let exact: f64 = cols.iter().zip(vals).map(|(&j, v)| v * x[j as usize]).sum();
         let mag: f64 = cols
@@ -92,10 +92,10 @@ fn check_spmv(c: &Arc<GpuContext>, a: &CsrMatrix, prec: Precision, kernel: SpmvK
             .sum();
         let bound = (cols.len() as f64 + 3.0) * u * mag + 1e-300;
         assert!(
-            (y[i] - exact).abs() <= bound,
+            (yi - exact).abs() <= bound,
             "{prec:?} {kernel:?} row {i} (length {}): error {:.3e} > bound {bound:.3e}",
             cols.len(),
-            (y[i] - exact).abs()
+            (yi - exact).abs()
         );
     }
 }

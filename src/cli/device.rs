@@ -247,7 +247,7 @@ pub fn solve_source(
                     loners.push((i, a, b));
                     continue;
                 }
-                if !(constant && !values.is_empty()) {
+                if !constant || values.is_empty() {
                     values.extend_from_slice(a.values());
                 }
                 rhs.extend_from_slice(&b);

@@ -1,0 +1,255 @@
+//! End-to-end tests of `--device`: GPU results against the CPU and against independently
+//! assembled systems, and the errors when no adapter fits. GPU runs use whatever adapter
+//! is present (lavapipe in CI); without one they skip unless SOLVENT_REQUIRE_GPU is set.
+
+use solvent::gpu::{GpuContext, GpuRequest, REQUIRE_GPU_ENV};
+use solvent::linalg::io::matrix_market;
+use solvent::linalg::io::npz::{self, NpzMember};
+use solvent::linalg::vector::relative_residual;
+use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
+use std::path::PathBuf;
+use std::process::Command;
+
+mod common;
+use common::{solvent, stderr};
+
+fn have_gpu() -> bool {
+    match GpuContext::new(&GpuRequest { allow_software: true }) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os(REQUIRE_GPU_ENV).is_some() => {
+            panic!("{REQUIRE_GPU_ENV} is set but no adapter could be opened: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            false
+        }
+    }
+}
+
+fn sol(path: &std::path::Path) -> Vec<f64> {
+    for (name, m) in npz::read(path).unwrap() {
+        if let (true, NpzMember::Array(a)) = (name == "sol", m) {
+            return a.data;
+        }
+    }
+    panic!("no sol in {}", path.display())
+}
+
+#[test]
+fn datagen_on_the_gpu_solves_every_system_and_matches_the_cpu() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for family in ["darcy", "convdiff"] {
+        let mut outs = Vec::new();
+        for device in ["gpu", "cpu"] {
+            let out = dir.path().join(format!("{family}-{device}.npz"));
+            let json = dir.path().join(format!("{family}-{device}.json"));
+            let o = solvent(&[
+                "datagen",
+                family,
+                "--grid",
+                "16",
+                "--count",
+                "6",
+                "--seed",
+                "2",
+                "--tol",
+                "1e-10",
+                "--precision",
+                "f64",
+                "--device",
+                device,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{family} {device}: {}", stderr(&o));
+            let r: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+            assert_eq!(r["metadata"]["device"], device);
+            outs.push(sol(&out));
+        }
+        let sampler = PdeSampler::new(PdeFamily::parse(family).unwrap(), FamilyConfig::new(16, 2)).unwrap();
+        let n = 256;
+        for i in 0..6 {
+            let s = sampler.sample(i).unwrap();
+            let x = &outs[0][i * n..(i + 1) * n];
+            let res = relative_residual(&s.a, x, &s.b);
+            assert!(res <= 1e-10, "{family} sample {i}: GPU residual {res:.2e}");
+            let scale = outs[1][i * n..(i + 1) * n]
+                .iter()
+                .map(|v| v.abs())
+                .fold(0.0, f64::max);
+            let diff = x
+                .iter()
+                .zip(&outs[1][i * n..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                diff <= 1e-7 * scale,
+                "{family} sample {i}: GPU and CPU differ by {diff:.2e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn solve_seq_on_the_gpu_reproduces_the_shared_reference_solutions() {
+    if !have_gpu() {
+        return;
+    }
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fem-poisson-disk");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sol");
+    let o = solvent(&[
+        "solve-seq",
+        shared.to_str().unwrap(),
+        "--device",
+        "gpu",
+        "--tol",
+        "1e-10",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for k in 0..3 {
+        let a = matrix_market::read_matrix(shared.join(format!("A_{k:04}.mtx"))).unwrap();
+        let b = matrix_market::read_vector(shared.join(format!("b_{k:04}.mtx"))).unwrap();
+        let x_ref = matrix_market::read_vector(shared.join(format!("x_{k:04}.mtx"))).unwrap();
+        let x = matrix_market::read_vector(out.join(format!("x_{k:04}.mtx"))).unwrap();
+        assert!(relative_residual(&a, &x, &b) <= 1e-10);
+        let scale = x_ref.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        let err = x
+            .iter()
+            .zip(&x_ref)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= 1e-6 * scale, "system {k}: error {err:.2e}");
+    }
+}
+
+#[test]
+fn solve_on_the_gpu_matches_a_direct_solve() {
+    if !have_gpu() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (gen, method) in [("darcy2d", "cg"), ("convdiff2d", "gmres"), ("poisson2d", "auto")] {
+        let mut xs = Vec::new();
+        for (device, m) in [("gpu", method), ("cpu", "direct")] {
+            let out = dir.path().join(format!("{gen}-{device}.mtx"));
+            let o = solvent(&[
+                "solve",
+                "--generate",
+                gen,
+                "--grid",
+                "40",
+                "--method",
+                m,
+                "--tol",
+                "1e-10",
+                "--device",
+                device,
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{gen} {device}: {}", stderr(&o));
+            xs.push(matrix_market::read_vector(&out).unwrap());
+        }
+        let scale = xs[1].iter().map(|v| v.abs()).fold(0.0, f64::max);
+        let err = xs[0]
+            .iter()
+            .zip(&xs[1])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= 1e-6 * scale, "{gen}: GPU vs direct {err:.2e}");
+    }
+}
+
+#[test]
+fn no_adapter_is_an_error_for_gpu_and_the_cpu_for_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let run = |device: &str| {
+        Command::new(env!("CARGO_BIN_EXE_solvent"))
+            .args([
+                "solve",
+                "--generate",
+                "poisson2d",
+                "--grid",
+                "1000",
+                "--method",
+                "cg",
+                "--tol",
+                "1e-3",
+                "--device",
+                device,
+                "--json",
+                json.to_str().unwrap(),
+            ])
+            .env("WGPU_ADAPTER_NAME", "no-such-adapter-anywhere")
+            .output()
+            .unwrap()
+    };
+    let o = run("gpu");
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("no usable GPU adapter") && e.contains("adapters found"),
+        "{e}"
+    );
+    assert!(e.contains("no-such-adapter-anywhere"), "{e}");
+    assert!(!json.exists(), "nothing written on error");
+    // auto: n = 10⁶ is large enough to want a GPU, none fits, so the CPU solves it
+    let o = run("auto");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        r.get("device").is_none(),
+        "the CPU report has no device field: {r}"
+    );
+    assert!(r["converged"].as_bool().unwrap());
+}
+
+#[test]
+fn gpu_requests_the_gpu_cannot_serve_are_usage_errors() {
+    for (args, want) in [
+        (
+            vec!["solve", "--grid", "8", "--method", "bicgstab", "--device", "gpu"],
+            "does not run on the GPU",
+        ),
+        (
+            vec!["solve", "--grid", "8", "--precond", "ilu0", "--device", "gpu"],
+            "does not run on the GPU",
+        ),
+        (
+            vec!["solve", "--grid", "8", "--device", "gpu", "--time-limit", "1"],
+            "CPU only",
+        ),
+        (
+            vec![
+                "datagen",
+                "darcy",
+                "--grid",
+                "8",
+                "--count",
+                "2",
+                "--strategy",
+                "skr",
+                "--device",
+                "gpu",
+            ],
+            "CPU only",
+        ),
+    ] {
+        let o = solvent(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+    }
+}
