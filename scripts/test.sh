@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 pkg-config --exists hdf5 2>/dev/null || need+=(libhdf5-dev pkg-config)
-if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || ! ldconfig -p | grep -q libvulkan.so.1; then
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep libvulkan.so.1 >/dev/null; then
     need+=(mesa-vulkan-drivers libvulkan1)
 fi
 if [ ${#need[@]} -gt 0 ]; then

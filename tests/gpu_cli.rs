@@ -139,10 +139,15 @@ fn solve_on_the_gpu_matches_a_direct_solve() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (gen, method) in [("darcy2d", "cg"), ("convdiff2d", "gmres"), ("poisson2d", "auto")] {
+    for (gen, method) in [
+        ("darcy2d", "cg"),
+        ("convdiff2d", "gmres"),
+        ("convdiff2d", "gcrodr"),
+        ("poisson2d", "auto"),
+    ] {
         let mut xs = Vec::new();
         for (device, m) in [("gpu", method), ("cpu", "direct")] {
-            let out = dir.path().join(format!("{gen}-{device}.mtx"));
+            let out = dir.path().join(format!("{gen}-{method}-{device}.mtx"));
             let o = solvent(&[
                 "solve",
                 "--generate",

@@ -207,7 +207,10 @@ impl GpuContext {
 
     /// Largest storage binding in bytes.
     pub fn max_binding(&self) -> u64 {
-        let l = self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size);
+        let l = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
         self.binding_limit_override.map_or(l, |o| o.min(l))
     }
 

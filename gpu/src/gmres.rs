@@ -50,7 +50,7 @@ pub struct GmresResult {
 
 /// Applies the stored rotations to a new Hessenberg column and makes a new one that
 /// zeroes its last entry; returns the new residual estimate |g[j+1]|.
-fn givens_step(h: &mut [f64], cs: &mut Vec<(f64, f64)>, g: &mut [f64], j: usize) -> f64 {
+pub(crate) fn givens_step(h: &mut [f64], cs: &mut Vec<(f64, f64)>, g: &mut [f64], j: usize) -> f64 {
     for (i, &(c, s)) in cs.iter().enumerate() {
         let (a, b) = (h[i], h[i + 1]);
         h[i] = c * a + s * b;

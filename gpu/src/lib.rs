@@ -15,6 +15,7 @@
 pub mod cg;
 pub mod context;
 pub mod error;
+pub mod gcrodr;
 pub mod gmres;
 mod kernels;
 pub mod matrix;

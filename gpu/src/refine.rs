@@ -6,6 +6,7 @@
 use crate::cg::{attainable, cg_batch, CgSettings, CgState};
 use crate::context::{GpuContext, Precision};
 use crate::error::{GpuError, Result};
+use crate::gcrodr::{GcroDrSettings, GpuGcroDr};
 use crate::gmres::{gmres, GmresSettings};
 use crate::matrix::{check_finite, GpuMatrix};
 use solvent_linalg::CsrMatrix;
@@ -18,6 +19,9 @@ pub enum GpuMethod {
     Cg,
     /// Jacobi right-preconditioned GMRES(m).
     Gmres,
+    /// Jacobi right-preconditioned GCRO-DR(m, k), recycling across refinement rounds
+    /// and, through [`solve_recycled`], across a sequence.
+    Gcrodr,
 }
 
 /// What a refined solve should reach.
@@ -29,8 +33,10 @@ pub struct RefineSettings {
     pub max_iters: usize,
     /// Method.
     pub method: GpuMethod,
-    /// GMRES basis size.
+    /// GMRES / GCRO-DR basis size m.
     pub restart: usize,
+    /// GCRO-DR recycled vectors k (< m).
+    pub recycle: usize,
     /// Jacobi preconditioning.
     pub jacobi: bool,
     /// Device precision.
@@ -47,6 +53,7 @@ impl RefineSettings {
             max_iters: 20_000,
             method,
             restart: 40,
+            recycle: 20,
             jacobi: true,
             precision,
             max_rounds: 8,
@@ -97,6 +104,16 @@ fn inner_tol(s: &RefineSettings, rnorm: f64, bnorm: f64) -> f64 {
 pub fn solve(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], s: &RefineSettings) -> Result<SystemOutcome> {
     match s.method {
         GpuMethod::Cg => Ok(solve_batch(ctx, a, a.values(), b, s)?.remove(0)),
+        GpuMethod::Gcrodr => {
+            let mut solver = GpuGcroDr::new(
+                ctx,
+                a.nrows(),
+                s.restart,
+                s.recycle.min(s.restart - 1),
+                s.precision,
+            )?;
+            solve_recycled(&mut solver, a, b, s)
+        }
         GpuMethod::Gmres => {
             check_finite("right-hand side", b)?;
             let dev = GpuMatrix::new(ctx, a, s.precision)?;
@@ -246,5 +263,57 @@ pub fn solve_batch(
     for (i, o) in out.iter_mut().enumerate() {
         o.x = x[i * n..(i + 1) * n].to_vec();
     }
+    Ok(out)
+}
+
+/// Solves `A x = b` with device GCRO-DR and refinement, starting from the space `solver`
+/// holds (left from the previous system of a sequence: re-targeted to `A` first) and
+/// leaving the refreshed space in it for the next system.
+pub fn solve_recycled(
+    solver: &mut GpuGcroDr,
+    a: &CsrMatrix,
+    b: &[f64],
+    s: &RefineSettings,
+) -> Result<SystemOutcome> {
+    check_finite("right-hand side", b)?;
+    let ctx = solver.context().clone();
+    let dev = GpuMatrix::new(&ctx, a, s.precision)?;
+    let bnorm = norm(b);
+    let mut x = vec![0.0; b.len()];
+    let mut r = b.to_vec();
+    let mut out = SystemOutcome {
+        x: Vec::new(),
+        iterations: 0,
+        relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
+        rounds: 0,
+        converged: bnorm == 0.0,
+        note: None,
+    };
+    while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
+        let rnorm = norm(&r);
+        let gs = GcroDrSettings {
+            tol: inner_tol(s, rnorm, bnorm),
+            max_iters: s.max_iters - out.iterations,
+            jacobi: s.jacobi,
+        };
+        let res = solver.solve(&dev, &r, &gs, out.rounds > 0)?;
+        out.iterations += res.iterations;
+        out.rounds += 1;
+        for (xi, di) in x.iter_mut().zip(&res.x) {
+            *xi += di;
+        }
+        residual(a, a.values(), &x, b, &mut r);
+        let prev = out.relres;
+        out.relres = norm(&r) / bnorm;
+        out.converged = out.relres <= s.tol;
+        if !out.converged && out.relres > 0.9 * prev && res.converged {
+            out.note = Some(format!(
+                "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
+                out.relres
+            ));
+            break;
+        }
+    }
+    out.x = x;
     Ok(out)
 }

@@ -395,3 +395,74 @@ fn bad_input_gives_typed_errors() {
         Err(GpuError::Shape(_))
     ));
 }
+
+#[test]
+fn gcrodr_recycles_along_a_sequence_like_the_cpu_solver() {
+    use solvent_gpu::gcrodr::{GcroDrSettings, GpuGcroDr};
+    use solvent_linalg::precond::Jacobi;
+    use solvent_problems::LinearSystemProblem;
+    use solvent_solvers::krylov::GcroDr;
+    use solvent_solvers::{run, Options};
+    let Some(c) = ctx() else { return };
+    let sampler = PdeSampler::new(PdeFamily::ConvDiff, FamilyConfig::new(24, 1)).unwrap();
+    let samples: Vec<_> = (0..4).map(|i| sampler.sample(i).unwrap()).collect();
+    let n = samples[0].a.nrows();
+    let (m, k) = (30, 10);
+    for prec in precisions(&c) {
+        let tol = if prec == Precision::F64 { 1e-8 } else { 1e-4 };
+        let mut solver = GpuGcroDr::new(&c, n, m, k, prec).unwrap();
+        let settings = GcroDrSettings {
+            tol,
+            max_iters: 5000,
+            jacobi: true,
+        };
+        let mut gcro = Vec::new();
+        let mut plain = Vec::new();
+        for (i, s) in samples.iter().enumerate() {
+            let dev = GpuMatrix::new(&c, &s.a, prec).unwrap();
+            let r = solver.solve(&dev, &s.b, &settings, false).unwrap();
+            assert!(r.converged, "{prec:?} system {i}: estimate {:.2e}", r.est_relres);
+            let rr = relres(&s.a, &r.x, &s.b);
+            assert!(rr <= 3.0 * tol, "{prec:?} system {i}: true residual {rr:.2e}");
+            if i > 0 {
+                assert!(
+                    r.recycled_at_start > 0,
+                    "{prec:?} system {i} started without a recycled space"
+                );
+            }
+            gcro.push(r.iterations);
+            let g = gmres(
+                &dev,
+                &s.b,
+                &GmresSettings {
+                    tol,
+                    restart: m,
+                    max_iters: 5000,
+                    jacobi: true,
+                },
+            )
+            .unwrap();
+            plain.push(g.iterations);
+        }
+        let (tg, tp): (usize, usize) = (gcro.iter().sum(), plain.iter().sum());
+        eprintln!("{prec:?}: GCRO-DR({m},{k}) iterations {gcro:?}, GMRES({m}) {plain:?}");
+        assert!(tg < tp, "{prec:?}: GCRO-DR {gcro:?} vs GMRES {plain:?}");
+        if prec == Precision::F64 {
+            // the same algorithm on the CPU (Jacobi right preconditioning, same m and k)
+            let mut cpu = GcroDr::new().restart(m).recycle_dim(k);
+            let mut cpu_its = Vec::new();
+            for s in &samples {
+                cpu.set_preconditioner(Some(Arc::new(Jacobi::new(&s.a).unwrap())));
+                let space = cpu.take_recycle();
+                cpu.with_recycle(space, false);
+                let p = LinearSystemProblem::new(s.a.clone(), s.b.clone()).unwrap();
+                let out = run(&p, &mut cpu, &Options::default().tol(tol).max_iters(5000)).unwrap();
+                cpu_its.push(out.report.iterations);
+            }
+            let tc: usize = cpu_its.iter().sum();
+            eprintln!("CPU GCRO-DR({m},{k}) iterations {cpu_its:?}");
+            let diff = (tg as f64 - tc as f64).abs() / tc as f64;
+            assert!(diff <= 0.15, "GPU GCRO-DR {gcro:?} vs CPU {cpu_its:?}");
+        }
+    }
+}

@@ -11,7 +11,8 @@
 use super::CliError;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
-use solvent_gpu::refine::{solve, solve_batch};
+use solvent_gpu::gcrodr::GpuGcroDr;
+use solvent_gpu::refine::{solve, solve_batch, solve_recycled};
 use solvent_gpu::{GpuContext, GpuMethod, GpuRequest, RefineSettings, SystemOutcome};
 use solvent_linalg::precond::PrecondKind;
 use solvent_linalg::CsrMatrix;
@@ -74,9 +75,10 @@ pub fn gpu_method(method: Option<Method>, precond: Option<PrecondKind>) -> Resul
         None | Some(Method::Auto) => None,
         Some(Method::Cg) => Some(GpuMethod::Cg),
         Some(Method::Gmres) => Some(GpuMethod::Gmres),
+        Some(Method::Gcrodr) => Some(GpuMethod::Gcrodr),
         Some(other) => {
             return Err(format!(
-                "method {} does not run on the GPU (cg, gmres or auto do)",
+                "method {} does not run on the GPU (cg, gmres, gcrodr or auto do)",
                 format!("{other:?}").to_lowercase()
             ))
         }
@@ -101,8 +103,13 @@ pub struct GpuJob {
     pub tol: f64,
     /// Iteration limit per system.
     pub max_iters: usize,
-    /// GMRES restart.
+    /// GMRES / GCRO-DR basis size.
     pub restart: usize,
+    /// GCRO-DR recycled vectors.
+    pub recycle: usize,
+    /// Whether a sequence that is not SPD may recycle (GCRO-DR along the sequence) when
+    /// no method is given: the `auto` strategy; `independent` solves each from scratch.
+    pub recycle_sequence: bool,
 }
 
 impl GpuJob {
@@ -110,6 +117,7 @@ impl GpuJob {
         let mut s = RefineSettings::new(method, self.tol, ctx.default_precision());
         s.max_iters = self.max_iters;
         s.restart = self.restart;
+        s.recycle = self.recycle.min(self.restart.saturating_sub(1)).max(1);
         s.jacobi = self.jacobi;
         s
     }
@@ -196,7 +204,11 @@ pub fn solve_source(
 ) -> Result<GpuRunSummary, CliError> {
     let k = source.len();
     let (a0, _) = source.system(0)?;
-    let method = job.method_for(&a0);
+    // a sequence that is not SPD recycles: GCRO-DR carries its space from system to system
+    let method = match job.method_for(&a0) {
+        GpuMethod::Gmres if job.method.is_none() && job.recycle_sequence => GpuMethod::Gcrodr,
+        m => m,
+    };
     let precision = ctx.default_precision();
     let constant = source.matrix_is_constant() == Some(true);
     let mut sum = GpuRunSummary {
@@ -278,14 +290,35 @@ pub fn solve_source(
             start = end;
         }
     } else {
-        sum.mode = "device GMRES one system at a time, f64 refinement".into();
-        let settings = job.settings(ctx, GpuMethod::Gmres);
+        let settings = job.settings(ctx, method);
+        let mut recycler = if method == GpuMethod::Gcrodr {
+            sum.mode = format!(
+                "device GCRO-DR({}, {}) one system at a time, the recycled space carried along the sequence, f64 refinement",
+                settings.restart, settings.recycle
+            );
+            Some(GpuGcroDr::new(
+                ctx,
+                a0.nrows(),
+                settings.restart,
+                settings.recycle,
+                precision,
+            )?)
+        } else {
+            sum.mode = format!(
+                "device GMRES({}) one system at a time, f64 refinement",
+                settings.restart
+            );
+            None
+        };
         for i in 0..k {
             let t = Instant::now();
             let (a, b) = source.system(i)?;
             sum.assembly_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let o = solve(ctx, &a, &b, &settings)?;
+            let o = match recycler.as_mut() {
+                Some(r) if a.nrows() == a0.nrows() => solve_recycled(r, &a, &b, &settings)?,
+                _ => solve(ctx, &a, &b, &settings)?,
+            };
             let s = t.elapsed().as_secs_f64();
             sum.solve_s += s;
             record(&mut sum, i, &o, s)?;

@@ -87,6 +87,8 @@ impl SequenceArgs {
             tol: self.tol,
             max_iters: self.max_iters,
             restart: self.restart,
+            recycle: self.recycle,
+            recycle_sequence: self.strategy == Strategy::Auto,
         })
     }
     /// Per-system stopping rules.

@@ -285,6 +285,8 @@ fn solve_on_gpu(
         tol: args.tol,
         max_iters: args.max_iters,
         restart: args.restart,
+        recycle: args.restart / 2,
+        recycle_sequence: false,
     };
     let t = std::time::Instant::now();
     let (out, m) = device::solve_one(ctx, &job, a, b)?;
@@ -295,6 +297,7 @@ fn solve_on_gpu(
         match m {
             solvent_gpu::GpuMethod::Cg => "CG".to_string(),
             solvent_gpu::GpuMethod::Gmres => format!("GMRES({})", args.restart),
+            solvent_gpu::GpuMethod::Gcrodr => format!("GCRO-DR({}, {})", args.restart, args.restart / 2),
         },
         ctx.describe(),
         ctx.default_precision().as_str(),

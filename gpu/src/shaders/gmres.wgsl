@@ -15,6 +15,10 @@
 @group(0) @binding(8) var<storage, read_write> x: array<T>;
 @group(0) @binding(9) var<storage, read> b: array<T>;
 @group(0) @binding(10) var<storage, read> ycoef: array<T>;
+// GCRO-DR: the recycled U (k columns), a k-column output block, a coefficient matrix
+@group(0) @binding(11) var<storage, read_write> U: array<T>;
+@group(0) @binding(12) var<storage, read_write> outb: array<T>;
+@group(0) @binding(13) var<storage, read> mcoef: array<T>;
 
 // z = D⁻¹ v_j (right preconditioning)
 @compute @workgroup_size(256)
@@ -114,14 +118,14 @@ fn normalize(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
     }
 }
 
-// x += D⁻¹ V[:, 0..count] y
+// x += D⁻¹ V[:, d..d+count] y   (P.d: first column)
 @compute @workgroup_size(256)
 fn combine(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
         var acc = T(0.0);
         for (var v = 0u; v < P.b; v = v + 1u) {
-            acc = acc + V[v * P.n + i] * ycoef[v];
+            acc = acc + V[(P.d + v) * P.n + i] * ycoef[v];
         }
         x[i] = x[i] + dinv[i] * acc;
     }
@@ -133,5 +137,121 @@ fn residual(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
             @builtin(num_workgroups) nwg: vec3<u32>) {
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
         w[i] = b[i] - w[i];
+    }
+}
+
+// x += D⁻¹ U[:, 0..count] coef, coef from `ycoef` (host-written)
+@compute @workgroup_size(256)
+fn combine_u(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32>) {
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        var acc = T(0.0);
+        for (var v = 0u; v < P.b; v = v + 1u) {
+            acc = acc + U[v * P.n + i] * ycoef[v];
+        }
+        x[i] = x[i] + dinv[i] * acc;
+    }
+}
+
+// x += D⁻¹ U[:, 0..count] hp (the projection coefficients left on the device)
+@compute @workgroup_size(256)
+fn combine_u_hp(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+                @builtin(num_workgroups) nwg: vec3<u32>) {
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        var acc = T(0.0);
+        for (var v = 0u; v < P.b; v = v + 1u) {
+            acc = acc + U[v * P.n + i] * hp[v];
+        }
+        x[i] = x[i] + dinv[i] * acc;
+    }
+}
+
+// z = D⁻¹ u_a
+@compute @workgroup_size(256)
+fn jscale_u(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+    let o = P.a * P.n;
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        z[i] = dinv[i] * U[o + i];
+    }
+}
+
+// Gram blocks: partials of X[:, r]ᵀ Y[:, c] for r < P.b rows, c = idx / P.b, idx = workgroup y.
+@compute @workgroup_size(256)
+fn gram_vu(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = wid.y % P.b;
+    let c = wid.y / P.b;
+    var acc = T(0.0);
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        acc = acc + V[r * P.n + i] * U[c * P.n + i];
+    }
+    let t = wg_sum1(lid, acc);
+    if (lid == 0u) {
+        part[wid.y * P.k + wid.x] = t;
+    }
+}
+
+@compute @workgroup_size(256)
+fn gram_vv(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = wid.y % P.b;
+    let c = wid.y / P.b;
+    var acc = T(0.0);
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        acc = acc + V[r * P.n + i] * V[c * P.n + i];
+    }
+    let t = wg_sum1(lid, acc);
+    if (lid == 0u) {
+        part[wid.y * P.k + wid.x] = t;
+    }
+}
+
+@compute @workgroup_size(256)
+fn gram_uu(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let r = wid.y % P.b;
+    let c = wid.y / P.b;
+    var acc = T(0.0);
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        acc = acc + U[r * P.n + i] * U[c * P.n + i];
+    }
+    let t = wg_sum1(lid, acc);
+    if (lid == 0u) {
+        part[wid.y * P.k + wid.x] = t;
+    }
+}
+
+// Block combinations: outb[:, c] (= or +=) X[:, 0..P.b] mcoef[:, c], c = workgroup y,
+// mcoef column-major with leading dimension P.b; P.a: 0 sets, 1 adds.
+@compute @workgroup_size(256)
+fn mcombine_v(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(num_workgroups) nwg: vec3<u32>) {
+    let c = wid.y;
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        var acc = T(0.0);
+        for (var r = 0u; r < P.b; r = r + 1u) {
+            acc = acc + V[r * P.n + i] * mcoef[c * P.b + r];
+        }
+        if (P.a == 1u) {
+            acc = acc + outb[c * P.n + i];
+        }
+        outb[c * P.n + i] = acc;
+    }
+}
+
+@compute @workgroup_size(256)
+fn mcombine_u(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+              @builtin(num_workgroups) nwg: vec3<u32>) {
+    let c = wid.y;
+    for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
+        var acc = T(0.0);
+        for (var r = 0u; r < P.b; r = r + 1u) {
+            acc = acc + U[r * P.n + i] * mcoef[c * P.b + r];
+        }
+        if (P.a == 1u) {
+            acc = acc + outb[c * P.n + i];
+        }
+        outb[c * P.n + i] = acc;
     }
 }

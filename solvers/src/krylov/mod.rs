@@ -35,7 +35,7 @@ pub use direct::{Direct, DirectState};
 pub use gcrodr::{GcroDr, GcroDrState};
 pub use gmres::{Gmres, GmresState};
 pub use minres::{Minres, MinresState};
-pub use recycle::RecycleSpace;
+pub use recycle::{harmonic_ritz_coefficients, RecycleSpace, SmallCycle};
 pub use select::{
     analyse, plan, solve_system, MatrixAnalysis, Method, PrecondName, SolveConfig, SolvePlan, SystemSolution,
     AUTO_DIRECT_MAX_N,

@@ -163,6 +163,91 @@ pub(crate) fn harmonic_ritz_refresh(
         return None;
     }
     let rows = s + 1;
+    let cv = MatRef::from_column_major_slice(&cyc.cv[..rows * n], n, rows);
+    // [C V]ᵀ U (the only n-sized product the small problem needs)
+    let mut cvu = Mat::<f64>::zeros(rows, kk);
+    if kk > 0 {
+        let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
+        matmul(cvu.as_mut(), Accum::Replace, cv.transpose(), u, 1.0, par_for(n));
+    }
+    let small = SmallCycle {
+        kk,
+        j,
+        d: cyc.d,
+        b: cyc.b,
+        ldb: cyc.ldb,
+        h: cyc.h,
+        ldh: cyc.ldh,
+    };
+    let (q, pr) = harmonic_ritz_coefficients(&small, k, cvu.as_ref())?;
+    let kept = q.ncols();
+    matmul(
+        faer::MatMut::from_column_major_slice_mut(&mut c_out[..n * kept], n, kept),
+        Accum::Replace,
+        cv,
+        q.subcols(0, kept),
+        1.0,
+        par_for(n),
+    );
+    {
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut u_out[..n * kept], n, kept);
+        let v = MatRef::from_column_major_slice(&cyc.cv[kk * n..(kk + j) * n], n, j);
+        matmul(
+            dst.as_mut(),
+            Accum::Replace,
+            v,
+            pr.subrows(kk, j),
+            1.0,
+            par_for(n),
+        );
+        if kk > 0 {
+            let mut top = pr.subrows(0, kk).to_owned();
+            for i in 0..kk {
+                for c in 0..kept {
+                    top[(i, c)] *= cyc.d[i];
+                }
+            }
+            let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
+            matmul(dst, Accum::Add, u, &top, 1.0, par_for(n));
+        }
+    }
+    Some(kept)
+}
+
+/// The small (no vector-length) part of a cycle, for [`harmonic_ritz_coefficients`].
+pub struct SmallCycle<'a> {
+    /// Current recycle dimension.
+    pub kk: usize,
+    /// Arnoldi steps in the cycle.
+    pub j: usize,
+    /// `d_i = 1/‖u_i‖`.
+    pub d: &'a [f64],
+    /// `B = Cᵀ A M⁻¹ V`, column-major with leading dimension `ldb`.
+    pub b: &'a [f64],
+    /// Leading dimension of `b`.
+    pub ldb: usize,
+    /// Unrotated Hessenberg `H̄`, column-major with leading dimension `ldh`.
+    pub h: &'a [f64],
+    /// Leading dimension of `h`.
+    pub ldh: usize,
+}
+
+/// The dense core of the harmonic Ritz refresh, shared by the CPU solver and
+/// the GPU one (which computes the n-sized products on the device): given
+/// `cvu = [C V]ᵀ U` (`(kk+j+1) × kk`), returns `(Q, P R⁻¹)` with the new
+/// `C = [C V] Q` and `U = [U D, V] P R⁻¹` (at most `k` columns), or `None`
+/// when the small eigenproblem fails.
+pub fn harmonic_ritz_coefficients(
+    cyc: &SmallCycle<'_>,
+    k: usize,
+    cvu: MatRef<'_, f64>,
+) -> Option<(Mat<f64>, Mat<f64>)> {
+    let (kk, j) = (cyc.kk, cyc.j);
+    let s = kk + j;
+    if s == 0 || k == 0 {
+        return None;
+    }
+    let rows = s + 1;
     // Ĝ = [[D, B], [0, H̄]]
     let mut g = Mat::<f64>::zeros(rows, s);
     for i in 0..kk {
@@ -178,21 +263,9 @@ pub(crate) fn harmonic_ritz_refresh(
     }
     // T = [C V]ᵀ W,  W = [U D, V_{0..j}]
     let mut t = Mat::<f64>::zeros(rows, s);
-    let cv = MatRef::from_column_major_slice(&cyc.cv[..rows * n], n, rows);
-    if kk > 0 {
-        let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
-        matmul(
-            t.as_mut().submatrix_mut(0, 0, rows, kk),
-            Accum::Replace,
-            cv.transpose(),
-            u,
-            1.0,
-            par_for(n),
-        );
-        for i in 0..kk {
-            for r in 0..rows {
-                t[(r, i)] *= cyc.d[i];
-            }
+    for i in 0..kk {
+        for r in 0..rows {
+            t[(r, i)] = cvu[(r, i)] * cyc.d[i];
         }
     }
     for jj in 0..j {
@@ -278,37 +351,7 @@ pub(crate) fn harmonic_ritz_refresh(
             pr[(rr, c)] = acc / r[(c, c)];
         }
     }
-    matmul(
-        faer::MatMut::from_column_major_slice_mut(&mut c_out[..n * kept], n, kept),
-        Accum::Replace,
-        cv,
-        q.subcols(0, kept),
-        1.0,
-        par_for(n),
-    );
-    {
-        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut u_out[..n * kept], n, kept);
-        let v = MatRef::from_column_major_slice(&cyc.cv[kk * n..(kk + j) * n], n, j);
-        matmul(
-            dst.as_mut(),
-            Accum::Replace,
-            v,
-            pr.subrows(kk, j),
-            1.0,
-            par_for(n),
-        );
-        if kk > 0 {
-            let mut top = pr.subrows(0, kk).to_owned();
-            for i in 0..kk {
-                for c in 0..kept {
-                    top[(i, c)] *= cyc.d[i];
-                }
-            }
-            let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
-            matmul(dst, Accum::Add, u, &top, 1.0, par_for(n));
-        }
-    }
-    Some(kept)
+    Some((q.subcols(0, kept).to_owned(), pr))
 }
 
 #[cfg(test)]
