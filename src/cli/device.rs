@@ -11,6 +11,7 @@
 use super::CliError;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use solvent_gpu::gcrodr::GpuGcroDr;
 use solvent_gpu::refine::{solve, solve_batch, solve_recycled};
 use solvent_gpu::{GpuContext, GpuMethod, GpuRequest, RefineSettings, SystemOutcome};
@@ -252,8 +253,12 @@ pub fn solve_source(
             let mut rhs = Vec::new();
             let mut members = Vec::new();
             let mut loners = Vec::new();
-            for i in start..end {
-                let (a, b) = source.system(i)?;
+            // assemble the batch on all cores, then sort it into batch members and loners
+            let systems: Vec<(CsrMatrix, Vec<f64>)> = (start..end)
+                .into_par_iter()
+                .map(|i| source.system(i))
+                .collect::<Result<_, _>>()?;
+            for (i, (a, b)) in (start..end).zip(systems) {
                 let same = a.row_ptr() == a0.row_ptr() && a.col_idx() == a0.col_idx();
                 if !same {
                     loners.push((i, a, b));
