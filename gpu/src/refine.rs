@@ -117,48 +117,63 @@ pub fn solve(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], s: &RefineSettings
         GpuMethod::Gmres => {
             check_finite("right-hand side", b)?;
             let dev = GpuMatrix::new(ctx, a, s.precision)?;
-            let n = b.len();
-            let bnorm = norm(b);
-            let mut x = vec![0.0; n];
-            let mut r = b.to_vec();
-            let mut out = SystemOutcome {
-                x: Vec::new(),
-                iterations: 0,
-                relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
-                rounds: 0,
-                converged: bnorm == 0.0,
-                note: None,
-            };
-            while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
-                let rnorm = norm(&r);
+            refine_single(a, b, s, |r, tol, max_iters, _round| {
                 let gs = GmresSettings {
-                    tol: inner_tol(s, rnorm, bnorm),
-                    max_iters: s.max_iters - out.iterations,
+                    tol,
+                    max_iters,
                     restart: s.restart,
                     jacobi: s.jacobi,
                 };
-                let res = gmres(&dev, &r, &gs)?;
-                out.iterations += res.iterations;
-                out.rounds += 1;
-                for (xi, di) in x.iter_mut().zip(&res.x) {
-                    *xi += di;
-                }
-                residual(a, a.values(), &x, b, &mut r);
-                let prev = out.relres;
-                out.relres = norm(&r) / bnorm;
-                out.converged = out.relres <= s.tol;
-                if !out.converged && out.relres > 0.9 * prev && res.converged {
-                    out.note = Some(format!(
-                        "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
-                        out.relres
-                    ));
-                    break;
-                }
-            }
-            out.x = x;
-            Ok(out)
+                let res = gmres(&dev, r, &gs)?;
+                Ok((res.x, res.iterations, res.converged))
+            })
         }
     }
+}
+
+/// The refinement loop of one system: `inner(r, tol, max_iters, round)` solves `A d = r`
+/// on the device to relative `tol` and returns `(d, iterations, converged)`; x += d and
+/// r = b − A x in f64 until the true relative residual meets `s.tol`, the rounds or
+/// iterations run out, or a round that converged no longer reduces the residual.
+fn refine_single(
+    a: &CsrMatrix,
+    b: &[f64],
+    s: &RefineSettings,
+    mut inner: impl FnMut(&[f64], f64, usize, usize) -> Result<(Vec<f64>, usize, bool)>,
+) -> Result<SystemOutcome> {
+    let bnorm = norm(b);
+    let mut x = vec![0.0; b.len()];
+    let mut r = b.to_vec();
+    let mut out = SystemOutcome {
+        x: Vec::new(),
+        iterations: 0,
+        relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
+        rounds: 0,
+        converged: bnorm == 0.0,
+        note: None,
+    };
+    while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
+        let tol = inner_tol(s, norm(&r), bnorm);
+        let (d, its, inner_converged) = inner(&r, tol, s.max_iters - out.iterations, out.rounds)?;
+        out.iterations += its;
+        out.rounds += 1;
+        for (xi, di) in x.iter_mut().zip(&d) {
+            *xi += di;
+        }
+        residual(a, a.values(), &x, b, &mut r);
+        let prev = out.relres;
+        out.relres = norm(&r) / bnorm;
+        out.converged = out.relres <= s.tol;
+        if !out.converged && out.relres > 0.9 * prev && inner_converged {
+            out.note = Some(format!(
+                "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
+                out.relres
+            ));
+            break;
+        }
+    }
+    out.x = x;
+    Ok(out)
 }
 
 /// Solves a batch `A_s x_s = b_s` (one value set per system over `pattern`, or one for
@@ -278,42 +293,14 @@ pub fn solve_recycled(
     check_finite("right-hand side", b)?;
     let ctx = solver.context().clone();
     let dev = GpuMatrix::new(&ctx, a, s.precision)?;
-    let bnorm = norm(b);
-    let mut x = vec![0.0; b.len()];
-    let mut r = b.to_vec();
-    let mut out = SystemOutcome {
-        x: Vec::new(),
-        iterations: 0,
-        relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
-        rounds: 0,
-        converged: bnorm == 0.0,
-        note: None,
-    };
-    while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
-        let rnorm = norm(&r);
+    refine_single(a, b, s, |r, tol, max_iters, round| {
         let gs = GcroDrSettings {
-            tol: inner_tol(s, rnorm, bnorm),
-            max_iters: s.max_iters - out.iterations,
+            tol,
+            max_iters,
             jacobi: s.jacobi,
         };
-        let res = solver.solve(&dev, &r, &gs, out.rounds > 0)?;
-        out.iterations += res.iterations;
-        out.rounds += 1;
-        for (xi, di) in x.iter_mut().zip(&res.x) {
-            *xi += di;
-        }
-        residual(a, a.values(), &x, b, &mut r);
-        let prev = out.relres;
-        out.relres = norm(&r) / bnorm;
-        out.converged = out.relres <= s.tol;
-        if !out.converged && out.relres > 0.9 * prev && res.converged {
-            out.note = Some(format!(
-                "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
-                out.relres
-            ));
-            break;
-        }
-    }
-    out.x = x;
-    Ok(out)
+        // the first round meets a new matrix (re-target the space); later rounds reuse it
+        let res = solver.solve(&dev, r, &gs, round > 0)?;
+        Ok((res.x, res.iterations, res.converged))
+    })
 }

@@ -120,11 +120,15 @@ pub fn spmv(a: &GpuMatrix, x: &GpuVector, y: &GpuVector) -> Result<()> {
 pub fn time_spmv(a: &GpuMatrix, x: &GpuVector, y: &GpuVector, reps: usize) -> Result<f64> {
     same_shape(x, y)?;
     let l = a.spmv_launch(&x.buf, &y.buf, x.systems, 0, 0)?;
-    let ctx = &a.ctx;
+    time_launch(&a.ctx, &l, reps)
+}
+
+/// Seconds per launch of `l` over `reps` launches in one submission, after a warm-up.
+fn time_launch(ctx: &GpuContext, l: &Launch, reps: usize) -> Result<f64> {
     let run = |count: usize| -> Result<f64> {
         let mut enc = ctx.encoder();
         for _ in 0..count {
-            record(&mut enc, &[&l]);
+            record(&mut enc, &[l]);
         }
         let t = std::time::Instant::now();
         ctx.queue.submit([enc.finish()]);
@@ -216,18 +220,5 @@ pub fn time_stream(ctx: &Arc<GpuContext>, len: usize, prec: Precision, reps: usi
         x: ctx.groups_for(len),
         y: 1,
     };
-    let run = |count: usize| -> Result<f64> {
-        let mut enc = ctx.encoder();
-        for _ in 0..count {
-            record(&mut enc, &[&l]);
-        }
-        let t = std::time::Instant::now();
-        ctx.queue.submit([enc.finish()]);
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        Ok(t.elapsed().as_secs_f64())
-    };
-    run(1)?;
-    Ok(run(reps.max(1))? / reps.max(1) as f64)
+    time_launch(ctx, &l, reps)
 }

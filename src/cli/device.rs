@@ -10,7 +10,6 @@
 
 use super::CliError;
 use clap::ValueEnum;
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use solvent_gpu::gcrodr::GpuGcroDr;
 use solvent_gpu::refine::{solve, solve_batch, solve_recycled};
@@ -170,22 +169,6 @@ pub struct GpuRunSummary {
     pub solve_s_each: Vec<f64>,
 }
 
-fn bar(count: usize, label: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(count as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>12} [{bar:30}] {pos}/{len} systems, {elapsed} ({eta} left) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
-}
-
 /// Largest batch that fits the adapter's binding limit and dispatch size.
 fn batch_capacity(ctx: &GpuContext, n: usize, nnz: usize, bytes: u64) -> usize {
     let per = (nnz.max(n) as u64) * bytes;
@@ -224,7 +207,7 @@ pub fn solve_source(
         relres: vec![0.0; k],
         solve_s_each: vec![0.0; k],
     };
-    let progress = bar(k, "gpu", quiet);
+    let progress = super::sequence_args::progress(k, "gpu", quiet);
     let mut record =
         |sum: &mut GpuRunSummary, i: usize, o: &SystemOutcome, secs: f64| -> Result<(), CliError> {
             sum.total_iterations += o.iterations;

@@ -107,7 +107,8 @@ fn seq_method_parser() -> impl TypedValueParser<Value = Method> {
         .map(|s| Method::parse(&s).expect("listed values parse"))
 }
 
-fn progress(count: usize, label: &str, quiet: bool) -> ProgressBar {
+/// A progress bar over `count` systems (hidden when `quiet`).
+pub(crate) fn progress(count: usize, label: &str, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
