@@ -128,6 +128,13 @@ impl GpuGcroDr {
             )));
         }
         ctx.check_precision(prec)?;
+        if ((m + 1) * k) as u64 > ctx.max_groups() as u64 {
+            return Err(GpuError::Setting(format!(
+                "GCRO-DR({m}, {k}) needs (m+1)·k = {} Gram entries per launch, over the adapter's {} workgroups per dimension; use a smaller restart or recycle dimension",
+                (m + 1) * k,
+                ctx.max_groups()
+            )));
+        }
         ctx.check_fits(
             "the GCRO-DR basis [C V]",
             (m as u64 + 1) * n as u64 * prec.bytes(),
@@ -327,36 +334,40 @@ impl GpuGcroDr {
                 enc.copy_buffer_to_buffer(&w, 0, cv, (j * n) as u64 * prec.bytes(), n as u64 * prec.bytes());
                 ctx.queue.submit([enc.finish()]);
             }
-            ctx.set_params(&pg, [n32, np32, 0, kk as u32, 0, 0, 0, 0]);
-            let mut enc = ctx.encoder();
-            record(&mut enc, &[&with_y(&gram_vv, kk * kk), &with_y(&gfin, kk * kk)]);
-            let g = self.read(enc, &gram, &staging, kk * kk)?;
-            let gm = Mat::<f64>::from_fn(kk, kk, |i, j| g[j * kk + i]);
-            match gm.llt(Side::Lower) {
-                Ok(f) => {
-                    // R = Lᵀ; R⁻¹ column-major (upper triangular)
-                    let l = f.L().to_owned();
-                    let mut rinv = vec![0.0; kk * kk];
-                    for c in 0..kk {
-                        // solve R x = e_c (R upper = Lᵀ): back substitution
-                        for i in (0..=c).rev() {
-                            let mut acc = if i == c { 1.0 } else { 0.0 };
-                            for l2 in i + 1..=c {
-                                acc -= l[(l2, i)] * rinv[c * kk + l2];
-                            }
-                            rinv[c * kk + i] = acc / l[(i, i)];
+            // CholeskyQR twice: the second pass restores orthogonality lost in device precision
+            for _pass in 0..2 {
+                ctx.set_params(&pg, [n32, np32, 0, kk as u32, 0, 0, 0, 0]);
+                let mut enc = ctx.encoder();
+                record(&mut enc, &[&with_y(&gram_vv, kk * kk), &with_y(&gfin, kk * kk)]);
+                let g = self.read(enc, &gram, &staging, kk * kk)?;
+                let gm = Mat::<f64>::from_fn(kk, kk, |i, j| g[j * kk + i]);
+                let Ok(f) = gm.llt(Side::Lower) else {
+                    // C is numerically rank-deficient: start this system without a space
+                    self.kk = 0;
+                    break;
+                };
+                // R = Lᵀ; R⁻¹ column-major (upper triangular)
+                let l = f.L().to_owned();
+                let mut rinv = vec![0.0; kk * kk];
+                for c in 0..kk {
+                    for i in (0..=c).rev() {
+                        let mut acc = if i == c { 1.0 } else { 0.0 };
+                        for l2 in i + 1..=c {
+                            acc -= l[(l2, i)] * rinv[c * kk + l2];
                         }
+                        rinv[c * kk + i] = acc / l[(i, i)];
                     }
-                    ctx.queue.write_buffer(&mc[2], 0, &to_bytes(&rinv, prec));
-                    ctx.set_params(&pm[2], [n32, np32, 0, kk as u32, 0, 0, 0, 0]);
-                    let mut enc = ctx.encoder();
-                    record(&mut enc, &[&with_y(&mc_v1, kk), &with_y(&mc_u1, kk)]);
-                    self.copy_cols(&mut enc, &out1, cv, kk);
-                    self.copy_cols(&mut enc, &out2, u, kk);
-                    ctx.queue.submit([enc.finish()]);
-                    refresh_d(self)?;
                 }
-                Err(_) => self.kk = 0,
+                ctx.queue.write_buffer(&mc[2], 0, &to_bytes(&rinv, prec));
+                ctx.set_params(&pm[2], [n32, np32, 0, kk as u32, 0, 0, 0, 0]);
+                let mut enc = ctx.encoder();
+                record(&mut enc, &[&with_y(&mc_v1, kk), &with_y(&mc_u1, kk)]);
+                self.copy_cols(&mut enc, &out1, cv, kk);
+                self.copy_cols(&mut enc, &out2, u, kk);
+                ctx.queue.submit([enc.finish()]);
+            }
+            if self.kk > 0 {
+                refresh_d(self)?;
             }
         }
         let recycled_at_start = self.kk;

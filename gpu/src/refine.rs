@@ -109,10 +109,10 @@ pub fn solve(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], s: &RefineSettings
                 ctx,
                 a.nrows(),
                 s.restart,
-                s.recycle.min(s.restart - 1),
+                s.recycle.min(s.restart.saturating_sub(1)),
                 s.precision,
             )?;
-            solve_recycled(&mut solver, a, b, s)
+            solve_recycled(&mut solver, a, b, s, true)
         }
         GpuMethod::Gmres => {
             check_finite("right-hand side", b)?;
@@ -153,12 +153,15 @@ fn refine_single(
         note: None,
     };
     while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
-        let tol = inner_tol(s, norm(&r), bnorm);
-        let (d, its, inner_converged) = inner(&r, tol, s.max_iters - out.iterations, out.rounds)?;
+        // the device sees r/‖r‖ (no under- or overflow in f32 whatever the scale of b)
+        let rnorm = norm(&r);
+        let tol = inner_tol(s, rnorm, bnorm);
+        let unit: Vec<f64> = r.iter().map(|v| v / rnorm).collect();
+        let (d, its, inner_converged) = inner(&unit, tol, s.max_iters - out.iterations, out.rounds)?;
         out.iterations += its;
         out.rounds += 1;
         for (xi, di) in x.iter_mut().zip(&d) {
-            *xi += di;
+            *xi += rnorm * di;
         }
         residual(a, a.values(), &x, b, &mut r);
         let prev = out.relres;
@@ -193,6 +196,12 @@ pub fn solve_batch(
     }
     let n = pattern.nrows();
     let nnz = pattern.nnz();
+    if n == 0 || rhs.is_empty() || !rhs.len().is_multiple_of(n) {
+        return Err(GpuError::Shape(format!(
+            "right-hand sides of {} values for systems of order {n}",
+            rhs.len()
+        )));
+    }
     check_finite("right-hand side", rhs)?;
     let dev = GpuMatrix::batch(ctx, pattern, values, s.precision)?;
     let systems = rhs.len() / n.max(1);
@@ -231,10 +240,17 @@ pub fn solve_batch(
             .iter()
             .map(|&i| inner_tol(s, norm(&r[i * n..(i + 1) * n]), bnorm[i]))
             .fold(0.5, f64::min);
+        // each active system's residual goes to the device scaled to unit norm (no under-
+        // or overflow in f32); finished systems get zero, which the kernels skip
         let mut round_rhs = r.clone();
+        let mut scale = vec![0.0; systems];
         for i in 0..systems {
+            let ri = &mut round_rhs[i * n..(i + 1) * n];
             if out[i].converged || out[i].note.is_some() {
-                round_rhs[i * n..(i + 1) * n].fill(0.0);
+                ri.fill(0.0);
+            } else {
+                scale[i] = norm(ri);
+                ri.iter_mut().for_each(|v| *v /= scale[i]);
             }
         }
         let cs = CgSettings {
@@ -251,7 +267,7 @@ pub fn solve_batch(
             o.rounds += 1;
             let xi = &mut x[i * n..(i + 1) * n];
             for (a, d) in xi.iter_mut().zip(&res.x[i * n..(i + 1) * n]) {
-                *a += d;
+                *a += scale[i] * d;
             }
             residual(
                 pattern,
@@ -282,13 +298,15 @@ pub fn solve_batch(
 }
 
 /// Solves `A x = b` with device GCRO-DR and refinement, starting from the space `solver`
-/// holds (left from the previous system of a sequence: re-targeted to `A` first) and
-/// leaving the refreshed space in it for the next system.
+/// holds (left from the previous system of a sequence: re-targeted to `A` first when
+/// `new_matrix`, used as is otherwise) and leaving the refreshed space in it for the next
+/// system.
 pub fn solve_recycled(
     solver: &mut GpuGcroDr,
     a: &CsrMatrix,
     b: &[f64],
     s: &RefineSettings,
+    new_matrix: bool,
 ) -> Result<SystemOutcome> {
     check_finite("right-hand side", b)?;
     let ctx = solver.context().clone();
@@ -299,8 +317,8 @@ pub fn solve_recycled(
             max_iters,
             jacobi: s.jacobi,
         };
-        // the first round meets a new matrix (re-target the space); later rounds reuse it
-        let res = solver.solve(&dev, r, &gs, round > 0)?;
+        // only the first round can meet a new matrix (re-target the space there)
+        let res = solver.solve(&dev, r, &gs, round > 0 || !new_matrix)?;
         Ok((res.x, res.iterations, res.converged))
     })
 }

@@ -96,12 +96,31 @@ fn same_shape(x: &GpuVector, y: &GpuVector) -> Result<()> {
             x.systems, x.n, x.prec, y.systems, y.n, y.prec
         )));
     }
+    if x.systems as u64 > x.ctx.max_groups() as u64 {
+        return Err(GpuError::Shape(format!(
+            "{} vectors in one batch exceed the adapter's {} workgroups per dimension; split the batch",
+            x.systems,
+            x.ctx.max_groups()
+        )));
+    }
+    Ok(())
+}
+
+/// Input and output of a kernel must be different buffers (one is bound read-only,
+/// the other read-write).
+fn distinct(x: &GpuVector, y: &GpuVector) -> Result<()> {
+    if x.buf == y.buf {
+        return Err(GpuError::Shape(
+            "the same vector is both input and output; use a separate output vector".into(),
+        ));
+    }
     Ok(())
 }
 
 /// `y = A x` (batched: system s uses value set s, or the only one).
 pub fn spmv(a: &GpuMatrix, x: &GpuVector, y: &GpuVector) -> Result<()> {
     same_shape(x, y)?;
+    distinct(x, y)?;
     if x.n != a.n || x.prec != a.prec {
         return Err(GpuError::Shape(format!(
             "vector of length {} ({:?}) for a matrix of order {} ({:?})",
@@ -119,6 +138,7 @@ pub fn spmv(a: &GpuMatrix, x: &GpuVector, y: &GpuVector) -> Result<()> {
 /// after one warm-up launch.
 pub fn time_spmv(a: &GpuMatrix, x: &GpuVector, y: &GpuVector, reps: usize) -> Result<f64> {
     same_shape(x, y)?;
+    distinct(x, y)?;
     let l = a.spmv_launch(&x.buf, &y.buf, x.systems, 0, 0)?;
     time_launch(&a.ctx, &l, reps)
 }
@@ -181,6 +201,7 @@ pub fn norm2(x: &GpuVector) -> Result<Vec<f64>> {
 /// `y_s = α_s x_s + β_s y_s` with one (α, β) per system.
 pub fn axpby(alpha_beta: &[(f64, f64)], x: &GpuVector, y: &GpuVector) -> Result<()> {
     same_shape(x, y)?;
+    distinct(x, y)?;
     if alpha_beta.len() != x.systems {
         return Err(GpuError::Shape(format!(
             "{} coefficient pairs for {} systems",

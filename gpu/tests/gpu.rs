@@ -349,6 +349,7 @@ fn operator_applies_on_device() {
 
 #[test]
 fn bad_input_gives_typed_errors() {
+    use solvent_gpu::gcrodr::GpuGcroDr;
     let Some(c) = ctx() else { return };
     let a = poisson2d(10).unwrap();
     // NaN in the matrix
@@ -393,6 +394,25 @@ fn bad_input_gives_typed_errors() {
     assert!(matches!(
         GpuVector::from_slice(&c, &[1.0, 2.0, 3.0], 2, Precision::F32),
         Err(GpuError::Shape(_))
+    ));
+    let f32cg = RefineSettings::new(GpuMethod::Cg, 1e-8, Precision::F32);
+    assert!(matches!(
+        solve_batch(&c, &a, a.values(), &[1.0; 7], &f32cg),
+        Err(GpuError::Shape(_))
+    ));
+    assert!(matches!(solve(&c, &a, &[], &f32cg), Err(GpuError::Shape(_))));
+    // aliasing input and output
+    let v = GpuVector::from_slice(&c, &vec![1.0; a.nrows()], 1, Precision::F32).unwrap();
+    let dev = GpuMatrix::new(&c, &a, Precision::F32).unwrap();
+    assert!(matches!(spmv(&dev, &v, &v), Err(GpuError::Shape(_))));
+    // GCRO-DR settings out of range (restart 1; (m+1)·k over the dispatch limit)
+    assert!(matches!(
+        GpuGcroDr::new(&c, 100, 1, 1, Precision::F32),
+        Err(GpuError::Setting(_))
+    ));
+    assert!(matches!(
+        GpuGcroDr::new(&c, 100, 400, 300, Precision::F32),
+        Err(GpuError::Setting(_))
     ));
 }
 
@@ -463,6 +483,24 @@ fn gcrodr_recycles_along_a_sequence_like_the_cpu_solver() {
             eprintln!("CPU GCRO-DR({m},{k}) iterations {cpu_its:?}");
             let diff = (tg as f64 - tc as f64).abs() / tc as f64;
             assert!(diff <= 0.15, "GPU GCRO-DR {gcro:?} vs CPU {cpu_its:?}");
+        }
+    }
+}
+
+#[test]
+fn refinement_handles_tiny_and_huge_right_hand_sides() {
+    let Some(c) = ctx() else { return };
+    let a = poisson2d(16).unwrap();
+    for scale in [1e-30, 1e25] {
+        let b: Vec<f64> = pseudo(a.nrows(), 8).iter().map(|v| v * scale).collect();
+        for method in [GpuMethod::Cg, GpuMethod::Gmres, GpuMethod::Gcrodr] {
+            let out = solve(&c, &a, &b, &RefineSettings::new(method, 1e-10, Precision::F32)).unwrap();
+            assert!(
+                out.converged,
+                "{method:?} at scale {scale:e}: {:?}",
+                (out.relres, &out.note)
+            );
+            assert!(relres(&a, &out.x, &b) <= 1e-10);
         }
     }
 }

@@ -304,7 +304,9 @@ pub fn solve_source(
             sum.assembly_s += t.elapsed().as_secs_f64();
             let t = Instant::now();
             let o = match recycler.as_mut() {
-                Some(r) if a.nrows() == a0.nrows() => solve_recycled(r, &a, &b, &settings)?,
+                Some(r) if a.nrows() == a0.nrows() => {
+                    solve_recycled(r, &a, &b, &settings, !(constant && i > 0))?
+                }
                 _ => solve(ctx, &a, &b, &settings)?,
             };
             let s = t.elapsed().as_secs_f64();
