@@ -41,33 +41,45 @@ fn datagen_on_the_gpu_solves_every_system_and_matches_the_cpu() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for family in ["darcy", "convdiff"] {
+    // darcy: batched CG; convdiff: batched GMRES, or GCRO-DR recycled along the sequence
+    for (family, method) in [("darcy", "auto"), ("convdiff", "auto"), ("convdiff", "gcrodr")] {
         let mut outs = Vec::new();
         for device in ["gpu", "cpu"] {
-            let out = dir.path().join(format!("{family}-{device}.npz"));
-            let json = dir.path().join(format!("{family}-{device}.json"));
-            let o = solvent(&[
-                "datagen",
-                family,
-                "--grid",
-                "16",
-                "--count",
-                "6",
-                "--seed",
-                "2",
-                "--tol",
-                "1e-10",
-                "--precision",
-                "f64",
-                "--device",
-                device,
-                "--quiet",
-                "--out",
-                out.to_str().unwrap(),
-                "--json",
-                json.to_str().unwrap(),
-            ]);
-            assert!(o.status.success(), "{family} {device}: {}", stderr(&o));
+            let out = dir.path().join(format!("{family}-{method}-{device}.npz"));
+            let json = dir.path().join(format!("{family}-{method}-{device}.json"));
+            let extra: &[&str] = if device == "gpu" && method != "auto" {
+                &["--method", method]
+            } else {
+                &[]
+            };
+            let o = solvent(
+                &[
+                    "datagen",
+                    family,
+                    "--grid",
+                    "16",
+                    "--count",
+                    "6",
+                    "--seed",
+                    "2",
+                    "--tol",
+                    "1e-10",
+                    "--precision",
+                    "f64",
+                    "--device",
+                    device,
+                    "--quiet",
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--json",
+                    json.to_str().unwrap(),
+                ]
+                .iter()
+                .chain(extra)
+                .copied()
+                .collect::<Vec<_>>(),
+            );
+            assert!(o.status.success(), "{family} {method} {device}: {}", stderr(&o));
             let r: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
             assert_eq!(r["metadata"]["device"], device);

@@ -214,8 +214,8 @@ impl GpuContext {
         self.binding_limit_override.map_or(l, |o| o.min(l))
     }
 
-    /// Most workgroups along one dispatch dimension.
-    pub(crate) fn max_groups(&self) -> u32 {
+    /// Most workgroups along one dispatch dimension (bounds batch sizes).
+    pub fn max_groups(&self) -> u32 {
         self.limits.max_compute_workgroups_per_dimension
     }
 

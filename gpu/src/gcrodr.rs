@@ -380,6 +380,7 @@ impl GpuGcroDr {
             // cycle start: r = b − A x, projected off C (x += M⁻¹ U Cᵀ r), v = r/‖r‖
             let mut enc = ctx.encoder();
             ctx.set_params(&pj, [n32, np32, 0, kk as u32, kk as u32, 0, 0, 0]);
+            ctx.set_params(&pset, [n32, np32, 0, kk as u32, 0, 0, 0, 0]);
             record(&mut enc, &[&spmv_x, &residual]);
             if kk > 0 {
                 record(
@@ -412,6 +413,8 @@ impl GpuGcroDr {
                     &pj,
                     [n32, np32, col as u32, col as u32 + 1, col as u32 + 1, 0, 0, 0],
                 );
+                ctx.set_params(&pset, [n32, np32, 0, col as u32 + 1, 0, 0, 0, 0]);
+                ctx.set_params(&padd, [n32, np32, 1, col as u32 + 1, 0, 0, 0, 0]);
                 let mut enc = ctx.encoder();
                 let (md, fs, fa) = (
                     with_y(&mdot, col + 1),

@@ -69,17 +69,34 @@ pub(crate) fn givens_step(h: &mut [f64], cs: &mut Vec<(f64, f64)>, g: &mut [f64]
 
 /// Solves `A x = b` from x = 0 with GMRES(m) on the device.
 pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<GmresResult> {
-    let n = a.n;
-    if b.len() != n {
+    if a.batch != 1 {
         return Err(GpuError::Shape(format!(
-            "right-hand side of length {} for a matrix of order {n}",
-            b.len()
+            "one right-hand side for a batch of {} matrices",
+            a.batch
         )));
     }
-    if a.batch != 1 {
-        return Err(GpuError::Shape(
-            "GMRES on the device solves one system at a time".into(),
-        ));
+    Ok(gmres_batch(a, b, settings)?.remove(0))
+}
+
+/// Solves `A_s x_s = b_s` for every system of the batch (`rhs` holds systems·n values; the
+/// matrix holds one value set per system, or one for all) with GMRES(m) from x = 0, all
+/// systems in one launch sequence: each Arnoldi step is one submission for the whole batch
+/// and one read-back of every system's Hessenberg column; the rotations run per system on
+/// the CPU, and a system that converges stops counting iterations while the batch goes on.
+pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Result<Vec<GmresResult>> {
+    let n = a.n;
+    if rhs.is_empty() || !rhs.len().is_multiple_of(n) {
+        return Err(GpuError::Shape(format!(
+            "right-hand sides of {} values for systems of order {n}",
+            rhs.len()
+        )));
+    }
+    let k = rhs.len() / n;
+    if a.batch != 1 && a.batch != k {
+        return Err(GpuError::Shape(format!(
+            "{k} right-hand sides for a batch of {} matrices",
+            a.batch
+        )));
     }
     let m = settings.restart;
     if m == 0 || !(settings.tol > 0.0 && settings.tol < 1.0) || settings.max_iters == 0 {
@@ -88,31 +105,34 @@ pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<Gmres
             settings.tol, settings.max_iters
         )));
     }
+    let ctx = &a.ctx;
+    if (k * (m + 1)) as u64 > ctx.max_groups() as u64 {
+        return Err(GpuError::Shape(format!(
+            "{k} systems × {} basis vectors exceed the adapter's {} workgroups per dimension; split the batch",
+            m + 1,
+            ctx.max_groups()
+        )));
+    }
     if settings.jacobi && a.min_diag == 0.0 {
         return Err(GpuError::Setting(
             "Jacobi preconditioning needs a non-zero diagonal; the matrix has a zero on it".into(),
         ));
     }
-    check_finite("right-hand side", b)?;
-    let ctx = &a.ctx;
+    check_finite("right-hand side", rhs)?;
     let prec = a.prec;
-    let bnorm = b.iter().map(|v| v * v).sum::<f64>().sqrt();
-    if bnorm == 0.0 {
-        return Ok(GmresResult {
-            x: vec![0.0; n],
-            iterations: 0,
-            est_relres: 0.0,
-            converged: true,
-        });
-    }
-    ctx.check_fits(
-        "the GMRES basis",
-        (m as u64 + 1) * n as u64 * prec.bytes(),
-        "use a smaller --restart",
-    )?;
-    let vbuf = ctx.storage("GMRES basis", (m + 1) * n, prec)?;
-    let w = ctx.storage("GMRES work vector", n, prec)?;
-    let z = ctx.storage("GMRES work vector", n, prec)?;
+    let bnorm: Vec<f64> = rhs
+        .chunks(n)
+        .map(|b| b.iter().map(|v| v * v).sum::<f64>().sqrt())
+        .collect();
+    let hint = if k > 1 {
+        "split the batch or use a smaller --restart"
+    } else {
+        "use a smaller --restart"
+    };
+    ctx.check_fits("the GMRES basis", (k * (m + 1) * n) as u64 * prec.bytes(), hint)?;
+    let vbuf = ctx.storage("GMRES basis", k * (m + 1) * n, prec)?;
+    let w = ctx.storage("GMRES work vector", k * n, prec)?;
+    let z = ctx.storage("GMRES work vector", k * n, prec)?;
     let ones;
     let dinv = if settings.jacobi {
         &a.dinv
@@ -120,16 +140,24 @@ pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<Gmres
         ones = ctx.upload("unit diagonal", &vec![1.0; n], prec)?;
         &ones
     };
+    let dstride = if settings.jacobi && a.batch > 1 {
+        n as u32
+    } else {
+        0
+    };
     let np = ctx.groups_for(n);
-    let part = ctx.storage("partial sums", np as usize * (m + 1), prec)?;
-    let hp = ctx.storage("Gram–Schmidt coefficients", m + 1, prec)?;
-    let hc = ctx.storage("Hessenberg column", m + 2, prec)?;
-    let x = ctx.storage("solution", n, prec)?;
-    let bbuf = ctx.upload("right-hand side", b, prec)?;
-    let ycoef = ctx.storage("update coefficients", m + 1, prec)?;
-    let pj = ctx.params([n as u32, np, 0, 0, 0, 0, 0, 0]);
-    let pset = ctx.params([n as u32, np, 0, 0, 0, 0, 0, 0]);
-    let padd = ctx.params([n as u32, np, 1, 0, 0, 0, 0, 0]);
+    let (ldv, ldh) = (m + 1, m + 2);
+    let part = ctx.storage("partial sums", np as usize * k * ldv, prec)?;
+    let hp = ctx.storage("Gram–Schmidt coefficients", k * ldv, prec)?;
+    let hc = ctx.storage("Hessenberg columns", k * ldh, prec)?;
+    let x = ctx.storage("solution", k * n, prec)?;
+    let bbuf = ctx.upload("right-hand side", rhs, prec)?;
+    let ycoef = ctx.storage("update coefficients", k * ldv, prec)?;
+    let (n32, e, f) = (n as u32, ldv as u32, dstride);
+    let pj = ctx.params([n32, np, 0, 0, 0, 0, e, f]);
+    let pset = ctx.params([n32, np, 0, 1, 0, 0, e, f]);
+    let padd = ctx.params([n32, np, 1, 1, 0, 0, e, f]);
+    let ky = k as u32;
     let launch = |entry: &'static str,
                   params: &wgpu::Buffer,
                   x: u32,
@@ -142,12 +170,12 @@ pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<Gmres
             group: ctx.bind(&pipeline, &all),
             pipeline,
             x,
-            y: 1,
+            y: ky,
         })
     };
     let jscale = launch("jscale", &pj, np, &[(1, &vbuf), (3, &z), (4, dinv)])?;
-    let spmv_z = a.spmv_launch(&z, &w, 1, 0, 0)?;
-    let spmv_x = a.spmv_launch(&x, &w, 1, 0, 0)?;
+    let spmv_z = a.spmv_launch(&z, &w, k, 0, 0)?;
+    let spmv_x = a.spmv_launch(&x, &w, k, 0, 0)?;
     let mut mdot = launch("mdot", &pj, np, &[(1, &vbuf), (2, &w), (5, &part)])?;
     let mut fin_set = launch("mdot_finish", &pset, 1, &[(5, &part), (6, &hp), (7, &hc)])?;
     let mut fin_add = launch("mdot_finish", &padd, 1, &[(5, &part), (6, &hp), (7, &hc)])?;
@@ -162,45 +190,63 @@ pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<Gmres
         &[(1, &vbuf), (4, dinv), (8, &x), (10, &ycoef)],
     )?;
     let residual = launch("residual", &pj, np, &[(2, &w), (9, &bbuf)])?;
-    let staging = ctx.staging((m as u64 + 2) * prec.bytes());
+    let staging = ctx.staging((k * ldh) as u64 * prec.bytes());
+    let read_hc = |enc: wgpu::CommandEncoder| -> Result<Vec<f64>> {
+        let raw = ctx.read_back(enc, &hc, &staging, (k * ldh) as u64 * prec.bytes())?;
+        let mut v = vec![0.0; k * ldh];
+        from_bytes(&raw, prec, &mut v);
+        Ok(v)
+    };
 
-    let mut its = 0usize;
-    let mut pending_update: Option<usize> = None;
-    let mut est;
-    let mut hcol = vec![0.0; m + 2];
+    let mut its = vec![0usize; k];
+    let mut est = vec![0.0f64; k];
+    let mut done: Vec<bool> = bnorm.iter().map(|&b| b == 0.0).collect();
+    let mut pending: Option<usize> = None;
     loop {
         // r = b − A x, v0 = r/‖r‖ (after the previous cycle's update, in the same submission)
         let mut enc = ctx.encoder();
-        if let Some(count) = pending_update.take() {
-            ctx.set_params(&pj, [n as u32, np, 0, count as u32, 0, 0, 0, 0]);
+        ctx.set_params(&pj, [n32, np, 0, pending.unwrap_or(0) as u32, 0, 0, e, f]);
+        if pending.take().is_some() {
             record(&mut enc, &[&combine]);
-        } else {
-            ctx.set_params(&pj, [n as u32, np, 0, 0, 0, 0, 0, 0]);
         }
         record(&mut enc, &[&spmv_x, &residual, &sq, &nrm, &normalize]);
-        let raw = ctx.read_back(enc, &hc, &staging, prec.bytes())?;
-        let mut beta = [0.0];
-        from_bytes(&raw, prec, &mut beta);
-        let beta = beta[0];
-        est = beta / bnorm;
-        if !beta.is_finite() {
-            return Err(GpuError::Setting(
-                "GMRES residual is not finite: the data overflow the device precision".into(),
-            ));
+        let h = read_hc(enc)?;
+        for s in 0..k {
+            if bnorm[s] == 0.0 {
+                continue;
+            }
+            let beta = h[s * ldh];
+            if !beta.is_finite() {
+                return Err(GpuError::Setting(format!(
+                    "GMRES residual of system {s} is not finite: the data overflow the device precision"
+                )));
+            }
+            est[s] = beta / bnorm[s];
+            done[s] = est[s] <= settings.tol || its[s] >= settings.max_iters;
         }
-        if est <= settings.tol || its >= settings.max_iters {
+        if done.iter().all(|&d| d) {
             break;
         }
-        let mut g = vec![0.0; m + 1];
-        g[0] = beta;
-        let mut cs: Vec<(f64, f64)> = Vec::with_capacity(m);
-        let mut hcols: Vec<Vec<f64>> = Vec::with_capacity(m);
-        let mut jdone = 0;
+        // one cycle for the whole batch; systems finish (converge) at their own step
+        let mut g: Vec<Vec<f64>> = (0..k)
+            .map(|s| {
+                let mut g = vec![0.0; m + 1];
+                g[0] = if done[s] { 0.0 } else { h[s * ldh] };
+                g
+            })
+            .collect();
+        let mut cs: Vec<Vec<(f64, f64)>> = vec![Vec::with_capacity(m); k];
+        let mut cols: Vec<Vec<Vec<f64>>> = vec![Vec::with_capacity(m); k];
+        let mut jdone = vec![0usize; k];
+        let mut open: Vec<bool> = done.iter().map(|d| !d).collect();
         for j in 0..m {
-            ctx.set_params(&pj, [n as u32, np, j as u32, j as u32 + 1, j as u32 + 1, 0, 0, 0]);
-            mdot.y = j as u32 + 1;
-            fin_set.y = j as u32 + 1;
-            fin_add.y = j as u32 + 1;
+            let cnt = j as u32 + 1;
+            ctx.set_params(&pj, [n32, np, j as u32, cnt, cnt, 0, e, f]);
+            ctx.set_params(&pset, [n32, np, 0, cnt, 0, 0, e, f]);
+            ctx.set_params(&padd, [n32, np, 1, cnt, 0, 0, e, f]);
+            mdot.y = ky * cnt;
+            fin_set.y = ky * cnt;
+            fin_add.y = ky * cnt;
             let mut enc = ctx.encoder();
             record(
                 &mut enc,
@@ -209,50 +255,58 @@ pub fn gmres(a: &GpuMatrix, b: &[f64], settings: &GmresSettings) -> Result<Gmres
                     &normalize,
                 ],
             );
-            let bytes = (j as u64 + 2) * prec.bytes();
-            let raw = ctx.read_back(enc, &hc, &staging, bytes)?;
-            from_bytes(&raw, prec, &mut hcol[..j + 2]);
-            let mut h = hcol[..j + 2].to_vec();
-            let breakdown = h[j + 1] == 0.0;
-            let res = givens_step(&mut h, &mut cs, &mut g, j);
-            hcols.push(h);
-            its += 1;
-            jdone = j + 1;
-            est = res / bnorm;
-            if est <= settings.tol || its >= settings.max_iters || breakdown || !res.is_finite() {
+            let h = read_hc(enc)?;
+            for s in 0..k {
+                if !open[s] {
+                    continue;
+                }
+                let mut col = h[s * ldh..s * ldh + j + 2].to_vec();
+                let breakdown = col[j + 1] == 0.0;
+                let res = givens_step(&mut col, &mut cs[s], &mut g[s], j);
+                cols[s].push(col);
+                its[s] += 1;
+                jdone[s] = j + 1;
+                est[s] = res / bnorm[s];
+                if est[s] <= settings.tol || its[s] >= settings.max_iters || breakdown || !res.is_finite() {
+                    open[s] = false;
+                }
+            }
+            if !open.iter().any(|&o| o) {
                 break;
             }
         }
-        // y = R⁻¹ g (back substitution), x += D⁻¹ V y on the next submission
-        let mut y = vec![0.0; jdone];
-        for i in (0..jdone).rev() {
-            let mut acc = g[i];
-            for (k, yk) in y.iter().enumerate().skip(i + 1) {
-                acc -= hcols[k][i] * yk;
+        // y_s = R_s⁻¹ g_s, padded to the longest cycle; x += D⁻¹ V y on the next submission
+        let jmax = jdone.iter().copied().max().unwrap_or(0);
+        let mut y = vec![0.0; k * ldv];
+        for s in 0..k {
+            let (r, ys) = (&cols[s], &mut y[s * ldv..s * ldv + jdone[s]]);
+            for i in (0..jdone[s]).rev() {
+                let mut acc = g[s][i];
+                for (c, yc) in ys.iter().enumerate().skip(i + 1) {
+                    acc -= r[c][i] * yc;
+                }
+                ys[i] = if r[i][i] != 0.0 { acc / r[i][i] } else { 0.0 };
             }
-            y[i] = if hcols[i][i] != 0.0 {
-                acc / hcols[i][i]
-            } else {
-                0.0
-            };
         }
         ctx.queue.write_buffer(&ycoef, 0, &to_bytes(&y, prec));
-        pending_update = Some(jdone);
-        if !est.is_finite() {
+        pending = Some(jmax);
+        if est.iter().any(|e| !e.is_finite()) {
             return Err(GpuError::Setting(
                 "GMRES residual estimate is not finite: the data overflow the device precision".into(),
             ));
         }
     }
-    let xbytes = n as u64 * prec.bytes();
+    let xbytes = (k * n) as u64 * prec.bytes();
     let xstage = ctx.staging(xbytes);
     let raw = ctx.read_back(ctx.encoder(), &x, &xstage, xbytes)?;
-    let mut xs = vec![0.0; n];
+    let mut xs = vec![0.0; k * n];
     from_bytes(&raw, prec, &mut xs);
-    Ok(GmresResult {
-        x: xs,
-        iterations: its,
-        est_relres: est,
-        converged: est <= settings.tol,
-    })
+    Ok((0..k)
+        .map(|s| GmresResult {
+            x: xs[s * n..(s + 1) * n].to_vec(),
+            iterations: its[s],
+            est_relres: est[s],
+            converged: est[s] <= settings.tol,
+        })
+        .collect())
 }

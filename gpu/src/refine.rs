@@ -7,7 +7,7 @@ use crate::cg::{attainable, cg_batch, CgSettings, CgState};
 use crate::context::{GpuContext, Precision};
 use crate::error::{GpuError, Result};
 use crate::gcrodr::{GcroDrSettings, GpuGcroDr};
-use crate::gmres::{gmres, GmresSettings};
+use crate::gmres::{gmres, gmres_batch, GmresSettings};
 use crate::matrix::{check_finite, GpuMatrix};
 use solvent_linalg::CsrMatrix;
 use std::sync::Arc;
@@ -180,7 +180,7 @@ fn refine_single(
 }
 
 /// Solves a batch `A_s x_s = b_s` (one value set per system over `pattern`, or one for
-/// all) with device CG and refinement; systems that meet `tol` drop out of later rounds
+/// all) with device CG (SPD) or GMRES and refinement; systems that meet `tol` drop out of later rounds
 /// (their right-hand side becomes zero, which the kernels skip at no iteration cost).
 pub fn solve_batch(
     ctx: &Arc<GpuContext>,
@@ -189,9 +189,10 @@ pub fn solve_batch(
     rhs: &[f64],
     s: &RefineSettings,
 ) -> Result<Vec<SystemOutcome>> {
-    if s.method != GpuMethod::Cg {
+    if s.method == GpuMethod::Gcrodr {
         return Err(GpuError::Setting(
-            "batched device solves use CG (SPD systems)".into(),
+            "batched device solves use CG (SPD systems) or GMRES; GCRO-DR runs a sequence one system at a time"
+                .into(),
         ));
     }
     let n = pattern.nrows();
@@ -253,20 +254,43 @@ pub fn solve_batch(
                 ri.iter_mut().for_each(|v| *v /= scale[i]);
             }
         }
-        let cs = CgSettings {
-            tol,
-            max_iters: s.max_iters - used,
-            jacobi: s.jacobi,
-            check_every: 16,
-        };
-        let res = cg_batch(&dev, &round_rhs, &cs)?;
-        used += res.batch_iterations;
+        // (solutions, iterations per system, batch iterations, per-system: inner converged, broke down)
+        let (dx, its, batch_its, conv, broke): (Vec<f64>, Vec<usize>, usize, Vec<bool>, Vec<bool>) =
+            match s.method {
+                GpuMethod::Cg => {
+                    let cs = CgSettings {
+                        tol,
+                        max_iters: s.max_iters - used,
+                        jacobi: s.jacobi,
+                        check_every: 16,
+                    };
+                    let res = cg_batch(&dev, &round_rhs, &cs)?;
+                    let conv = res.state.iter().map(|&st| st == CgState::Converged).collect();
+                    let broke = res.state.iter().map(|&st| st == CgState::Breakdown).collect();
+                    (res.x, res.iterations, res.batch_iterations, conv, broke)
+                }
+                _ => {
+                    let gs = GmresSettings {
+                        tol,
+                        max_iters: s.max_iters - used,
+                        restart: s.restart,
+                        jacobi: s.jacobi,
+                    };
+                    let res = gmres_batch(&dev, &round_rhs, &gs)?;
+                    let its: Vec<usize> = res.iter().map(|r| r.iterations).collect();
+                    let most = its.iter().copied().max().unwrap_or(0);
+                    let conv = res.iter().map(|r| r.converged).collect();
+                    let x = res.into_iter().flat_map(|r| r.x).collect();
+                    (x, its, most, conv, vec![false; systems])
+                }
+            };
+        used += batch_its;
         for &i in &active {
             let o = &mut out[i];
-            o.iterations += res.iterations[i];
+            o.iterations += its[i];
             o.rounds += 1;
             let xi = &mut x[i * n..(i + 1) * n];
-            for (a, d) in xi.iter_mut().zip(&res.x[i * n..(i + 1) * n]) {
+            for (a, d) in xi.iter_mut().zip(&dx[i * n..(i + 1) * n]) {
                 *a += scale[i] * d;
             }
             residual(
@@ -280,9 +304,9 @@ pub fn solve_batch(
             o.relres = norm(&r[i * n..(i + 1) * n]) / bnorm[i];
             o.converged = o.relres <= s.tol;
             if !o.converged {
-                if res.state[i] == CgState::Breakdown {
+                if broke[i] {
                     o.note = Some("CG broke down (pᵀAp ≤ 0): the matrix is not positive definite".into());
-                } else if res.state[i] == CgState::Converged && o.relres > 0.9 * prev {
+                } else if conv[i] && o.relres > 0.9 * prev {
                     o.note = Some(format!(
                         "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
                         o.relres

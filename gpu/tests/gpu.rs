@@ -504,3 +504,48 @@ fn refinement_handles_tiny_and_huge_right_hand_sides() {
         }
     }
 }
+
+#[test]
+fn batched_gmres_equals_one_by_one() {
+    use solvent_gpu::gmres::gmres_batch;
+    let Some(c) = ctx() else { return };
+    let sampler = PdeSampler::new(PdeFamily::ConvDiff, FamilyConfig::new(16, 5)).unwrap();
+    let samples: Vec<_> = (0..4).map(|i| sampler.sample(i).unwrap()).collect();
+    let pattern = &samples[0].a;
+    let values: Vec<f64> = samples.iter().flat_map(|s| s.a.values().to_vec()).collect();
+    let rhs: Vec<f64> = samples.iter().flat_map(|s| s.b.clone()).collect();
+    for prec in precisions(&c) {
+        let tol = if prec == Precision::F64 { 1e-9 } else { 1e-4 };
+        let settings = GmresSettings {
+            tol,
+            restart: 12,
+            ..Default::default()
+        };
+        let batch = gmres_batch(
+            &GpuMatrix::batch(&c, pattern, &values, prec).unwrap(),
+            &rhs,
+            &settings,
+        )
+        .unwrap();
+        for (i, s) in samples.iter().enumerate() {
+            let one = gmres(&GpuMatrix::new(&c, &s.a, prec).unwrap(), &s.b, &settings).unwrap();
+            assert!(one.converged);
+            assert_eq!(
+                batch[i].iterations, one.iterations,
+                "{prec:?} system {i}: iterations"
+            );
+            assert_eq!(batch[i].x, one.x, "{prec:?} system {i}: solution differs");
+            assert!(relres(&s.a, &batch[i].x, &s.b) <= 3.0 * tol);
+        }
+        let mut rs = RefineSettings::new(GpuMethod::Gmres, 1e-10, prec);
+        rs.restart = 12;
+        let outs = solve_batch(&c, pattern, &values, &rhs, &rs).unwrap();
+        for (o, s) in outs.iter().zip(&samples) {
+            assert!(
+                o.converged && relres(&s.a, &o.x, &s.b) <= 1e-10,
+                "{prec:?}: {:?}",
+                o.relres
+            );
+        }
+    }
+}

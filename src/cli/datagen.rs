@@ -107,7 +107,6 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     drop(a0);
     let seq = args.seq.config();
     let constant = sampler.matrix_is_constant();
-    let plan = resolve_plan(&seq, args.count, &analysis, constant)?;
     let options = args.seq.options();
 
     let wall = std::time::Instant::now();
@@ -155,6 +154,8 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             report: serde_json::to_value(&sum).unwrap_or_default(),
         }
     } else {
+        // the CPU plan is checked only when the CPU solves (the GPU path has its own rules)
+        let plan = resolve_plan(&seq, args.count, &analysis, constant)?;
         let report = run_with_progress(
             &source,
             &plan,

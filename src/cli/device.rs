@@ -4,9 +4,10 @@
 //! `gpu` opens an adapter (software ones such as lavapipe included) or fails with the
 //! list of adapters found. `auto` takes a hardware GPU when there is one and the work
 //! is large enough to gain ([`AUTO_MIN_UNKNOWNS`] unknowns in total), else the CPU.
-//! On the GPU, SPD sequences are solved as batches with device CG (one launch sequence
-//! for many systems), other systems one by one with device GMRES; every solution is
-//! refined in f64 on the CPU to the requested tolerance.
+//! On the GPU, sequences with one pattern are solved as batches (one launch sequence for
+//! many systems): device CG when SPD, device GMRES otherwise; `--method gcrodr` instead
+//! solves them one at a time carrying GCRO-DR's recycled space along the sequence. Every
+//! solution is refined in f64 on the CPU to the requested tolerance.
 
 use super::CliError;
 use clap::ValueEnum;
@@ -107,9 +108,6 @@ pub struct GpuJob {
     pub restart: usize,
     /// GCRO-DR recycled vectors.
     pub recycle: usize,
-    /// Whether a sequence that is not SPD may recycle (GCRO-DR along the sequence) when
-    /// no method is given: the `auto` strategy; `independent` solves each from scratch.
-    pub recycle_sequence: bool,
 }
 
 impl GpuJob {
@@ -169,11 +167,13 @@ pub struct GpuRunSummary {
     pub solve_s_each: Vec<f64>,
 }
 
-/// Largest batch that fits the adapter's binding limit and dispatch size.
-fn batch_capacity(ctx: &GpuContext, n: usize, nnz: usize, bytes: u64) -> usize {
-    let per = (nnz.max(n) as u64) * bytes;
+/// Largest batch that fits the adapter's binding limit and dispatch size (`basis`: the
+/// Krylov vectors per system GMRES keeps, 0 for CG).
+fn batch_capacity(ctx: &GpuContext, n: usize, nnz: usize, basis: usize, bytes: u64) -> usize {
+    let per = (nnz.max(n).max(basis * n) as u64) * bytes;
     let by_binding = (ctx.max_binding() / per.max(1)) as usize;
-    by_binding.clamp(1, 4096)
+    let by_dispatch = ctx.max_groups() as usize / basis.max(1);
+    by_binding.min(by_dispatch).clamp(1, 4096)
 }
 
 /// Solves every system of `source` on the GPU, calling `on_done(i, outcome)` in source
@@ -188,11 +188,7 @@ pub fn solve_source(
 ) -> Result<GpuRunSummary, CliError> {
     let k = source.len();
     let (a0, _) = source.system(0)?;
-    // a sequence that is not SPD recycles: GCRO-DR carries its space from system to system
-    let method = match job.method_for(&a0) {
-        GpuMethod::Gmres if job.method.is_none() && job.recycle_sequence => GpuMethod::Gcrodr,
-        m => m,
-    };
+    let method = job.method_for(&a0);
     let precision = ctx.default_precision();
     let constant = source.matrix_is_constant() == Some(true);
     let mut sum = GpuRunSummary {
@@ -221,13 +217,25 @@ pub fn solve_source(
             progress.set_message(format!("{} its, residual {:.1e}", o.iterations, o.relres));
             on_done(i, o)
         };
-    if method == GpuMethod::Cg {
-        let cap = batch_capacity(ctx, a0.nrows(), a0.nnz(), precision.bytes());
-        sum.mode = format!(
-            "batched Jacobi-PCG on the device ({} systems per batch), f64 refinement",
-            cap.min(k)
-        );
-        let settings = job.settings(ctx, GpuMethod::Cg);
+    if method != GpuMethod::Gcrodr {
+        let basis = if method == GpuMethod::Gmres {
+            job.restart + 1
+        } else {
+            0
+        };
+        let cap = batch_capacity(ctx, a0.nrows(), a0.nnz(), basis, precision.bytes());
+        sum.mode = match method {
+            GpuMethod::Cg => format!(
+                "batched Jacobi-PCG on the device ({} systems per batch)",
+                cap.min(k)
+            ),
+            _ => format!(
+                "batched GMRES({}) with Jacobi on the device ({} systems per batch)",
+                job.restart,
+                cap.min(k)
+            ),
+        } + ", f64 refinement";
+        let settings = job.settings(ctx, method);
         let mut start = 0;
         while start < k {
             let end = (start + cap).min(k);

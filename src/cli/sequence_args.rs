@@ -36,9 +36,10 @@ pub struct SequenceArgs {
     /// Iteration limit per system.
     #[arg(long, default_value_t = 20_000)]
     pub max_iters: usize,
-    /// Where to solve: cpu (the sequence solver), gpu (wgpu: SPD systems in batches with
-    /// device CG, others one by one with device GMRES, refined in f64), auto (a hardware GPU
-    /// when the run has ≥ 10⁶ unknowns in all and its method/preconditioner run there).
+    /// Where to solve: cpu (the sequence solver), gpu (wgpu: batches with device CG when
+    /// SPD, GMRES otherwise; --method gcrodr recycles along the sequence instead; refined in
+    /// f64), auto (a hardware GPU when the run has ≥ 10⁶ unknowns in all and its
+    /// method/preconditioner run there).
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
 }
@@ -88,7 +89,6 @@ impl SequenceArgs {
             max_iters: self.max_iters,
             restart: self.restart,
             recycle: self.recycle,
-            recycle_sequence: self.strategy == Strategy::Auto,
         })
     }
     /// Per-system stopping rules.

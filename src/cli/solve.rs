@@ -286,7 +286,6 @@ fn solve_on_gpu(
         max_iters: args.max_iters,
         restart: args.restart,
         recycle: args.restart / 2,
-        recycle_sequence: false,
     };
     let t = std::time::Instant::now();
     let (out, m) = device::solve_one(ctx, &job, a, b)?;

@@ -1,9 +1,12 @@
-// Device-resident GMRES(m) building blocks (one system). The basis V holds m+1 vectors of
-// length n; Gram–Schmidt coefficients stay on the device (hp: this pass, hc: the Hessenberg
-// column), the host reads back only hc once per Arnoldi step.
-// P.n: n; P.k: np (partials per sum); P.a: basis column j (jscale); P.b: vector count
-// (mdot, gs_sub, combine); P.c: target index (nrm_finish, normalize); for mdot_finish P.a: 0
-// sets hc, 1 adds to it.
+// Device-resident GMRES(m) building blocks for a batch of systems (s = workgroup y, or
+// y / count in the multi-dot). System s has its basis V[s·ldv .. (s+1)·ldv) (ldv = m+1 vectors
+// of length n), its vectors w, z, x, b at s·n, its Gram–Schmidt coefficients hp[s·ldv ..] and
+// Hessenberg column hc[s·(ldv+1) ..]; the host reads back only hc once per Arnoldi step.
+// P.n: n; P.k: np (partials per sum); P.a: basis column j (jscale), or for mdot_finish 0 to
+// set hc and 1 to add to it; P.b: vector count (mdot, mdot_finish, gs_sub, combine);
+// P.c: target index (nrm_finish, normalize); P.d: first column (combine); P.e: ldv;
+// P.f: stride of dinv between systems (0: shared, n: one per system).
+// The GCRO-DR kernels further down serve one system.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> V: array<T>;
 @group(0) @binding(2) var<storage, read_write> w: array<T>;
@@ -24,20 +27,24 @@
 @compute @workgroup_size(256)
 fn jscale(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = P.a * P.n;
+    let s = wid.y;
+    let o = (s * P.e + P.a) * P.n;
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        z[i] = dinv[i] * V[o + i];
+        z[s * P.n + i] = dinv[s * P.f + i] * V[o + i];
     }
 }
 
-// partials of V[:, v]ᵀw for v = workgroup y (the fused multi-dot of Gram–Schmidt)
+// partials of V_s[:, v]ᵀ w_s, workgroup y = s·count + v (the fused multi-dot of Gram–Schmidt)
 @compute @workgroup_size(256)
 fn mdot(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-    let o = wid.y * P.n;
+    let s = wid.y / P.b;
+    let v = wid.y % P.b;
+    let o = (s * P.e + v) * P.n;
+    let ow = s * P.n;
     var acc = T(0.0);
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        acc = acc + V[o + i] * w[i];
+        acc = acc + V[o + i] * w[ow + i];
     }
     let t = wg_sum1(lid, acc);
     if (lid == 0u) {
@@ -47,96 +54,105 @@ fn mdot(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 
 @compute @workgroup_size(256)
 fn mdot_finish(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-    let v = wid.y;
+    let s = wid.y / P.b;
+    let v = wid.y % P.b;
     var acc = T(0.0);
     for (var i = lid; i < P.k; i = i + WG) {
-        acc = acc + part[v * P.k + i];
+        acc = acc + part[wid.y * P.k + i];
     }
     let t = wg_sum1(lid, acc);
     if (lid == 0u) {
-        hp[v] = t;
+        hp[s * P.e + v] = t;
+        let h = s * (P.e + 1u) + v;
         if (P.a == 0u) {
-            hc[v] = t;
+            hc[h] = t;
         } else {
-            hc[v] = hc[v] + t;
+            hc[h] = hc[h] + t;
         }
     }
 }
 
-// w −= V[:, 0..count] hp
+// w_s −= V_s[:, 0..count] hp_s
 @compute @workgroup_size(256)
 fn gs_sub(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = wid.y;
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        var acc = w[i];
+        var acc = w[s * P.n + i];
         for (var v = 0u; v < P.b; v = v + 1u) {
-            acc = acc - V[v * P.n + i] * hp[v];
+            acc = acc - V[(s * P.e + v) * P.n + i] * hp[s * P.e + v];
         }
-        w[i] = acc;
+        w[s * P.n + i] = acc;
     }
 }
 
-// partials of ‖w‖²
+// partials of ‖w_s‖²
 @compute @workgroup_size(256)
 fn sq(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
       @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = wid.y;
     var acc = T(0.0);
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        acc = acc + w[i] * w[i];
+        let wi = w[s * P.n + i];
+        acc = acc + wi * wi;
     }
     let t = wg_sum1(lid, acc);
     if (lid == 0u) {
-        part[wid.x] = t;
+        part[s * P.k + wid.x] = t;
     }
 }
 
-// hc[c] = ‖w‖
+// hc_s[c] = ‖w_s‖
 @compute @workgroup_size(256)
-fn nrm_finish(@builtin(local_invocation_index) lid: u32) {
+fn nrm_finish(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+    let s = wid.y;
     var acc = T(0.0);
     for (var i = lid; i < P.k; i = i + WG) {
-        acc = acc + part[i];
+        acc = acc + part[s * P.k + i];
     }
     let t = wg_sum1(lid, acc);
     if (lid == 0u) {
-        hc[P.c] = sqrt(t);
+        hc[s * (P.e + 1u) + P.c] = sqrt(t);
     }
 }
 
-// v_c = w / hc[c]
+// v_{s,c} = w_s / hc_s[c]
 @compute @workgroup_size(256)
 fn normalize(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
              @builtin(num_workgroups) nwg: vec3<u32>) {
-    let h = hc[P.c];
+    let s = wid.y;
+    let h = hc[s * (P.e + 1u) + P.c];
     var inv = T(0.0);
     if (h > T(0.0)) {
         inv = T(1.0) / h;
     }
-    let o = P.c * P.n;
+    let o = (s * P.e + P.c) * P.n;
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        V[o + i] = w[i] * inv;
+        V[o + i] = w[s * P.n + i] * inv;
     }
 }
 
-// x += D⁻¹ V[:, d..d+count] y   (P.d: first column)
+// x_s += D⁻¹ V_s[:, d..d+count] y_s
 @compute @workgroup_size(256)
 fn combine(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
            @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = wid.y;
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
         var acc = T(0.0);
         for (var v = 0u; v < P.b; v = v + 1u) {
-            acc = acc + V[(P.d + v) * P.n + i] * ycoef[v];
+            acc = acc + V[(s * P.e + P.d + v) * P.n + i] * ycoef[s * P.e + v];
         }
-        x[i] = x[i] + dinv[i] * acc;
+        x[s * P.n + i] = x[s * P.n + i] + dinv[s * P.f + i] * acc;
     }
 }
 
-// w = b − w (w holds A x)
+// w_s = b_s − w_s (w holds A x)
 @compute @workgroup_size(256)
 fn residual(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>) {
+    let s = wid.y;
     for (var i = wid.x * WG + lid; i < P.n; i = i + nwg.x * WG) {
-        w[i] = b[i] - w[i];
+        w[s * P.n + i] = b[s * P.n + i] - w[s * P.n + i];
     }
 }
 
