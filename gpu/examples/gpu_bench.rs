@@ -51,9 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stream_s = time_stream(&ctx, len, Precision::F32, 20)?;
     let copy_gbs = 3.0 * 4.0 * len as f64 / stream_s / 1e9;
     println!(
-        "| streaming kernel bandwidth (y = x + y) | {copy_gbs:.0} GB/s | {} of the datasheet peak {} |",
-        peak.map_or("n/a".into(), |p| format!("{:.0}%", 100.0 * copy_gbs / p)),
-        peak.map_or("unknown".into(), |p| format!("{p:.0} GB/s"))
+        "| streaming kernel bandwidth (y = x + y) | {copy_gbs:.0} GB/s | {} |",
+        peak.map_or(
+            "datasheet peak unknown (set SOLVENT_GPU_PEAK_GBS)".into(),
+            |p| format!("{:.0}% of the datasheet peak {p:.0} GB/s", 100.0 * copy_gbs / p)
+        )
     );
     let a = poisson2d(grid)?;
     let n = a.nrows();
