@@ -103,18 +103,8 @@ pub fn cg_batch(a: &GpuMatrix, rhs: &[f64], settings: &CgSettings) -> Result<CgB
     let z = ctx.storage(what, rhs.len(), prec)?;
     let p = ctx.storage(what, rhs.len(), prec)?;
     let q = ctx.storage(what, rhs.len(), prec)?;
-    let ones;
-    let dinv = if settings.jacobi {
-        &a.dinv
-    } else {
-        ones = ctx.upload("unit diagonal", &vec![1.0; n], prec)?;
-        &ones
-    };
-    let dstride = if settings.jacobi && a.batch > 1 {
-        n as u32
-    } else {
-        0
-    };
+    let (dinv_buf, dstride) = a.diagonal_scaling(settings.jacobi)?;
+    let dinv = &dinv_buf;
     let np = ctx.groups_for(n);
     let part = ctx.storage("partial sums", 2 * np as usize * systems, prec)?;
     let scal = ctx.storage("CG scalars", 8 * systems, prec)?;

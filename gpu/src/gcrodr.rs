@@ -238,13 +238,8 @@ impl GpuGcroDr {
         let kit = Kit { ctx: &ctx, prec, np };
         let w = ctx.storage("GCRO-DR work vector", n, prec)?;
         let z = ctx.storage("GCRO-DR work vector", n, prec)?;
-        let ones;
-        let dinv = if s.jacobi {
-            &a.dinv
-        } else {
-            ones = ctx.upload("unit diagonal", &vec![1.0; n], prec)?;
-            &ones
-        };
+        let (dinv_buf, _) = a.diagonal_scaling(s.jacobi)?;
+        let dinv = &dinv_buf;
         let blocks = (m + 1) * k.max(m + 1);
         let part = ctx.storage("partial sums", np as usize * blocks, prec)?;
         let hp = ctx.storage("Gram–Schmidt coefficients", m + 1, prec)?;

@@ -133,18 +133,8 @@ pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Resu
     let vbuf = ctx.storage("GMRES basis", k * (m + 1) * n, prec)?;
     let w = ctx.storage("GMRES work vector", k * n, prec)?;
     let z = ctx.storage("GMRES work vector", k * n, prec)?;
-    let ones;
-    let dinv = if settings.jacobi {
-        &a.dinv
-    } else {
-        ones = ctx.upload("unit diagonal", &vec![1.0; n], prec)?;
-        &ones
-    };
-    let dstride = if settings.jacobi && a.batch > 1 {
-        n as u32
-    } else {
-        0
-    };
+    let (dinv_buf, dstride) = a.diagonal_scaling(settings.jacobi)?;
+    let dinv = &dinv_buf;
     let np = ctx.groups_for(n);
     let (ldv, ldh) = (m + 1, m + 2);
     let part = ctx.storage("partial sums", np as usize * k * ldv, prec)?;

@@ -193,6 +193,20 @@ impl GpuMatrix {
         self.min_diag
     }
 
+    /// The inverse diagonal the solvers scale with, and its stride between systems: the
+    /// matrix's (one per value set) with Jacobi, a shared vector of ones without.
+    pub(crate) fn diagonal_scaling(&self, jacobi: bool) -> Result<(wgpu::Buffer, u32)> {
+        if jacobi {
+            let stride = if self.batch > 1 { self.n as u32 } else { 0 };
+            Ok((self.dinv.clone(), stride))
+        } else {
+            Ok((
+                self.ctx.upload("unit diagonal", &vec![1.0; self.n], self.prec)?,
+                0,
+            ))
+        }
+    }
+
     /// Bytes one SpMV over `systems` systems moves at least (values, indices, x, y).
     pub fn spmv_bytes(&self, systems: usize) -> f64 {
         let e = self.prec.bytes() as f64;

@@ -16,7 +16,7 @@
 //! which is why [`GcroDr::refresh_every`] exists; a new operator costs a
 //! retarget (`k` SpMVs and preconditioner applications, CGS2).
 
-use super::recycle::{harmonic_ritz_refresh, CycleData, RecycleSpace};
+use super::recycle::{harmonic_ritz_refresh, CycleData, RecycleSpace, SmallCycle};
 
 /// Output buffers of the recycle-space refresh, reused across cycles.
 #[derive(Clone, Debug, Default)]
@@ -204,13 +204,15 @@ impl GcroDr {
             n: s.n,
             cv: s.cv.first(s.kk + s.j + 1),
             u: &s.u[..s.kk * s.n],
-            kk: s.kk,
-            j: s.j,
-            d: &s.d[..s.kk],
-            b: &s.b,
-            ldb: self.k,
-            h: &s.hraw,
-            ldh: self.ld(),
+            small: SmallCycle {
+                kk: s.kk,
+                j: s.j,
+                d: &s.d[..s.kk],
+                b: &s.b,
+                ldb: self.k,
+                h: &s.hraw,
+                ldh: self.ld(),
+            },
         };
         let t = std::time::Instant::now();
         let mut buf = std::mem::take(&mut s.buf);

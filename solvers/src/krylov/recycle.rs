@@ -128,20 +128,8 @@ pub(crate) struct CycleData<'a> {
     pub cv: &'a [f64],
     /// `U`, `kk` columns.
     pub u: &'a [f64],
-    /// `kk`: current recycle dimension.
-    pub kk: usize,
-    /// `j`: Arnoldi steps in the cycle.
-    pub j: usize,
-    /// `d_i = 1/‖u_i‖`.
-    pub d: &'a [f64],
-    /// `B = Cᵀ A M⁻¹ V`, column-major with leading dimension `ldb`.
-    pub b: &'a [f64],
-    /// Leading dimension of `b`.
-    pub ldb: usize,
-    /// Unrotated Hessenberg `H̄`, column-major with leading dimension `ldh`.
-    pub h: &'a [f64],
-    /// Leading dimension of `h`.
-    pub ldh: usize,
+    /// The small factors (`kk`, `j`, `D`, `B`, `H̄`).
+    pub small: SmallCycle<'a>,
 }
 
 /// New `(U, C)` with at most `k` columns from the harmonic Ritz vectors of
@@ -157,7 +145,7 @@ pub(crate) fn harmonic_ritz_refresh(
     u_out: &mut [f64],
     c_out: &mut [f64],
 ) -> Option<usize> {
-    let (n, kk, j) = (cyc.n, cyc.kk, cyc.j);
+    let (n, kk, j) = (cyc.n, cyc.small.kk, cyc.small.j);
     let s = kk + j;
     if s == 0 || k == 0 {
         return None;
@@ -170,16 +158,7 @@ pub(crate) fn harmonic_ritz_refresh(
         let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
         matmul(cvu.as_mut(), Accum::Replace, cv.transpose(), u, 1.0, par_for(n));
     }
-    let small = SmallCycle {
-        kk,
-        j,
-        d: cyc.d,
-        b: cyc.b,
-        ldb: cyc.ldb,
-        h: cyc.h,
-        ldh: cyc.ldh,
-    };
-    let (q, pr) = harmonic_ritz_coefficients(&small, k, cvu.as_ref())?;
+    let (q, pr) = harmonic_ritz_coefficients(&cyc.small, k, cvu.as_ref())?;
     let kept = q.ncols();
     matmul(
         faer::MatMut::from_column_major_slice_mut(&mut c_out[..n * kept], n, kept),
@@ -204,7 +183,7 @@ pub(crate) fn harmonic_ritz_refresh(
             let mut top = pr.subrows(0, kk).to_owned();
             for i in 0..kk {
                 for c in 0..kept {
-                    top[(i, c)] *= cyc.d[i];
+                    top[(i, c)] *= cyc.small.d[i];
                 }
             }
             let u = MatRef::from_column_major_slice(&cyc.u[..kk * n], n, kk);
