@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod capability;
+pub mod completion;
 pub mod error;
 pub mod generators;
 pub mod linear_system;

@@ -1,0 +1,166 @@
+//! The per-row least-squares problems of a half-step, solved in parallel over rows:
+//! for row i with observed set Ω_i, `min_x ‖F_{Ω_i} x − m_i‖² + λ n_i ‖x‖²` where F is the
+//! fixed factor (row-major, k columns) and n_i = |Ω_i| (the ALS-WR scaling).
+
+use super::omega::Side;
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side as Tri};
+use rayon::prelude::*;
+
+/// How each row's regression is solved.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RowSolver {
+    /// Cholesky of the k × k normal equations (ALS): O(n_i k² + k³).
+    Exact,
+    /// CG on the normal equations without forming them, warm-started from the current
+    /// row, stopped when the residual fell by `reduction` or after `max_iters`:
+    /// O(n_i k) per iteration.
+    Cg {
+        /// Target ‖r‖/‖r₀‖ of each row's normal-equation residual.
+        reduction: f64,
+        /// Iteration cap per row.
+        max_iters: usize,
+    },
+}
+
+/// Work counters of a half-step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HalfStepStats {
+    /// CG iterations over all rows (0 for exact).
+    pub cg_iterations: usize,
+    /// Rows solved.
+    pub rows: usize,
+}
+
+/// Updates every row of `out` (rows × k, row-major) from the fixed factor `fixed`.
+/// Rows with no observation are set to zero.
+pub fn half_step(
+    side: Side<'_>,
+    fixed: &[f64],
+    out: &mut [f64],
+    k: usize,
+    lambda: f64,
+    solver: RowSolver,
+) -> HalfStepStats {
+    let its: usize = out
+        .par_chunks_mut(k)
+        .enumerate()
+        .map(|(i, x)| {
+            let (a, b) = (side.ptr[i], side.ptr[i + 1]);
+            let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
+            if idx.is_empty() {
+                x.fill(0.0);
+                return 0;
+            }
+            let ridge = lambda * idx.len() as f64;
+            match solver {
+                RowSolver::Exact => {
+                    exact_row(idx, val, fixed, k, ridge, x);
+                    0
+                }
+                RowSolver::Cg { reduction, max_iters } => {
+                    cg_row(idx, val, fixed, k, ridge, reduction, max_iters, x)
+                }
+            }
+        })
+        .sum();
+    HalfStepStats {
+        cg_iterations: its,
+        rows: out.len() / k.max(1),
+    }
+}
+
+/// Exact solve: G = Fᵀ F + ridge·I (plus a tiny shift when singular), Cholesky.
+fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, x: &mut [f64]) {
+    let mut g = Mat::<f64>::zeros(k, k);
+    let mut rhs = Mat::<f64>::zeros(k, 1);
+    for (&j, &v) in idx.iter().zip(val) {
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        for c in 0..k {
+            rhs[(c, 0)] += v * fj[c];
+            for r in c..k {
+                g[(r, c)] += fj[r] * fj[c];
+            }
+        }
+    }
+    let trace: f64 = (0..k).map(|c| g[(c, c)]).sum();
+    let shift = ridge.max(1e-12 * trace / k as f64);
+    for c in 0..k {
+        g[(c, c)] += shift;
+        for r in 0..c {
+            g[(r, c)] = g[(c, r)];
+        }
+    }
+    match g.llt(Tri::Lower) {
+        Ok(ch) => ch.solve_in_place(rhs.as_mut()),
+        Err(_) => g.partial_piv_lu().solve_in_place(rhs.as_mut()),
+    }
+    for c in 0..k {
+        x[c] = rhs[(c, 0)];
+    }
+}
+
+/// `q = Fᵀ(F p) + ridge·p` over the observed rows of F.
+fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) {
+    for (qc, pc) in q.iter_mut().zip(p) {
+        *qc = ridge * pc;
+    }
+    for &j in idx {
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        let t: f64 = fj.iter().zip(p).map(|(a, b)| a * b).sum();
+        for (qc, fc) in q.iter_mut().zip(fj) {
+            *qc += t * fc;
+        }
+    }
+}
+
+/// Warm-started CG on the normal equations; returns the iterations taken.
+#[allow(clippy::too_many_arguments)]
+fn cg_row(
+    idx: &[u32],
+    val: &[f64],
+    f: &[f64],
+    k: usize,
+    ridge: f64,
+    reduction: f64,
+    max_iters: usize,
+    x: &mut [f64],
+) -> usize {
+    let mut r = vec![0.0; k];
+    // r = Fᵀ m − (FᵀF + ridge) x
+    normal_apply(idx, f, k, ridge, x, &mut r);
+    for rc in r.iter_mut() {
+        *rc = -*rc;
+    }
+    for (&j, &v) in idx.iter().zip(val) {
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        for (rc, fc) in r.iter_mut().zip(fj) {
+            *rc += v * fc;
+        }
+    }
+    let mut rr: f64 = r.iter().map(|a| a * a).sum();
+    let stop = reduction * reduction * rr;
+    let mut p = r.clone();
+    let mut q = vec![0.0; k];
+    let mut its = 0;
+    while its < max_iters && rr > stop && rr > 0.0 {
+        normal_apply(idx, f, k, ridge, &p, &mut q);
+        let pq: f64 = p.iter().zip(&q).map(|(a, b)| a * b).sum();
+        if pq <= 0.0 {
+            break;
+        }
+        let alpha = rr / pq;
+        for c in 0..k {
+            x[c] += alpha * p[c];
+            r[c] -= alpha * q[c];
+        }
+        let rr_new: f64 = r.iter().map(|a| a * a).sum();
+        let beta = rr_new / rr;
+        rr = rr_new;
+        for c in 0..k {
+            p[c] = r[c] + beta * p[c];
+        }
+        its += 1;
+    }
+    its
+}

@@ -1,0 +1,161 @@
+//! Completion against planted low-rank matrices and between the two row solvers.
+
+use super::*;
+use faer::linalg::solvers::Solve;
+use solvent_problems::completion::{synthetic, SyntheticConfig};
+
+fn rel_error(f: &Factors, entries: &[(u32, u32, f64)]) -> f64 {
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(i, j, v) in entries {
+        num += (f.predict(i as usize, j as usize) - v).powi(2);
+        den += v * v;
+    }
+    (num / den).sqrt()
+}
+
+#[test]
+fn altmin_recovers_a_planted_rank_5_matrix_to_1e6_on_held_out_entries() {
+    // 2000 × 2000, rank 5, |Ω| ≈ 10·k·(m+n) = 2·10⁵ noiseless training samples
+    let (m, n, k) = (2000, 2000, 5);
+    let cfg = SyntheticConfig {
+        m,
+        n,
+        rank: k,
+        p: 0.055,
+        noise: 0.0,
+        seed: 1,
+    };
+    let (all, _, _) = synthetic(&cfg).unwrap();
+    let (train, test) = all.split(0.09, 2).unwrap();
+    assert!((train.len() as f64 - 2e5).abs() < 1e4, "|Ω| = {}", train.len());
+    let omega = Omega::new(m, n, &train.entries);
+    let mut c = CompletionConfig::altmin(k);
+    c.sweeps = 60;
+    c.tol = 0.0;
+    let (f, trace) = complete(&omega, &test.entries, &c, &mut |_| {}).unwrap();
+    let err = rel_error(&f, &test.entries);
+    eprintln!(
+        "held-out relative error {err:.2e} after {} sweeps",
+        trace.len() - 1
+    );
+    assert!(err <= 1e-6, "held-out relative error {err:.2e}");
+    // the CG rows did the work in O(k) iterations each
+    let its = trace.iter().map(|r| r.cg_iterations_per_row).fold(0.0, f64::max);
+    assert!(its > 0.0 && its <= 2.0 * k as f64, "{its}");
+}
+
+#[test]
+fn als_and_altmin_reach_the_same_fit_on_noisy_data() {
+    let (m, n, k) = (300, 200, 4);
+    let cfg = SyntheticConfig {
+        m,
+        n,
+        rank: k,
+        p: 0.3,
+        noise: 0.1,
+        seed: 5,
+    };
+    let (all, _, _) = synthetic(&cfg).unwrap();
+    let (train, test) = all.split(0.2, 6).unwrap();
+    let omega = Omega::new(m, n, &train.entries);
+    let mut a = CompletionConfig::als(k);
+    a.reg = 0.01;
+    a.sweeps = 40;
+    let mut b = CompletionConfig::altmin(k);
+    b.reg = 0.01;
+    b.sweeps = 40;
+    let (fa, ta) = complete(&omega, &test.entries, &a, &mut |_| {}).unwrap();
+    let (fb, tb) = complete(&omega, &test.entries, &b, &mut |_| {}).unwrap();
+    let (ra, rb) = (fa.rmse(&test.entries), fb.rmse(&test.entries));
+    // both near the noise level, and within 1% of each other
+    assert!(ra < 0.15 && rb < 0.15, "test RMSE als {ra}, altmin {rb}");
+    assert!((ra - rb).abs() <= 0.01 * ra, "als {ra} vs altmin {rb}");
+    assert_eq!(ta.last().unwrap().cg_iterations_per_row, 0.0);
+    assert!(tb.last().unwrap().cg_iterations_per_row > 0.0);
+    // the train RMSE never rises along ALS (each half-step is an exact minimisation)
+    for w in ta.windows(2) {
+        assert!(
+            w[1].train_rmse <= w[0].train_rmse * (1.0 + 1e-9),
+            "{:?}",
+            (w[0].train_rmse, w[1].train_rmse)
+        );
+    }
+}
+
+#[test]
+fn exact_rows_match_a_dense_least_squares_solve() {
+    // one half-step of ALS equals the normal equations solved densely, row by row
+    let (m, n, k) = (30, 20, 3);
+    let (r, _, _) = synthetic(&SyntheticConfig {
+        m,
+        n,
+        rank: k,
+        p: 0.5,
+        noise: 0.05,
+        seed: 9,
+    })
+    .unwrap();
+    let omega = Omega::new(m, n, &r.entries);
+    let v: Vec<f64> = (0..n * k)
+        .map(|t| ((t * 7919) % 13) as f64 / 13.0 - 0.4)
+        .collect();
+    let mut u = vec![0.0; m * k];
+    let lambda = 0.1;
+    regression::half_step(omega.by_rows(), &v, &mut u, k, lambda, RowSolver::Exact);
+    let mut u_cg = vec![0.0; m * k];
+    regression::half_step(
+        omega.by_rows(),
+        &v,
+        &mut u_cg,
+        k,
+        lambda,
+        RowSolver::Cg {
+            reduction: 1e-12,
+            max_iters: 50,
+        },
+    );
+    let rows = omega.by_rows();
+    for i in 0..m {
+        let idx = &rows.idx[rows.ptr[i]..rows.ptr[i + 1]];
+        let val = &rows.val[rows.ptr[i]..rows.ptr[i + 1]];
+        let a = faer::Mat::<f64>::from_fn(idx.len(), k, |r, c| v[idx[r] as usize * k + c]);
+        let mut g = a.transpose() * &a;
+        for c in 0..k {
+            g[(c, c)] += lambda * idx.len() as f64;
+        }
+        let bvec = faer::Mat::<f64>::from_fn(idx.len(), 1, |r, _| val[r]);
+        let rhs = a.transpose() * &bvec;
+        let x = g.partial_piv_lu().solve(&rhs);
+        for c in 0..k {
+            assert!(
+                (u[i * k + c] - x[(c, 0)]).abs() <= 1e-10 * (1.0 + x[(c, 0)].abs()),
+                "row {i}"
+            );
+            assert!(
+                (u_cg[i * k + c] - x[(c, 0)]).abs() <= 1e-8 * (1.0 + x[(c, 0)].abs()),
+                "CG row {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_settings_are_typed_errors() {
+    let omega = Omega::new(3, 4, &[(0, 0, 1.0), (1, 2, 2.0)]);
+    for k in [0, 4] {
+        assert!(
+            complete(&omega, &[], &CompletionConfig::altmin(k), &mut |_| {}).is_err(),
+            "rank {k}"
+        );
+    }
+    let mut c = CompletionConfig::altmin(2);
+    c.reg = f64::NAN;
+    assert!(complete(&omega, &[], &c, &mut |_| {}).is_err());
+    assert!(complete(
+        &Omega::new(3, 4, &[]),
+        &[],
+        &CompletionConfig::als(1),
+        &mut |_| {}
+    )
+    .is_err());
+}
