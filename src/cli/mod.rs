@@ -4,6 +4,7 @@
 //! (with one line saying why and the residual reached), 1 for bad input or
 //! any other error (one line naming what and where).
 
+pub mod complete;
 pub mod datagen;
 pub mod device;
 pub mod sequence_args;
@@ -36,6 +37,9 @@ pub enum Command {
     Datagen(datagen::DatagenArgs),
     /// Solve a sequence of systems A_i x_i = b_i read from a directory (A_0000.mtx, b_0000.mtx, …).
     SolveSeq(solve_seq::SolveSeqArgs),
+    /// Complete a sparsely observed matrix (ratings) with a low-rank model: alternating
+    /// minimisation (CG rows) or exact ALS.
+    Complete(complete::CompleteArgs),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -64,6 +68,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Solve(args) => solve::run(&args),
         Command::Datagen(args) => datagen::run(&args),
         Command::SolveSeq(args) => solve_seq::run(&args),
+        Command::Complete(args) => complete::run(&args),
     }
 }
 

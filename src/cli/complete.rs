@@ -1,0 +1,277 @@
+//! `solvent complete`: fill in a sparsely observed matrix (ratings) with a low-rank model.
+//!
+//! Test entries whose user or item never appears in training cannot be scored by the
+//! model: they are counted (`unseen`) and predicted by the **training mean** (the
+//! documented fallback), both in `--predict` output and in the final
+//! `test_rmse_with_fallback`; the per-sweep test RMSE covers the seen pairs only.
+
+use super::{check_output_path, write_json, CliError};
+use clap::{Args, ValueEnum};
+use solvent_linalg::io::{atomic_write, npy};
+use solvent_problems::completion::{read_pairs, read_ratings, Delimiter, Ratings};
+use solvent_solvers::completion::{complete, CompletionConfig, Omega, RowSolver, SweepRecord};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Row solver of a sweep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompletionSolver {
+    /// Alternating minimisation with warm-started CG per row (O(|Ω|k) per sweep).
+    Altmin,
+    /// Exact ALS: Cholesky of each row's k×k normal equations (O(|Ω|k² + (m+n)k³)).
+    Als,
+}
+
+/// Whether rating files have a header line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Header {
+    /// Detected: a first line whose rating (or, for pairs, whose user field starting with
+    /// "user") is not data.
+    Auto,
+    /// The first data line is a header.
+    Yes,
+    /// No header.
+    No,
+}
+
+/// Arguments of `solvent complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// Training entries: `user item rating [more…]` lines (tab/comma/semicolon/space) or a
+    /// Matrix Market coordinate file (.mtx).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Test entries, same formats; ids are matched to the training ids.
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Without --test: hold out this fraction of the training file as the test set
+    /// (seeded by --seed).
+    #[arg(long)]
+    pub split: Option<f64>,
+    /// Field separator: auto, tab, comma, semicolon, space.
+    #[arg(long, default_value = "auto", value_parser = |s: &str| Delimiter::parse(s).ok_or_else(|| format!("unknown delimiter `{s}` (auto, tab, comma, semicolon, space)")))]
+    pub delimiter: Delimiter,
+    /// Header line in the text files.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub header: Header,
+    /// Rank k of the model.
+    #[arg(long, default_value_t = 10)]
+    pub rank: usize,
+    /// Ridge λ, scaled by each row's number of observations (ALS-WR).
+    #[arg(long, default_value_t = 0.05)]
+    pub reg: f64,
+    /// Row solver.
+    #[arg(long, value_enum, default_value = "altmin")]
+    pub solver: CompletionSolver,
+    /// Most sweeps.
+    #[arg(long, default_value_t = 20)]
+    pub sweeps: usize,
+    /// Stop when a sweep lowers the training RMSE by less than this fraction (0: run all sweeps).
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// altmin: reduction of each row's residual per half-step.
+    #[arg(long, default_value_t = 1e-2)]
+    pub cg_reduction: f64,
+    /// altmin: CG iteration cap per row (default 2k).
+    #[arg(long)]
+    pub cg_iters: Option<usize>,
+    /// Seed of the split and of the randomized SVD start.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write U.npy (m×k), V.npy (n×k), users.txt and items.txt (the ids, one per line, in
+    /// row order) here.
+    #[arg(long)]
+    pub out_factors: Option<PathBuf>,
+    /// `user item` pairs to predict (further columns ignored).
+    #[arg(long, requires = "out")]
+    pub predict: Option<PathBuf>,
+    /// Predictions: `user<TAB>item<TAB>prediction` lines in the order of --predict.
+    #[arg(long, requires = "predict")]
+    pub out: Option<PathBuf>,
+    /// Write the report (settings, sizes, trace) here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No per-sweep lines and no summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn header(h: Header) -> Option<bool> {
+    match h {
+        Header::Auto => None,
+        Header::Yes => Some(true),
+        Header::No => Some(false),
+    }
+}
+
+/// Test entries mapped onto the training ids: the seen ones, and the values of the unseen.
+fn map_test(train: &Ratings, test: &Ratings) -> (Vec<(u32, u32, f64)>, Vec<f64>) {
+    let mut seen = Vec::new();
+    let mut unseen = Vec::new();
+    for &(i, j, v) in &test.entries {
+        let (u, it) = (test.users.name(i), test.items.name(j));
+        match (train.users.get(u), train.items.get(it)) {
+            (Some(a), Some(b)) => seen.push((a, b, v)),
+            _ => unseen.push(v),
+        }
+    }
+    (seen, unseen)
+}
+
+/// Runs `solvent complete`.
+pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
+    for (p, what) in [(&args.json, "the report"), (&args.out, "the predictions")] {
+        if let Some(p) = p {
+            check_output_path(p, what)?;
+        }
+    }
+    if args.test.is_some() && args.split.is_some() {
+        return Err(CliError::Usage("give --test or --split, not both".into()));
+    }
+    let hdr = header(args.header);
+    let all = read_ratings(&args.train, args.delimiter, hdr)?;
+    let (train, test) = match (&args.test, args.split) {
+        (Some(p), _) => (all, Some(read_ratings(p, args.delimiter, hdr)?)),
+        (None, Some(f)) => {
+            let (a, b) = all.split(f, args.seed)?;
+            (a, Some(b))
+        }
+        (None, None) => (all, None),
+    };
+    let (m, n) = (train.nrows(), train.ncols());
+    let (test_seen, test_unseen) = match &test {
+        Some(t) => map_test(&train, t),
+        None => (Vec::new(), Vec::new()),
+    };
+    let omega = Omega::new(m, n, &train.entries);
+    let k = args.rank;
+    let solver = match args.solver {
+        CompletionSolver::Als => RowSolver::Exact,
+        CompletionSolver::Altmin => RowSolver::Cg {
+            reduction: args.cg_reduction,
+            max_iters: args.cg_iters.unwrap_or(2 * k.max(1)),
+        },
+    };
+    let cfg = CompletionConfig {
+        rank: k,
+        reg: args.reg,
+        solver,
+        sweeps: args.sweeps,
+        tol: args.tol,
+        mu: 1.0,
+        seed: args.seed,
+    };
+    let quiet = args.quiet;
+    if !quiet {
+        println!(
+            "{} × {} matrix, {} training entries ({:.1} bytes per entry in Ω), {} test entries ({} with an unseen id); rank {k}, {:?}",
+            m,
+            n,
+            omega.len(),
+            omega.bytes_per_entry(),
+            test_seen.len() + test_unseen.len(),
+            test_unseen.len(),
+            args.solver
+        );
+    }
+    let (factors, trace) = complete(&omega, &test_seen, &cfg, &mut |r: &SweepRecord| {
+        if !quiet {
+            println!(
+                "sweep {:>3}: train RMSE {:.5}{}  ({:.3} s, {:.1} CG iterations per row)",
+                r.sweep,
+                r.train_rmse,
+                r.test_rmse
+                    .map(|t| format!(", test RMSE {t:.5}"))
+                    .unwrap_or_default(),
+                r.sweep_s,
+                r.cg_iterations_per_row
+            );
+        }
+    })?;
+    let mean = train.mean();
+    let test_rmse_all = test.as_ref().map(|_| {
+        let se: f64 = test_seen
+            .iter()
+            .map(|&(i, j, v)| (factors.predict(i as usize, j as usize) - v).powi(2))
+            .sum::<f64>()
+            + test_unseen.iter().map(|v| (mean - v).powi(2)).sum::<f64>();
+        (se / (test_seen.len() + test_unseen.len()).max(1) as f64).sqrt()
+    });
+    if let Some(dir) = &args.out_factors {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::Usage(format!("cannot write factors to {}: {e}", dir.display())))?;
+        npy::write_f64(dir.join("U.npy"), &[m, k], &factors.u)?;
+        npy::write_f64(dir.join("V.npy"), &[n, k], &factors.v)?;
+        for (name, ids) in [
+            ("users.txt", train.users.names()),
+            ("items.txt", train.items.names()),
+        ] {
+            atomic_write(&dir.join(name), |w| {
+                for id in ids {
+                    writeln!(w, "{id}")?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+    let mut fallback_predictions = 0usize;
+    if let (Some(pairs), Some(out)) = (&args.predict, &args.out) {
+        let pairs = read_pairs(pairs, args.delimiter, hdr)?;
+        let preds: Vec<f64> = pairs
+            .iter()
+            .map(|(u, it)| match (train.users.get(u), train.items.get(it)) {
+                (Some(a), Some(b)) => factors.predict(a as usize, b as usize),
+                _ => {
+                    fallback_predictions += 1;
+                    mean
+                }
+            })
+            .collect();
+        atomic_write(out, |w| {
+            for ((u, it), p) in pairs.iter().zip(&preds) {
+                writeln!(w, "{u}\t{it}\t{p}")?;
+            }
+            Ok(())
+        })?;
+    }
+    if let Some(p) = &args.json {
+        let v = serde_json::json!({
+            "command": "complete",
+            "train": args.train.display().to_string(),
+            "m": m, "n": n, "observed": omega.len(),
+            "bytes_per_entry": omega.bytes_per_entry(),
+            "rank": k, "reg": args.reg,
+            "solver": format!("{:?}", args.solver).to_lowercase(),
+            "test_entries": test_seen.len() + test_unseen.len(),
+            "unseen_test_entries": test_unseen.len(),
+            "fallback": "training mean",
+            "train_mean": mean,
+            "train_rmse": trace.last().map(|r| r.train_rmse),
+            "test_rmse": trace.last().and_then(|r| r.test_rmse),
+            "test_rmse_with_fallback": test_rmse_all,
+            "fallback_predictions": fallback_predictions,
+            "trace": trace,
+        });
+        write_json(p, &v)?;
+    }
+    if !quiet {
+        let last = trace.last().expect("at least the start is recorded");
+        println!(
+            "Done in {:.2} s: train RMSE {:.5}{}{}",
+            last.total_s,
+            last.train_rmse,
+            test_rmse_all
+                .map(|t| format!(
+                    ", test RMSE {t:.5} (unseen ids predicted by the training mean {mean:.3}: {})",
+                    test_unseen.len()
+                ))
+                .unwrap_or_default(),
+            if fallback_predictions > 0 {
+                format!("; {fallback_predictions} predictions fell back to the training mean")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
