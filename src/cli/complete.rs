@@ -72,9 +72,9 @@ pub struct CompleteArgs {
     /// altmin: reduction of each row's residual per half-step.
     #[arg(long, default_value_t = 1e-2)]
     pub cg_reduction: f64,
-    /// altmin: CG iteration cap per row (default 2k).
-    #[arg(long)]
-    pub cg_iters: Option<usize>,
+    /// altmin: CG iteration cap per row and half-step (warm starts carry the rest over).
+    #[arg(long, default_value_t = solvent_solvers::completion::sweep::ALTMIN_CG_ITERS)]
+    pub cg_iters: usize,
     /// Seed of the split and of the randomized SVD start.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -149,7 +149,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         CompletionSolver::Als => RowSolver::Exact,
         CompletionSolver::Altmin => RowSolver::Cg {
             reduction: args.cg_reduction,
-            max_iters: args.cg_iters.unwrap_or(2 * k.max(1)),
+            max_iters: args.cg_iters,
         },
     };
     let cfg = CompletionConfig {

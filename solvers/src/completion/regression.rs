@@ -4,7 +4,7 @@
 
 use super::omega::Side;
 use faer::linalg::solvers::Solve;
-use faer::{Mat, Side as Tri};
+use faer::Mat;
 use rayon::prelude::*;
 
 /// How each row's regression is solved.
@@ -45,24 +45,27 @@ pub fn half_step(
     let its: usize = out
         .par_chunks_mut(k)
         .enumerate()
-        .map(|(i, x)| {
-            let (a, b) = (side.ptr[i], side.ptr[i + 1]);
-            let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
-            if idx.is_empty() {
-                x.fill(0.0);
-                return 0;
-            }
-            let ridge = lambda * idx.len() as f64;
-            match solver {
-                RowSolver::Exact => {
-                    exact_row(idx, val, fixed, k, ridge, x);
-                    0
+        .map_init(
+            || vec![0.0; k * k + k],
+            |scratch, (i, x)| {
+                let (a, b) = (side.ptr[i], side.ptr[i + 1]);
+                let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
+                if idx.is_empty() {
+                    x.fill(0.0);
+                    return 0;
                 }
-                RowSolver::Cg { reduction, max_iters } => {
-                    cg_row(idx, val, fixed, k, ridge, reduction, max_iters, x)
+                let ridge = lambda * idx.len() as f64;
+                match solver {
+                    RowSolver::Exact => {
+                        exact_row(idx, val, fixed, k, ridge, scratch, x);
+                        0
+                    }
+                    RowSolver::Cg { reduction, max_iters } => {
+                        cg_row(idx, val, fixed, k, ridge, reduction, max_iters, x)
+                    }
                 }
-            }
-        })
+            },
+        )
         .sum();
     HalfStepStats {
         cg_iterations: its,
@@ -70,31 +73,90 @@ pub fn half_step(
     }
 }
 
-/// Exact solve: G = Fᵀ F + ridge·I (plus a tiny shift when singular), Cholesky.
-fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, x: &mut [f64]) {
+/// Exact solve of `(FᵀF + ridge·I) x = Fᵀm` (a tiny shift when singular) by an in-place
+/// Cholesky of the k × k Gram matrix in a reused per-thread buffer. (faer's factorisation
+/// costs more in setup than the work at k ≈ 16; this keeps the ALS baseline honest.) A
+/// Gram matrix that is not positive definite even after the shift falls back to faer's LU.
+fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, scratch: &mut [f64], x: &mut [f64]) {
+    let (g, rhs) = scratch.split_at_mut(k * k);
+    g.fill(0.0);
+    rhs.fill(0.0);
+    // lower triangle, row-major: g[r·k + c] for c ≤ r
+    for (&j, &v) in idx.iter().zip(val) {
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        for r in 0..k {
+            let fr = fj[r];
+            rhs[r] += v * fr;
+            for (gc, fc) in g[r * k..r * k + r + 1].iter_mut().zip(fj) {
+                *gc += fr * fc;
+            }
+        }
+    }
+    let trace: f64 = (0..k).map(|c| g[c * k + c]).sum();
+    let shift = ridge.max(1e-12 * trace / k as f64);
+    for c in 0..k {
+        g[c * k + c] += shift;
+    }
+    // Cholesky G = L Lᵀ in place (lower triangle)
+    let mut ok = true;
+    for r in 0..k {
+        for c in 0..=r {
+            let mut acc = g[r * k + c];
+            for t in 0..c {
+                acc -= g[r * k + t] * g[c * k + t];
+            }
+            if r == c {
+                if acc <= 0.0 || !acc.is_finite() {
+                    ok = false;
+                    break;
+                }
+                g[r * k + r] = acc.sqrt();
+            } else {
+                g[r * k + c] = acc / g[c * k + c];
+            }
+        }
+        if !ok {
+            break;
+        }
+    }
+    if !ok {
+        dense_fallback(idx, val, f, k, shift, x);
+        return;
+    }
+    // L y = rhs, Lᵀ x = y
+    for r in 0..k {
+        let mut acc = rhs[r];
+        for t in 0..r {
+            acc -= g[r * k + t] * rhs[t];
+        }
+        rhs[r] = acc / g[r * k + r];
+    }
+    for r in (0..k).rev() {
+        let mut acc = rhs[r];
+        for t in r + 1..k {
+            acc -= g[t * k + r] * x[t];
+        }
+        x[r] = acc / g[r * k + r];
+    }
+}
+
+/// LU on the shifted Gram matrix (rows whose Gram matrix is numerically indefinite).
+fn dense_fallback(idx: &[u32], val: &[f64], f: &[f64], k: usize, shift: f64, x: &mut [f64]) {
     let mut g = Mat::<f64>::zeros(k, k);
     let mut rhs = Mat::<f64>::zeros(k, 1);
     for (&j, &v) in idx.iter().zip(val) {
         let fj = &f[j as usize * k..(j as usize + 1) * k];
         for c in 0..k {
             rhs[(c, 0)] += v * fj[c];
-            for r in c..k {
+            for r in 0..k {
                 g[(r, c)] += fj[r] * fj[c];
             }
         }
     }
-    let trace: f64 = (0..k).map(|c| g[(c, c)]).sum();
-    let shift = ridge.max(1e-12 * trace / k as f64);
     for c in 0..k {
         g[(c, c)] += shift;
-        for r in 0..c {
-            g[(r, c)] = g[(c, r)];
-        }
     }
-    match g.llt(Tri::Lower) {
-        Ok(ch) => ch.solve_in_place(rhs.as_mut()),
-        Err(_) => g.partial_piv_lu().solve_in_place(rhs.as_mut()),
-    }
+    g.partial_piv_lu().solve_in_place(rhs.as_mut());
     for c in 0..k {
         x[c] = rhs[(c, 0)];
     }

@@ -41,7 +41,7 @@ fn altmin_recovers_a_planted_rank_5_matrix_to_1e6_on_held_out_entries() {
     assert!(err <= 1e-6, "held-out relative error {err:.2e}");
     // the CG rows did the work in O(k) iterations each
     let its = trace.iter().map(|r| r.cg_iterations_per_row).fold(0.0, f64::max);
-    assert!(its > 0.0 && its <= 2.0 * k as f64, "{its}");
+    assert!(its > 0.0 && its <= sweep::ALTMIN_CG_ITERS as f64, "{its}");
 }
 
 #[test]
