@@ -2,8 +2,10 @@
 //! rows) and exact ALS (Cholesky rows) at ranks 16, 32, 64 on the same data, side by side
 //! in one run, then the time each needs at rank 64 to reach ALS's test RMSE.
 //!
-//! `cargo bench --bench completion -- [M N OBSERVED SWEEPS]` (default 20000 20000 4000000 3):
+//! `cargo bench --bench completion -- [M N OBSERVED SWEEPS]` (default 5000 5000 2000000 2):
 //! a synthetic rank-64 matrix with noise 0.1, 10% of the observed entries held out.
+//! `cargo bench --bench completion -- M N OBSERVED SWEEPS scale`: only altmin at rank 10
+//! (time per sweep and memory per observed entry at scale, e.g. 10⁸ entries).
 
 use solvent::problems::completion::{synthetic, SyntheticConfig};
 use solvent::solvers::completion::{complete, CompletionConfig, Omega};
@@ -12,8 +14,11 @@ fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let (m, n, obs, sweeps) = match args[..] {
         [m, n, o, s, ..] => (m, n, o, s),
-        _ => (20_000, 20_000, 4_000_000, 3),
+        _ => (5_000, 5_000, 2_000_000, 2),
     };
+    if std::env::args().any(|a| a == "scale") {
+        return scale(m, n, obs, sweeps);
+    }
     let p = (obs as f64 / 0.9) / (m as f64 * n as f64);
     let (all, _, _) = synthetic(&SyntheticConfig {
         m,
@@ -85,4 +90,40 @@ fn main() {
             alt.iter().map(|r| r.test_rmse.unwrap()).fold(f64::INFINITY, f64::min)
         ),
     }
+}
+
+/// Alternating minimisation at rank 10 on a large synthetic problem: sweeps timed, memory
+/// per observed entry stated (Ω by rows and columns; the generator's entry list is freed
+/// before the sweeps).
+fn scale(m: usize, n: usize, obs: usize, sweeps: usize) {
+    let t = std::time::Instant::now();
+    let p = obs as f64 / (m as f64 * n as f64);
+    let (r, _, _) = synthetic(&SyntheticConfig {
+        m,
+        n,
+        rank: 10,
+        p: p.min(1.0),
+        noise: 0.1,
+        seed: 1,
+    })
+    .unwrap();
+    let omega = Omega::new(m, n, &r.entries);
+    drop(r);
+    println!(
+        "{m} × {n}, |Ω| = {} generated and stored in {:.1} s; Ω holds {:.1} bytes per observed entry, factors {} MB",
+        omega.len(),
+        t.elapsed().as_secs_f64(),
+        omega.bytes_per_entry(),
+        (m + n) * 10 * 8 / 1_000_000
+    );
+    let mut c = CompletionConfig::altmin(10);
+    c.sweeps = sweeps;
+    c.reg = 0.01;
+    complete(&omega, &[], &c, &mut |r| {
+        println!(
+            "sweep {}: {:.2} s (train RMSE {:.4}, {:.1} CG iterations per row)",
+            r.sweep, r.sweep_s, r.train_rmse, r.cg_iterations_per_row
+        )
+    })
+    .unwrap();
 }
