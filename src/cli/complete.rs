@@ -128,7 +128,7 @@ fn trained_lookup(train: &Ratings) -> impl Fn(&str, &str) -> Option<(u32, u32)> 
 /// Test entries mapped onto the training indices: the scorable ones, and the values of
 /// the others.
 fn map_test(
-    lookup: &dyn Fn(&str, &str) -> Option<(u32, u32)>,
+    lookup: &impl Fn(&str, &str) -> Option<(u32, u32)>,
     test: &Ratings,
 ) -> (Vec<(u32, u32, f64)>, Vec<f64>) {
     let mut seen = Vec::new();
