@@ -184,6 +184,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         CompletionSolver::Altmin => RowSolver::Cg {
             reduction: args.cg_reduction,
             max_iters: args.cg_iters,
+            sketch_above: solvent_solvers::completion::sweep::SKETCH_ABOVE_K2 * k * k,
         },
     };
     let cfg = CompletionConfig {

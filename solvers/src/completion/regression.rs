@@ -14,12 +14,15 @@ pub enum RowSolver {
     Exact,
     /// CG on the normal equations without forming them, warm-started from the current
     /// row, stopped when the residual fell by `reduction` or after `max_iters`:
-    /// O(n_i k) per iteration.
+    /// O(n_i k) per iteration. Rows with at least `sketch_above` observations are
+    /// preconditioned by sketch-and-precondition (see [`sketch_cg_row`]); 0 disables it.
     Cg {
         /// Target ‖r‖/‖r₀‖ of each row's normal-equation residual.
         reduction: f64,
         /// Iteration cap per row.
         max_iters: usize,
+        /// Observation count from which a row is sketch-preconditioned (0: never).
+        sketch_above: usize,
     },
 }
 
@@ -60,8 +63,16 @@ pub fn half_step(
                         exact_row(idx, val, fixed, k, ridge, scratch, x);
                         0
                     }
-                    RowSolver::Cg { reduction, max_iters } => {
-                        cg_row(idx, val, fixed, k, ridge, reduction, max_iters, x)
+                    RowSolver::Cg {
+                        reduction,
+                        max_iters,
+                        sketch_above,
+                    } => {
+                        if sketch_above > 0 && idx.len() >= sketch_above {
+                            sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, i as u64, x)
+                        } else {
+                            cg_row(idx, val, fixed, k, ridge, reduction, max_iters, x)
+                        }
                     }
                 }
             },
@@ -176,9 +187,9 @@ fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut
     }
 }
 
-/// Warm-started CG on the normal equations; returns the iterations taken.
+/// Warm-started CG on the normal equations of one row; returns the iterations taken.
 #[allow(clippy::too_many_arguments)]
-fn cg_row(
+pub fn cg_row(
     idx: &[u32],
     val: &[f64],
     f: &[f64],
@@ -221,6 +232,111 @@ fn cg_row(
         rr = rr_new;
         for c in 0..k {
             p[c] = r[c] + beta * p[c];
+        }
+        its += 1;
+    }
+    its
+}
+
+/// SplitMix64: the deterministic hash behind the sketch (row i, entry t → bucket and sign).
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Sketch-and-precondition for a row with n_i ≫ k² observations: a CountSketch of the
+/// n_i × k regression matrix to 2k² rows (each observation added, with a random sign, to
+/// one random row: O(n_i k); 2k² rows make it a subspace embedding), stacked on
+/// √ridge·I, QR'd to R (k × k, O(k⁴)); then CG on the
+/// normal equations preconditioned by M = RᵀR ≈ FᵀF + ridge·I, whose condition number is
+/// O(1) whatever F's, so the iteration count no longer depends on the conditioning.
+/// Same stopping rule as [`cg_row`] (on the unpreconditioned residual); returns the
+/// iterations taken.
+#[allow(clippy::too_many_arguments)]
+pub fn sketch_cg_row(
+    idx: &[u32],
+    val: &[f64],
+    f: &[f64],
+    k: usize,
+    ridge: f64,
+    reduction: f64,
+    max_iters: usize,
+    seed: u64,
+    x: &mut [f64],
+) -> usize {
+    let s = (2 * k * k).min(idx.len()).max(k);
+    let mut sk = Mat::<f64>::zeros(s + k, k);
+    for (t, &j) in idx.iter().enumerate() {
+        let h = mix(seed.wrapping_mul(0x1000_0000_01B3) ^ t as u64);
+        let (row, sign) = ((h % s as u64) as usize, if h >> 63 == 0 { 1.0 } else { -1.0 });
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        for c in 0..k {
+            sk[(row, c)] += sign * fj[c];
+        }
+    }
+    let sr = ridge.sqrt();
+    for c in 0..k {
+        sk[(s + c, c)] = sr;
+    }
+    let r = sk.qr().thin_R().to_owned();
+    if (0..k).any(|c| r[(c, c)] == 0.0 || !r[(c, c)].is_finite()) {
+        return cg_row(idx, val, f, k, ridge, reduction, max_iters, x);
+    }
+    // z = M⁻¹ r = R⁻¹ R⁻ᵀ r
+    let precond = |rv: &[f64], z: &mut [f64]| {
+        for a in 0..k {
+            let mut acc = rv[a];
+            for b in 0..a {
+                acc -= r[(b, a)] * z[b];
+            }
+            z[a] = acc / r[(a, a)];
+        }
+        for a in (0..k).rev() {
+            let mut acc = z[a];
+            for b in a + 1..k {
+                acc -= r[(a, b)] * z[b];
+            }
+            z[a] = acc / r[(a, a)];
+        }
+    };
+    let mut res = vec![0.0; k];
+    normal_apply(idx, f, k, ridge, x, &mut res);
+    res.iter_mut().for_each(|v| *v = -*v);
+    for (&j, &v) in idx.iter().zip(val) {
+        let fj = &f[j as usize * k..(j as usize + 1) * k];
+        for (rc, fc) in res.iter_mut().zip(fj) {
+            *rc += v * fc;
+        }
+    }
+    let rr0: f64 = res.iter().map(|a| a * a).sum();
+    let stop = reduction * reduction * rr0;
+    let mut z = vec![0.0; k];
+    precond(&res, &mut z);
+    let mut p = z.clone();
+    let mut rz: f64 = res.iter().zip(&z).map(|(a, b)| a * b).sum();
+    let mut q = vec![0.0; k];
+    let mut its = 0;
+    let mut rr = rr0;
+    while its < max_iters && rr > stop && rr > 0.0 {
+        normal_apply(idx, f, k, ridge, &p, &mut q);
+        let pq: f64 = p.iter().zip(&q).map(|(a, b)| a * b).sum();
+        if pq <= 0.0 {
+            break;
+        }
+        let alpha = rz / pq;
+        for c in 0..k {
+            x[c] += alpha * p[c];
+            res[c] -= alpha * q[c];
+        }
+        rr = res.iter().map(|a| a * a).sum();
+        precond(&res, &mut z);
+        let rz_new: f64 = res.iter().zip(&z).map(|(a, b)| a * b).sum();
+        let beta = rz_new / rz;
+        rz = rz_new;
+        for c in 0..k {
+            p[c] = z[c] + beta * p[c];
         }
         its += 1;
     }

@@ -13,6 +13,10 @@ use std::time::Instant;
 /// constant, so a sweep costs O(|Ω|k) whatever the rank.
 pub const ALTMIN_CG_ITERS: usize = 3;
 
+/// Rows with at least this many times k² observations are sketch-preconditioned by
+/// default ("n_i ≫ k²").
+pub const SKETCH_ABOVE_K2: usize = 8;
+
 /// Settings of a completion run.
 #[derive(Clone, Copy, Debug)]
 pub struct CompletionConfig {
@@ -43,6 +47,7 @@ impl CompletionConfig {
             solver: RowSolver::Cg {
                 reduction: 1e-2,
                 max_iters: ALTMIN_CG_ITERS,
+                sketch_above: SKETCH_ABOVE_K2 * rank * rank,
             },
             sweeps: 20,
             tol: 0.0,
@@ -147,7 +152,10 @@ pub fn complete(
             "the regularisation must be ≥ 0",
         ));
     }
-    if let RowSolver::Cg { reduction, max_iters } = cfg.solver {
+    if let RowSolver::Cg {
+        reduction, max_iters, ..
+    } = cfg.solver
+    {
         if !(reduction > 0.0 && reduction < 1.0) || max_iters == 0 {
             return Err(SolverError::setting(
                 "cg",
