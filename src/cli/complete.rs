@@ -80,6 +80,10 @@ pub struct CompleteArgs {
     /// leading factor plays the part of user and item biases).
     #[arg(long)]
     pub center: bool,
+    /// Theory mode: give the start and every half-step a fresh, disjoint part of the
+    /// training entries (2·sweeps + 2 parts) instead of all of them.
+    #[arg(long)]
+    pub sample_splitting: bool,
     /// Seed of the split and of the randomized SVD start.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -195,6 +199,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         tol: args.tol,
         mu: 1.0,
         seed: args.seed,
+        sample_splitting: args.sample_splitting,
     };
     let quiet = args.quiet;
     if !quiet {

@@ -32,8 +32,12 @@ pub struct CompletionConfig {
     pub tol: f64,
     /// Incoherence clipping constant μ of the spectral start.
     pub mu: f64,
-    /// Seed of the randomized SVD.
+    /// Seed of the randomized SVD (and of the sample split).
     pub seed: u64,
+    /// Theory mode (Jain et al.; Gu et al.): split Ω at random into 2·sweeps + 2 disjoint
+    /// parts and give the spectral start and every half-step a fresh one. Each step then
+    /// sees |Ω|/(2·sweeps + 2) entries; the practical mode (false) uses all of Ω every time.
+    pub sample_splitting: bool,
 }
 
 impl CompletionConfig {
@@ -53,6 +57,7 @@ impl CompletionConfig {
             tol: 0.0,
             mu: 1.0,
             seed: 0,
+            sample_splitting: false,
         }
     }
     /// Exact ALS, 20 sweeps.
@@ -166,20 +171,39 @@ pub fn complete(
     }
     let train = entries_of(omega);
     let start = Instant::now();
+    // the set each step sees: all of Ω, or (sample splitting) part s of 2·sweeps + 2
+    let parts: Vec<Omega> = if cfg.sample_splitting {
+        let count = 2 * cfg.sweeps + 2;
+        let mut buckets: Vec<Vec<(u32, u32, f64)>> = vec![Vec::new(); count];
+        for (t, &e) in train.iter().enumerate() {
+            buckets[(split_hash(cfg.seed, t as u64) % count as u64) as usize].push(e);
+        }
+        buckets.iter().map(|b| Omega::new(m, n, b)).collect()
+    } else {
+        Vec::new()
+    };
+    let part = |s: usize| parts.get(s).unwrap_or(omega);
     let mut f = Factors {
         k,
-        u: spectral_init(omega, k, cfg.mu, cfg.seed),
+        u: spectral_init(part(0), k, cfg.mu, cfg.seed),
         v: vec![0.0; n * k],
     };
     let mut trace = Vec::new();
     let mut t = Instant::now();
     let mut its =
-        half_step(omega.by_cols(), &f.u, &mut f.v, k, cfg.reg, cfg.solver).cg_iterations as f64 / n as f64;
+        half_step(part(1).by_cols(), &f.u, &mut f.v, k, cfg.reg, cfg.solver).cg_iterations as f64 / n as f64;
     for sweep in 0..=cfg.sweeps {
         if sweep > 0 {
             t = Instant::now();
-            let a = half_step(omega.by_rows(), &f.v, &mut f.u, k, cfg.reg, cfg.solver);
-            let b = half_step(omega.by_cols(), &f.u, &mut f.v, k, cfg.reg, cfg.solver);
+            let a = half_step(part(2 * sweep).by_rows(), &f.v, &mut f.u, k, cfg.reg, cfg.solver);
+            let b = half_step(
+                part(2 * sweep + 1).by_cols(),
+                &f.u,
+                &mut f.v,
+                k,
+                cfg.reg,
+                cfg.solver,
+            );
             its = (a.cg_iterations + b.cg_iterations) as f64 / (m + n) as f64;
         }
         // the sweep's time is the half-steps'; scoring is reported apart
@@ -204,4 +228,12 @@ pub fn complete(
         }
     }
     Ok((f, trace))
+}
+
+/// SplitMix64 of (seed, entry): the part an entry goes to under sample splitting.
+fn split_hash(seed: u64, t: u64) -> u64 {
+    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ t;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
