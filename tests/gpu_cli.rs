@@ -7,11 +7,10 @@ use solvent::linalg::io::matrix_market;
 use solvent::linalg::io::npz::{self, NpzMember};
 use solvent::linalg::vector::relative_residual;
 use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
-use common::{solvent, stderr};
+use common::{check_shared_solutions, shared, solvent, stderr};
 
 fn have_gpu() -> bool {
     match GpuContext::new(&GpuRequest { allow_software: true }) {
@@ -114,7 +113,7 @@ fn solve_seq_on_the_gpu_reproduces_the_shared_reference_solutions() {
     if !have_gpu() {
         return;
     }
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fem-poisson-disk");
+    let shared = shared();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sol");
     let o = solvent(&[
@@ -129,20 +128,7 @@ fn solve_seq_on_the_gpu_reproduces_the_shared_reference_solutions() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for k in 0..3 {
-        let a = matrix_market::read_matrix(shared.join(format!("A_{k:04}.mtx"))).unwrap();
-        let b = matrix_market::read_vector(shared.join(format!("b_{k:04}.mtx"))).unwrap();
-        let x_ref = matrix_market::read_vector(shared.join(format!("x_{k:04}.mtx"))).unwrap();
-        let x = matrix_market::read_vector(out.join(format!("x_{k:04}.mtx"))).unwrap();
-        assert!(relative_residual(&a, &x, &b) <= 1e-10);
-        let scale = x_ref.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        let err = x
-            .iter()
-            .zip(&x_ref)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        assert!(err <= 1e-6 * scale, "system {k}: error {err:.2e}");
-    }
+    check_shared_solutions(&out, "gpu");
 }
 
 #[test]

@@ -199,12 +199,30 @@ pub fn cg_row(
     max_iters: usize,
     x: &mut [f64],
 ) -> usize {
-    let mut r = vec![0.0; k];
+    pcg_row(idx, val, f, k, ridge, reduction, max_iters, x, |r, z| {
+        z.copy_from_slice(r)
+    })
+}
+
+/// Preconditioned CG on `(FᵀF + ridge·I) x = Fᵀm` from the current `x`, `precond(r, z)`
+/// applying M⁻¹; stops when the (unpreconditioned) residual fell by `reduction` or after
+/// `max_iters`, returning the iterations taken.
+#[allow(clippy::too_many_arguments)]
+fn pcg_row(
+    idx: &[u32],
+    val: &[f64],
+    f: &[f64],
+    k: usize,
+    ridge: f64,
+    reduction: f64,
+    max_iters: usize,
+    x: &mut [f64],
+    precond: impl Fn(&[f64], &mut [f64]),
+) -> usize {
     // r = Fᵀ m − (FᵀF + ridge) x
+    let mut r = vec![0.0; k];
     normal_apply(idx, f, k, ridge, x, &mut r);
-    for rc in r.iter_mut() {
-        *rc = -*rc;
-    }
+    r.iter_mut().for_each(|v| *v = -*v);
     for (&j, &v) in idx.iter().zip(val) {
         let fj = &f[j as usize * k..(j as usize + 1) * k];
         for (rc, fc) in r.iter_mut().zip(fj) {
@@ -213,7 +231,10 @@ pub fn cg_row(
     }
     let mut rr: f64 = r.iter().map(|a| a * a).sum();
     let stop = reduction * reduction * rr;
-    let mut p = r.clone();
+    let mut z = vec![0.0; k];
+    precond(&r, &mut z);
+    let mut p = z.clone();
+    let mut rz: f64 = r.iter().zip(&z).map(|(a, b)| a * b).sum();
     let mut q = vec![0.0; k];
     let mut its = 0;
     while its < max_iters && rr > stop && rr > 0.0 {
@@ -222,24 +243,26 @@ pub fn cg_row(
         if pq <= 0.0 {
             break;
         }
-        let alpha = rr / pq;
+        let alpha = rz / pq;
         for c in 0..k {
             x[c] += alpha * p[c];
             r[c] -= alpha * q[c];
         }
-        let rr_new: f64 = r.iter().map(|a| a * a).sum();
-        let beta = rr_new / rr;
-        rr = rr_new;
+        rr = r.iter().map(|a| a * a).sum();
+        precond(&r, &mut z);
+        let rz_new: f64 = r.iter().zip(&z).map(|(a, b)| a * b).sum();
+        let beta = rz_new / rz;
+        rz = rz_new;
         for c in 0..k {
-            p[c] = r[c] + beta * p[c];
+            p[c] = z[c] + beta * p[c];
         }
         its += 1;
     }
     its
 }
 
-/// SplitMix64: the deterministic hash behind the sketch (row i, entry t → bucket and sign).
-fn mix(mut z: u64) -> u64 {
+/// SplitMix64: the deterministic hash behind the sketch and the sample split.
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -249,11 +272,10 @@ fn mix(mut z: u64) -> u64 {
 /// Sketch-and-precondition for a row with n_i ≫ k² observations: a CountSketch of the
 /// n_i × k regression matrix to 2k² rows (each observation added, with a random sign, to
 /// one random row: O(n_i k); 2k² rows make it a subspace embedding), stacked on
-/// √ridge·I, QR'd to R (k × k, O(k⁴)); then CG on the
-/// normal equations preconditioned by M = RᵀR ≈ FᵀF + ridge·I, whose condition number is
-/// O(1) whatever F's, so the iteration count no longer depends on the conditioning.
-/// Same stopping rule as [`cg_row`] (on the unpreconditioned residual); returns the
-/// iterations taken.
+/// √ridge·I, QR'd to R (k × k, O(k⁴)); then CG on the normal equations preconditioned by
+/// M = RᵀR ≈ FᵀF + ridge·I, whose condition number is O(1) whatever F's, so the
+/// iteration count no longer depends on the conditioning. Same stopping rule as
+/// [`cg_row`]; returns the iterations taken.
 #[allow(clippy::too_many_arguments)]
 pub fn sketch_cg_row(
     idx: &[u32],
@@ -301,44 +323,5 @@ pub fn sketch_cg_row(
             z[a] = acc / r[(a, a)];
         }
     };
-    let mut res = vec![0.0; k];
-    normal_apply(idx, f, k, ridge, x, &mut res);
-    res.iter_mut().for_each(|v| *v = -*v);
-    for (&j, &v) in idx.iter().zip(val) {
-        let fj = &f[j as usize * k..(j as usize + 1) * k];
-        for (rc, fc) in res.iter_mut().zip(fj) {
-            *rc += v * fc;
-        }
-    }
-    let rr0: f64 = res.iter().map(|a| a * a).sum();
-    let stop = reduction * reduction * rr0;
-    let mut z = vec![0.0; k];
-    precond(&res, &mut z);
-    let mut p = z.clone();
-    let mut rz: f64 = res.iter().zip(&z).map(|(a, b)| a * b).sum();
-    let mut q = vec![0.0; k];
-    let mut its = 0;
-    let mut rr = rr0;
-    while its < max_iters && rr > stop && rr > 0.0 {
-        normal_apply(idx, f, k, ridge, &p, &mut q);
-        let pq: f64 = p.iter().zip(&q).map(|(a, b)| a * b).sum();
-        if pq <= 0.0 {
-            break;
-        }
-        let alpha = rz / pq;
-        for c in 0..k {
-            x[c] += alpha * p[c];
-            res[c] -= alpha * q[c];
-        }
-        rr = res.iter().map(|a| a * a).sum();
-        precond(&res, &mut z);
-        let rz_new: f64 = res.iter().zip(&z).map(|(a, b)| a * b).sum();
-        let beta = rz_new / rz;
-        rz = rz_new;
-        for c in 0..k {
-            p[c] = z[c] + beta * p[c];
-        }
-        its += 1;
-    }
-    its
+    pcg_row(idx, val, f, k, ridge, reduction, max_iters, x, precond)
 }

@@ -2,7 +2,7 @@
 //! train (and test) RMSE after every sweep in the trace.
 
 use super::omega::Omega;
-use super::regression::{half_step, RowSolver};
+use super::regression::{half_step, mix, RowSolver};
 use super::spectral::spectral_init;
 use crate::error::{Result, SolverError};
 use rayon::prelude::*;
@@ -176,7 +176,8 @@ pub fn complete(
         let count = 2 * cfg.sweeps + 2;
         let mut buckets: Vec<Vec<(u32, u32, f64)>> = vec![Vec::new(); count];
         for (t, &e) in train.iter().enumerate() {
-            buckets[(split_hash(cfg.seed, t as u64) % count as u64) as usize].push(e);
+            buckets[(mix(cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ t as u64) % count as u64) as usize]
+                .push(e);
         }
         buckets.iter().map(|b| Omega::new(m, n, b)).collect()
     } else {
@@ -228,12 +229,4 @@ pub fn complete(
         }
     }
     Ok((f, trace))
-}
-
-/// SplitMix64 of (seed, entry): the part an entry goes to under sample splitting.
-fn split_hash(seed: u64, t: u64) -> u64 {
-    let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ t;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
