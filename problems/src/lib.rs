@@ -7,6 +7,7 @@
 //! used across tests, benches and the CLI ([`generators`]).
 #![deny(missing_docs)]
 
+pub mod allocation;
 pub mod capability;
 pub mod completion;
 pub mod error;

@@ -27,6 +27,10 @@ pub enum SolverError {
     /// direct solve).
     #[error("not applicable: {0}")]
     NotApplicable(String),
+    /// The constraints cannot be met (a budget below the least achievable), with what the
+    /// least achievable is.
+    #[error("infeasible: {0}")]
+    Infeasible(String),
     /// One system of a sequence is unusable (wrong size, unreadable).
     #[error("{system}: {message}")]
     Sequence {

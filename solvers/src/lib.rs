@@ -17,6 +17,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod allocation;
 pub mod completion;
 pub mod error;
 pub mod krylov;
