@@ -4,6 +4,7 @@
 //! (with one line saying why and the residual reached), 1 for bad input or
 //! any other error (one line naming what and where).
 
+pub mod allocate;
 pub mod complete;
 pub mod datagen;
 pub mod device;
@@ -40,6 +41,9 @@ pub enum Command {
     /// Complete a sparsely observed matrix (ratings) with a low-rank model: alternating
     /// minimisation (CG rows) or exact ALS.
     Complete(complete::CompleteArgs),
+    /// Allocate per-layer compression under a global budget (exact DP, Lagrangian bound,
+    /// baselines), from an options table or a safetensors model.
+    Allocate(Box<allocate::AllocateArgs>),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -69,6 +73,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Datagen(args) => datagen::run(&args),
         Command::SolveSeq(args) => solve_seq::run(&args),
         Command::Complete(args) => complete::run(&args),
+        Command::Allocate(args) => allocate::run(&args),
     }
 }
 

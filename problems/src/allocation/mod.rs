@@ -4,9 +4,11 @@
 //! ([`synthetic`]).
 
 pub mod load;
+pub mod model;
 pub mod synthetic;
 pub mod table;
 
 pub use load::{read_csv, read_json, read_table, write_json};
+pub use model::{glob_match, CurveSpec, Model, ModelCurves};
 pub use synthetic::{synthetic_table, SyntheticTable};
 pub use table::{Layer, LayerOption, OptionTable, PARAMS};
