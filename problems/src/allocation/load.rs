@@ -332,3 +332,91 @@ pub fn write_json(table: &OptionTable, path: impl AsRef<Path>) -> Result<()> {
     })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn json_and_csv_read_the_same_table_and_json_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = write(
+            dir.path(),
+            "t.json",
+            r#"{"layers": [
+              {"name": "fc1", "shape": [10, 100], "options": [
+                {"level": 0, "sparsity": 0.0, "cost": {"params": 1000, "flops": 2000}, "distortion": 0.0},
+                {"level": 50, "sparsity": 0.5, "cost": {"flops": 1000, "params": 500}, "distortion": 3.5}]},
+              {"name": "fc2", "options": [
+                {"level": 0, "cost": {"params": 10, "flops": 20}, "distortion": 0.0, "note": "ignored"}]}]}"#,
+        );
+        let csv = write(
+            dir.path(),
+            "t.csv",
+            "layer,level,sparsity,params,cost_flops,distortion,shape\n\
+             fc1,0,0.0,1000,2000,0.0,10x100\n\
+             fc2,0,,10,20,0,\n\
+             fc1,50,0.5,500,1000,3.5,\n",
+        );
+        let a = read_table(&json).unwrap();
+        let b = read_table(&csv).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.resources, vec!["params", "flops"]);
+        assert_eq!(a.layers[0].options[1].cost, vec![500, 1000]);
+        assert_eq!(a.layers[0].size(), 1000);
+        let out = dir.path().join("o.json");
+        write_json(&a, &out).unwrap();
+        assert_eq!(read_table(&out).unwrap(), a);
+    }
+
+    #[test]
+    fn bad_tables_name_what_and_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |name: &str, text: &str| read_table(write(dir.path(), name, text)).unwrap_err().to_string();
+        let e = err("a.csv", "layer,level,params,distortion\nfc,0,10,0\nfc,1,5,NaN\n");
+        assert!(e.contains("a.csv:3") && e.contains("distortion is NaN"), "{e}");
+        let e = err("b.csv", "layer,level,params,distortion\nfc,0,10,-1\n");
+        assert!(e.contains("b.csv:2") && e.contains("negative distortion"), "{e}");
+        let e = err("c.csv", "layer,level,params,distortion\nfc,0,ten,1\n");
+        assert!(e.contains("c.csv:2") && e.contains("params cost \"ten\""), "{e}");
+        let e = err("d.csv", "layer,level,distortion\nfc,0,1\n");
+        assert!(e.contains("no \"params\""), "{e}");
+        let e = err("e.csv", "layer,level,params,distortion\nfc,0,10,1\nfc,0,5,2\n");
+        assert!(
+            e.contains("e.csv:3") && e.contains("level 0 appears twice"),
+            "{e}"
+        );
+        let dup = r#"{"layers": [{"name": "x", "options": [{"level": 0, "cost": {"params": 1}, "distortion": 0}]},
+                                 {"name": "x", "options": [{"level": 0, "cost": {"params": 1}, "distortion": 0}]}]}"#;
+        let e = err("f.json", dup);
+        assert!(e.contains("duplicate layer name \"x\""), "{e}");
+        let neg = r#"{"layers": [{"name": "x", "options": [{"level": 3, "cost": {"params": 1}, "distortion": -2}]}]}"#;
+        let e = err("g.json", neg);
+        assert!(
+            e.contains("layer \"x\"") && e.contains("level 3") && e.contains("negative distortion"),
+            "{e}"
+        );
+        let e = err(
+            "h.json",
+            r#"{"layers": [{"name": "x", "options": [{"level": 0, "cost": {"params": 1}, "distortion": NaN}]}]}"#,
+        );
+        assert!(
+            e.contains("h.json:1") && e.contains("not a valid options table"),
+            "{e}"
+        );
+        let mixed = r#"{"layers": [{"name": "x", "options": [{"level": 0, "cost": {"params": 1, "flops": 2}, "distortion": 0},
+                                                              {"level": 1, "cost": {"params": 1}, "distortion": 0}]}]}"#;
+        let e = err("i.json", mixed);
+        assert!(e.contains("no \"flops\" cost"), "{e}");
+        let e = err("j.json", r#"{"layers": []}"#);
+        assert!(e.contains("no layers"), "{e}");
+        let e = err("k.txt", "");
+        assert!(e.contains("expected a .json or .csv"), "{e}");
+    }
+}

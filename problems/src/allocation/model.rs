@@ -326,12 +326,14 @@ impl Model {
                 (*s, t)
             }
             [c, s] if *c == cols => (*s, x.data),
-            other => return Err(model_err(
-                &file,
-                format!(
+            other => {
+                return Err(model_err(
+                    &file,
+                    format!(
                     "calibration array has shape {other:?}; expected (samples, {cols}) or ({cols}, samples)"
                 ),
-            )),
+                ))
+            }
         };
         solvent_linalg::error::check_finite(&format!("calibration input {}", file.display()), &xt)?;
         let mut y = vec![0.0; rows * samples];
@@ -409,5 +411,196 @@ impl Model {
                 source: std::io::Error::other(e.to_string()),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use safetensors::tensor::TensorView;
+
+    fn lcg(seed: &mut u64) -> f64 {
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((*seed >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+    }
+
+    /// A small model: a 6×5 F32 weight, a 4×4 F16 weight, a 1-D bias and a 2-D I64 tensor.
+    fn write_model(dir: &Path) -> (PathBuf, Vec<f64>) {
+        let mut s = 7;
+        let w: Vec<f64> = (0..30).map(|_| lcg(&mut s)).collect();
+        let a: Vec<u8> = w.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect();
+        let b: Vec<u8> = (0..16)
+            .flat_map(|i| half::f16::from_f64(i as f64 - 7.5).to_le_bytes())
+            .collect();
+        let bias: Vec<u8> = (0..6).flat_map(|i| (i as f32).to_le_bytes()).collect();
+        let ids: Vec<u8> = (0..4i64).flat_map(|i| i.to_le_bytes()).collect();
+        let views = vec![
+            (
+                "enc.a.weight",
+                TensorView::new(Dtype::F32, vec![6, 5], &a).unwrap(),
+            ),
+            (
+                "enc.b.weight",
+                TensorView::new(Dtype::F16, vec![4, 4], &b).unwrap(),
+            ),
+            ("enc.a.bias", TensorView::new(Dtype::F32, vec![6], &bias).unwrap()),
+            (
+                "position_ids",
+                TensorView::new(Dtype::I64, vec![1, 4], &ids).unwrap(),
+            ),
+        ];
+        let meta = Some(HashMap::from([("format".to_string(), "pt".to_string())]));
+        let path = dir.join("m.safetensors");
+        safetensors::serialize_to_file(views, meta, &path).unwrap();
+        let w32: Vec<f64> = w.iter().map(|&v| v as f32 as f64).collect();
+        (path, w32)
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match(
+            "encoder.layer.*.weight",
+            "encoder.layer.3.attention.self.query.weight"
+        ));
+        assert!(!glob_match(
+            "encoder.layer.*.weight",
+            "encoder.layer.3.output.LayerNorm.bias"
+        ));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a?c*", "abcde"));
+        assert!(!glob_match("a?c", "ac"));
+    }
+
+    #[test]
+    fn curves_match_direct_computation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = write_model(dir.path());
+        let m = Model::open(&path).unwrap();
+        // Default selection: ≥ 2-D floating point only.
+        assert_eq!(m.select(&[], &[]).unwrap(), vec!["enc.a.weight", "enc.b.weight"]);
+        // Calibration X as (samples, in) = 7×5.
+        let mut s = 3;
+        let x: Vec<f64> = (0..35).map(|_| lcg(&mut s)).collect();
+        let cal = dir.path().join("cal");
+        std::fs::create_dir(&cal).unwrap();
+        solvent_linalg::io::npy::write_f64(cal.join("enc.a.weight.npy"), &[7, 5], &x).unwrap();
+        let levels = 11;
+        let plain = m
+            .curves(&CurveSpec {
+                levels,
+                include: vec!["enc.a.*".into()],
+                exclude: vec![],
+                calib: None,
+            })
+            .unwrap();
+        let calibrated = m
+            .curves(&CurveSpec {
+                levels,
+                include: vec!["enc.a.*".into()],
+                exclude: vec![],
+                calib: Some(cal),
+            })
+            .unwrap();
+        let order = magnitude_order(&w);
+        for k in 0..levels {
+            let pruned = pruned_at(k, levels, 30);
+            let mut dw = vec![0.0; 30];
+            for &i in &order[..pruned] {
+                dw[i as usize] = w[i as usize];
+            }
+            let weight_space: f64 = dw.iter().map(|v| v * v).sum();
+            // ‖ΔW Xᵀ‖² with ΔW 6×5 and X 7×5.
+            let mut out_space = 0.0;
+            for r in 0..6 {
+                for smp in 0..7 {
+                    let y: f64 = (0..5).map(|c| dw[r * 5 + c] * x[smp * 5 + c]).sum();
+                    out_space += y * y;
+                }
+            }
+            let o = &plain.table.layers[0].options[k];
+            assert!((o.distortion - weight_space).abs() <= 1e-12 * (1.0 + weight_space));
+            assert_eq!(o.cost[0], 30 - pruned as u64);
+            let c = calibrated.table.layers[0].options[k].distortion;
+            assert!(
+                (c - out_space).abs() <= 1e-10 * (1.0 + out_space),
+                "level {k}: {c} vs {out_space}"
+            );
+        }
+        // Sorted squares match the weights.
+        let mut sq: Vec<f64> = w.iter().map(|v| v * v).collect();
+        sq.sort_by(f64::total_cmp);
+        assert_eq!(plain.sorted_sq[0], sq);
+    }
+
+    #[test]
+    fn bad_models_get_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = write_model(dir.path());
+        let m = Model::open(&path).unwrap();
+        let e = m.select(&["position_ids".into()], &[]).unwrap_err().to_string();
+        assert!(e.contains("position_ids") && e.contains("I64"), "{e}");
+        let e = m.select(&["nothing.*".into()], &[]).unwrap_err().to_string();
+        assert!(e.contains("no ≥ 2-D"), "{e}");
+        let spec = CurveSpec {
+            levels: 5,
+            include: vec!["enc.a.weight".into()],
+            exclude: vec![],
+            calib: Some(dir.path().to_path_buf()),
+        };
+        let e = m.curves(&spec).err().unwrap().to_string();
+        assert!(
+            e.contains("calibration input for \"enc.a.weight\" is missing"),
+            "{e}"
+        );
+        let e = m.write_pruned(
+            &HashMap::from([("gone".to_string(), 1)]),
+            &dir.path().join("o.safetensors"),
+        );
+        assert!(e.unwrap_err().to_string().contains("no tensor named \"gone\""));
+        std::fs::write(dir.path().join("junk.safetensors"), b"not a model").unwrap();
+        let e = Model::open(dir.path().join("junk.safetensors"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("not a valid safetensors file"), "{e}");
+    }
+
+    #[test]
+    fn pruned_file_keeps_the_largest_weights_and_copies_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = write_model(dir.path());
+        let m = Model::open(&path).unwrap();
+        let out = dir.path().join("p.safetensors");
+        m.write_pruned(
+            &HashMap::from([("enc.a.weight".to_string(), 12), ("enc.b.weight".to_string(), 5)]),
+            &out,
+        )
+        .unwrap();
+        let p = Model::open(&out).unwrap();
+        let (_, pa) = p.weights("enc.a.weight").unwrap();
+        let order = magnitude_order(&w);
+        for (rank, &i) in order.iter().enumerate() {
+            let i = i as usize;
+            if rank < 12 {
+                assert_eq!(pa[i], 0.0);
+            } else {
+                assert_eq!(pa[i], w[i]);
+            }
+        }
+        let (_, pb) = p.weights("enc.b.weight").unwrap();
+        assert_eq!(pb.iter().filter(|&&v| v == 0.0).count(), 5);
+        // |i − 7.5| smallest for i = 7, 8 (0.5), 6, 9 (1.5), then 5 (2.5; tie with 10 by position).
+        for i in [5, 6, 7, 8, 9] {
+            assert_eq!(pb[i], 0.0);
+        }
+        assert_eq!(pb[10], 2.5);
+        let (st0, st1) = (m.tensors(), p.tensors());
+        for name in ["enc.a.bias", "position_ids"] {
+            assert_eq!(st0.tensor(name).unwrap().data(), st1.tensor(name).unwrap().data());
+        }
+        let (_, meta) = SafeTensors::read_metadata(&p.bytes).unwrap();
+        assert_eq!(meta.metadata().as_ref().unwrap()["format"], "pt");
     }
 }

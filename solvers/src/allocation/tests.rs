@@ -239,30 +239,58 @@ impl Evaluator for Coupled<'_> {
 
 #[test]
 fn evolve_keeps_the_budget_and_improves_a_coupled_objective() {
-    let (p, _) = random_mckp(6, 4, 42);
-    let dp = dp::solve(&p).unwrap();
-    let mut eval = Coupled {
-        values: &p.values,
-        costs: &p.costs,
-    };
     let settings = EvolveSettings {
         generations: 60,
         offspring: 32,
         seed: 1,
         ..EvolveSettings::default()
     };
-    let r = evolve(&p, &dp.choice, &mut eval, &settings, &mut |_, _| {}).unwrap();
-    assert!(p.cost_of(&r.choice) <= p.budget);
-    assert!(r.value <= r.start_value);
-    assert!(r.history.windows(2).all(|w| w[1] <= w[0]));
-    // Under the additive evaluator the DP's answer cannot be improved.
-    let r2 = evolve(
-        &p,
-        &dp.choice,
-        &mut Additive { values: &p.values },
-        &settings,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    assert!(close(r2.value, dp.value));
+    let (mut coupled_cases, mut improved, mut reached) = (0, 0, 0);
+    for seed in 40..80 {
+        let (p, _) = random_mckp(6, 4, seed);
+        let dp = dp::solve(&p).unwrap();
+        let mut eval = Coupled {
+            values: &p.values,
+            costs: &p.costs,
+        };
+        // Brute force under the coupled objective.
+        let mut best = f64::INFINITY;
+        for code in 0..4usize.pow(6) {
+            let c: Vec<usize> = (0..6).map(|l| (code / 4usize.pow(l as u32)) % 4).collect();
+            if p.cost_of(&c) <= p.budget {
+                best = best.min(eval.evaluate(&c, 0).unwrap());
+            }
+        }
+        let r = evolve(&p, &dp.choice, &mut eval, &settings, &mut |_, _| {}).unwrap();
+        assert!(p.cost_of(&r.choice) <= p.budget);
+        assert!(r.history.windows(2).all(|w| w[1] <= w[0]));
+        if best < r.start_value - 1e-9 {
+            // The additive DP misses the coupled optimum; the search (a local search with
+            // paired one-level moves) should at least improve on it.
+            coupled_cases += 1;
+            improved += usize::from(r.value < r.start_value - 1e-9);
+            reached += usize::from(close(r.value, best));
+        }
+        // Under the additive evaluator the DP's answer cannot be improved.
+        let r2 = evolve(
+            &p,
+            &dp.choice,
+            &mut Additive { values: &p.values },
+            &settings,
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(close(r2.value, dp.value));
+    }
+    eprintln!("coupled {coupled_cases}, improved {improved}, reached the optimum {reached}");
+    assert!(
+        coupled_cases >= 3,
+        "only {coupled_cases} instances where the coupling matters"
+    );
+    // Measured: improves 10 of 21 and reaches the optimum in 5 (random, non-monotone costs make
+    // one-level moves a coarse neighbourhood); never worse, never over budget.
+    assert!(
+        3 * improved >= coupled_cases && reached >= 1,
+        "improved {improved}, reached {reached} of {coupled_cases}"
+    );
 }
