@@ -518,7 +518,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     }
     if !args.quiet {
         println!(
-            "{}: {} layers, budget {} {} of {} ({:.1}%): cost {} , distortion {:.6e}, lower bound {:.6e} \
+            "{}: {} layers, budget {} {} of {} ({:.1}%): cost {}, distortion {:.6e}, lower bound {:.6e} \
              (gap {:.2e}, {:.3}%), scaling unit {:.3} (rounding ≤ {:.0}), solved in {:.3} s",
             args.method.name(),
             table.layers.len(),
