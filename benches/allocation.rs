@@ -55,13 +55,16 @@ fn allocation(c: &mut Criterion) {
         g.bench_function(format!("lagrange_noise{noise}"), |b| {
             b.iter(|| hull::lagrange(&exact))
         });
-        if noise > 0.0 {
+        {
             let e = dp::solve(&exact).unwrap();
             println!(
-                "noise {noise}, exact costs: DP value {:.6e}; states stored {}; memory {:.1} MB",
+                "noise {noise}, exact costs: DP value {:.6e}; states stored {}; memory {:.1} MB; passes {} \
+                 (divide and conquer: {})",
                 e.value,
                 e.stats.states_stored,
-                (e.stats.backtrack_bytes + e.stats.working_bytes) as f64 / 1e6
+                (e.stats.backtrack_bytes + e.stats.working_bytes) as f64 / 1e6,
+                e.stats.passes,
+                e.stats.divide_and_conquer
             );
             g.bench_function(format!("dp_exact_noise{noise}"), |b| {
                 b.iter(|| dp::solve(&exact).unwrap())

@@ -93,6 +93,43 @@ fn dp_equals_brute_force_and_lagrange_bounds_it() {
 }
 
 #[test]
+fn divide_and_conquer_gives_the_same_optimum_in_less_memory() {
+    let tiny = dp::DpSettings {
+        backtrack_cap_bytes: 0,
+    };
+    for seed in 0..40 {
+        let (p, _) = random_mckp(3 + (seed as usize % 6), 2 + (seed as usize % 4), seed + 1000);
+        let exact = brute(&p, None).unwrap();
+        let s = dp::solve_with(&p, &tiny).unwrap();
+        assert!(
+            close(s.value, exact),
+            "seed {seed}: d&c {} vs brute {exact}",
+            s.value
+        );
+        assert!(p.cost_of(&s.choice) <= p.budget);
+    }
+    let t = table(200, 41, 0.0, 8);
+    let p = Mckp::from_table(&t, 0, t.max_total(0) * 3 / 10).unwrap();
+    let direct = dp::solve(&p).unwrap();
+    let cap = direct.stats.backtrack_bytes / 8;
+    let dc = dp::solve_with(
+        &p,
+        &dp::DpSettings {
+            backtrack_cap_bytes: cap,
+        },
+    )
+    .unwrap();
+    assert!(dc.stats.divide_and_conquer && !direct.stats.divide_and_conquer);
+    assert!(dc.stats.backtrack_bytes <= cap && dc.stats.passes > 1);
+    assert!(
+        close(dc.value, direct.value),
+        "d&c {} vs direct {}",
+        dc.value,
+        direct.value
+    );
+}
+
+#[test]
 fn infeasible_budget_names_the_minimum() {
     let (mut p, _) = random_mckp(4, 3, 7);
     let min = p.min_total();
