@@ -72,6 +72,8 @@ fn allocate_a_csv_table_exactly_and_compare() {
         assert!(l["level"].is_u64() && l["sparsity"].is_f64() && l["cost"]["flops"].is_u64());
     }
     let r = read(&rep);
+    assert_eq!(r["run"]["status"]["kind"], "converged");
+    assert_eq!(r["run"]["metrics"]["criterion"], "bound_gap");
     let compare = r["compare"].as_array().unwrap();
     assert!(compare.len() >= 3);
     for c in compare {
@@ -126,7 +128,10 @@ fn allocate_two_budgets_and_evolve_with_a_command_evaluator() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let e = &read(&rep)["details"]["evolve"];
+    let r = read(&rep);
+    assert_eq!(r["run"]["iterations"], 3);
+    assert_eq!(r["run"]["solver"], "allocation-evolve");
+    let e = &r["details"]["evolve"];
     assert!(e["value"].as_f64().unwrap() <= e["start_value"].as_f64().unwrap());
     assert!(e["evaluations"].as_u64().unwrap() > 1);
     let o = solvent(&[

@@ -21,6 +21,9 @@ pub enum Criterion {
     RelativeChange,
     /// Relative gap to a certified bound (combinatorial problems).
     BoundGap,
+    /// The objective itself (relative to the start), for searches without a convergence
+    /// measure: they run until an iteration, time or stall limit.
+    Objective,
 }
 
 impl Criterion {
@@ -33,6 +36,7 @@ impl Criterion {
             Self::ProjectedGradient => "projected gradient norm",
             Self::RelativeChange => "relative change",
             Self::BoundGap => "bound gap",
+            Self::Objective => "objective (relative to the start)",
         }
     }
 }

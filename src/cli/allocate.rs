@@ -15,9 +15,9 @@ use solvent_problems::allocation::{
     read_table, synthetic_table, CurveSpec, Model, OptionTable, SyntheticTable,
 };
 use solvent_solvers::allocation::{
-    baselines, dp, evolve, hull, two_budget, Additive, Evaluator, EvolveSettings, Mckp,
+    baselines, dp, hull, two_budget, Additive, Evaluator, EvolveSettings, EvolveSolver, ExactDpSolver, Mckp,
 };
-use solvent_solvers::SolverError;
+use solvent_solvers::{run as run_solver, run_observed, Options, ProgressObserver, SolverError};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -123,6 +123,12 @@ pub struct AllocateArgs {
     /// --method evolve: generations.
     #[arg(long, default_value_t = 50)]
     pub generations: usize,
+    /// --method evolve: stop after this many seconds of search.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// --method evolve: stop after this many generations without improvement.
+    #[arg(long)]
+    pub stall: Option<usize>,
     /// --method evolve: children per generation.
     #[arg(long, default_value_t = 64)]
     pub offspring: usize,
@@ -346,6 +352,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
 
     let t1 = Instant::now();
     let mut extra = serde_json::Map::new();
+    let mut run_report: Option<Value> = None;
     let need_weights = |m: AllocMethod| -> Result<&Vec<Vec<f64>>, CliError> {
         sorted_sq.as_ref().ok_or_else(|| {
             CliError::Usage(format!(
@@ -357,18 +364,25 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     let (choice, lower_bound) = match args.method {
         AllocMethod::Dp => match second {
             None => {
-                let s = dp::solve(&q)?;
-                extra.insert("dp".into(), serde_json::to_value(s.stats).unwrap_or(Value::Null));
+                // Through the shared run loop: the greedy is the start, the DP one step.
+                let out = run_solver(
+                    &q,
+                    &mut ExactDpSolver::default(),
+                    &Options::default().tol(1e-12).max_iters(1),
+                )?;
+                extra.insert(
+                    "dp".into(),
+                    serde_json::to_value(out.state.stats).unwrap_or(Value::Null),
+                );
+                run_report = Some(serde_json::to_value(&out.report).unwrap_or(Value::Null));
+                let c = out.state.choice;
                 // Scaled costs shrink the feasible set: never return worse than the exact-cost
                 // greedy, and say so when it wins.
-                if scaling.unit > 1.0 && bound.value < p.value_of(&s.choice) {
-                    extra.insert(
-                        "scaled_dp_replaced_by_greedy".into(),
-                        json!(p.value_of(&s.choice)),
-                    );
+                if scaling.unit > 1.0 && bound.value < p.value_of(&c) {
+                    extra.insert("scaled_dp_replaced_by_greedy".into(), json!(p.value_of(&c)));
                     (bound.choice.clone(), bound.lower_bound)
                 } else {
-                    (s.choice, bound.lower_bound)
+                    (c, bound.lower_bound)
                 }
             }
             Some((r2, b2)) => {
@@ -393,44 +407,54 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         AllocMethod::Evolve => {
             let start = dp::solve(&q)?;
             let settings = EvolveSettings {
-                generations: args.generations,
                 offspring: args.offspring,
                 seed: args.seed,
                 ..EvolveSettings::default()
             };
-            let bar = if args.quiet {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(args.generations as u64)
-            };
-            let mut progress = |g: usize, best: f64| {
-                bar.set_position(g as u64);
-                bar.set_message(format!("best {best:.6e}"));
-            };
-            let result = match &args.evaluator {
+            let mut options = Options::default()
+                .tol(f64::MIN_POSITIVE)
+                .max_iters(args.generations.max(1));
+            if let Some(t) = args.time_limit {
+                if !(t > 0.0 && t.is_finite()) {
+                    return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
+                }
+                options = options.time_limit(std::time::Duration::from_secs_f64(t));
+            }
+            if let Some(k) = args.stall {
+                options = options.stall_iters(k);
+            }
+            let mut additive = Additive { values: &p.values };
+            let mut command;
+            let evaluator: &mut dyn Evaluator = match &args.evaluator {
                 Some(cmd) => {
-                    let mut ev = CommandEvaluator {
+                    command = CommandEvaluator {
                         command: cmd.clone(),
                         stages: args.eval_stages.max(1),
                         table: &table,
                     };
-                    evolve(&p, &start.choice, &mut ev, &settings, &mut progress)?
+                    &mut command
                 }
-                None => evolve(
-                    &p,
-                    &start.choice,
-                    &mut Additive { values: &p.values },
-                    &settings,
-                    &mut progress,
-                )?,
+                None => &mut additive,
             };
-            bar.finish_and_clear();
+            let mut solver = EvolveSolver {
+                start: start.choice.clone(),
+                evaluator,
+                settings,
+            };
+            let mut bar = ProgressObserver::new();
+            let mut observers: Vec<&mut dyn solvent_solvers::Observer> = Vec::new();
+            if !args.quiet {
+                observers.push(&mut bar);
+            }
+            let out = run_observed(&p, &mut solver, &options, &mut observers)?;
+            let st = out.state;
             extra.insert(
                 "evolve".into(),
-                json!({"start_value": result.start_value, "value": result.value, "evaluations": result.evaluations,
-                       "history": result.history, "evaluator": args.evaluator.as_deref().unwrap_or("additive")}),
+                json!({"start_value": st.start_value, "value": st.value, "evaluations": st.evaluations,
+                       "history": st.history, "evaluator": args.evaluator.as_deref().unwrap_or("additive")}),
             );
-            (result.choice, bound.lower_bound)
+            run_report = Some(serde_json::to_value(&out.report).unwrap_or(Value::Null));
+            (st.choice, bound.lower_bound)
         }
         AllocMethod::Uniform => (baselines::uniform(&table, r, budget)?, bound.lower_bound),
         AllocMethod::Erk => (baselines::erk(&table, r, budget)?, bound.lower_bound),
@@ -512,6 +536,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         "seconds": {"curves": curves_s, "solve": solve_s},
         "details": Value::Object(extra),
         "compare": compare,
+        "run": run_report,
     });
     if let Some(path) = &args.json {
         write_json(path, &report)?;

@@ -77,76 +77,97 @@ pub struct EvolveResult {
     pub evaluations: usize,
 }
 
-/// Refines `start` (which must fit `p.budget`) under `eval`; `progress(generation, best)` is
-/// called after each generation. Every child fits the budget.
-pub fn evolve(
-    p: &Mckp,
-    start: &[usize],
-    eval: &mut dyn Evaluator,
-    s: &EvolveSettings,
-    progress: &mut dyn FnMut(usize, f64),
-) -> Result<EvolveResult> {
-    if start.len() != p.layers() {
-        return Err(SolverError::NotApplicable(format!(
-            "start allocation has {} layers, the problem {}",
-            start.len(),
-            p.layers()
-        )));
-    }
-    if p.cost_of(start) > p.budget {
-        return Err(SolverError::Infeasible(
-            "the start allocation exceeds the budget".into(),
-        ));
-    }
-    if s.offspring == 0 || s.max_flips == 0 {
-        return Err(SolverError::setting("offspring/max_flips", 0, "must be ≥ 1"));
-    }
-    let stages = eval.stages().max(1);
-    // Options of each layer by increasing cost, and each option's position in that order.
-    let order: Vec<Vec<usize>> = p
-        .costs
-        .iter()
-        .map(|c| {
-            let mut o: Vec<usize> = (0..c.len()).collect();
-            o.sort_by_key(|&k| (c[k], k));
-            o
+/// The search in progress: the parent, its value, the generator and the move tables.
+pub struct EvolveState {
+    /// The current allocation (option index per layer).
+    pub choice: Vec<usize>,
+    /// Its last-stage evaluation.
+    pub value: f64,
+    /// The start's last-stage evaluation.
+    pub start_value: f64,
+    /// Best value after each generation.
+    pub history: Vec<f64>,
+    /// Evaluator calls.
+    pub evaluations: usize,
+    order: Vec<Vec<usize>>,
+    rank: Vec<Vec<usize>>,
+    rng: ChaCha8Rng,
+}
+
+impl EvolveState {
+    /// Checks the start and evaluates it.
+    pub fn new(p: &Mckp, start: &[usize], eval: &mut dyn Evaluator, s: &EvolveSettings) -> Result<Self> {
+        if start.len() != p.layers() || start.iter().zip(&p.costs).any(|(&k, c)| k >= c.len()) {
+            return Err(SolverError::NotApplicable(format!(
+                "start allocation has {} layers (or an option out of range), the problem {}",
+                start.len(),
+                p.layers()
+            )));
+        }
+        if p.cost_of(start) > p.budget {
+            return Err(SolverError::Infeasible(
+                "the start allocation exceeds the budget".into(),
+            ));
+        }
+        if s.offspring == 0 || s.max_flips == 0 {
+            return Err(SolverError::setting("offspring/max_flips", 0, "must be ≥ 1"));
+        }
+        // Options of each layer by increasing cost, and each option's position in that order.
+        let order: Vec<Vec<usize>> = p
+            .costs
+            .iter()
+            .map(|c| {
+                let mut o: Vec<usize> = (0..c.len()).collect();
+                o.sort_by_key(|&k| (c[k], k));
+                o
+            })
+            .collect();
+        let rank: Vec<Vec<usize>> = order
+            .iter()
+            .map(|o| {
+                let mut r = vec![0; o.len()];
+                for (i, &k) in o.iter().enumerate() {
+                    r[k] = i;
+                }
+                r
+            })
+            .collect();
+        let stages = eval.stages().max(1);
+        let start_value = eval.evaluate(start, stages - 1)?;
+        Ok(Self {
+            choice: start.to_vec(),
+            value: start_value,
+            start_value,
+            history: Vec::new(),
+            evaluations: 1,
+            order,
+            rank,
+            rng: ChaCha8Rng::seed_from_u64(s.seed),
         })
-        .collect();
-    let rank: Vec<Vec<usize>> = order
-        .iter()
-        .map(|o| {
-            let mut r = vec![0; o.len()];
-            for (i, &k) in o.iter().enumerate() {
-                r[k] = i;
-            }
-            r
-        })
-        .collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
-    let nl = p.layers();
-    let mut parent = start.to_vec();
-    let mut evaluations = 1;
-    let start_value = eval.evaluate(&parent, stages - 1)?;
-    let mut parent_value = start_value;
-    let mut history = Vec::with_capacity(s.generations);
-    for g in 0..s.generations {
+    }
+
+    /// One generation: children by paired one-level moves that fit the budget, staged
+    /// selection, and the best child replaces the parent if it beats it on the last stage.
+    pub fn generation(&mut self, p: &Mckp, eval: &mut dyn Evaluator, s: &EvolveSettings) -> Result<()> {
+        let stages = eval.stages().max(1);
+        let nl = p.layers();
         let mut children: Vec<Vec<usize>> = Vec::with_capacity(s.offspring);
         let mut attempts = 0;
         while children.len() < s.offspring && attempts < 100 * s.offspring {
             attempts += 1;
-            let mut child = parent.clone();
-            let flips = 1 + (rng.next_u64() % s.max_flips as u64) as usize;
+            let mut child = self.choice.clone();
+            let flips = 1 + (self.rng.next_u64() % s.max_flips as u64) as usize;
             for _ in 0..flips {
-                let a = (rng.next_u64() % nl as u64) as usize;
-                let b = (rng.next_u64() % nl as u64) as usize;
-                let (ra, rb) = (rank[a][child[a]], rank[b][child[b]]);
-                if a == b || ra == 0 || rb + 1 >= order[b].len() {
+                let a = (self.rng.next_u64() % nl as u64) as usize;
+                let b = (self.rng.next_u64() % nl as u64) as usize;
+                let (ra, rb) = (self.rank[a][child[a]], self.rank[b][child[b]]);
+                if a == b || ra == 0 || rb + 1 >= self.order[b].len() {
                     continue;
                 }
-                child[a] = order[a][ra - 1];
-                child[b] = order[b][rb + 1];
+                child[a] = self.order[a][ra - 1];
+                child[b] = self.order[b][rb + 1];
             }
-            if child != parent && p.cost_of(&child) <= p.budget {
+            if child != self.choice && p.cost_of(&child) <= p.budget {
                 children.push(child);
             }
         }
@@ -154,7 +175,7 @@ pub fn evolve(
         for stage in 0..stages {
             for c in pool.iter_mut() {
                 c.0 = eval.evaluate(&c.1, stage)?;
-                evaluations += 1;
+                self.evaluations += 1;
             }
             pool.sort_by(|x, y| x.0.total_cmp(&y.0));
             let keep = if stage + 1 == stages {
@@ -165,19 +186,36 @@ pub fn evolve(
             pool.truncate(keep);
         }
         if let Some((v, c)) = pool.into_iter().next() {
-            if v < parent_value {
-                parent_value = v;
-                parent = c;
+            if v < self.value {
+                self.value = v;
+                self.choice = c;
             }
         }
-        history.push(parent_value);
-        progress(g + 1, parent_value);
+        self.history.push(self.value);
+        Ok(())
+    }
+}
+
+/// Refines `start` (which must fit `p.budget`) under `eval` for `s.generations` generations;
+/// `progress(generation, best)` is called after each. Every child fits the budget. (The same
+/// search runs through the shared loop as [`super::solver::EvolveSolver`].)
+pub fn evolve(
+    p: &Mckp,
+    start: &[usize],
+    eval: &mut dyn Evaluator,
+    s: &EvolveSettings,
+    progress: &mut dyn FnMut(usize, f64),
+) -> Result<EvolveResult> {
+    let mut st = EvolveState::new(p, start, eval, s)?;
+    for g in 0..s.generations {
+        st.generation(p, eval, s)?;
+        progress(g + 1, st.value);
     }
     Ok(EvolveResult {
-        choice: parent,
-        value: parent_value,
-        start_value,
-        history,
-        evaluations,
+        choice: st.choice,
+        value: st.value,
+        start_value: st.start_value,
+        history: st.history,
+        evaluations: st.evaluations,
     })
 }

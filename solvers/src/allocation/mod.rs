@@ -14,12 +14,14 @@ pub mod dp;
 pub mod evolve;
 pub mod hull;
 pub mod instance;
+pub mod solver;
 pub mod two_budget;
 
 #[cfg(test)]
 mod tests;
 
-pub use dp::{DpSolution, DpStats};
-pub use evolve::{evolve, Additive, Evaluator, EvolveResult, EvolveSettings};
+pub use dp::{DpSettings, DpSolution, DpStats};
+pub use evolve::{evolve, Additive, Evaluator, EvolveResult, EvolveSettings, EvolveState};
 pub use hull::{dual, lagrange, Lagrange};
 pub use instance::{Mckp, Scaling};
+pub use solver::{DpState, EvolveSolver, ExactDpSolver};

@@ -331,3 +331,43 @@ fn evolve_keeps_the_budget_and_improves_a_coupled_objective() {
         "improved {improved}, reached {reached} of {coupled_cases}"
     );
 }
+
+#[test]
+fn allocation_solvers_run_through_the_shared_loop() {
+    use crate::{run, Options, Status};
+    let t = table(60, 21, 0.2, 21);
+    let p = Mckp::from_table(&t, 0, t.max_total(0) / 3).unwrap();
+    let exact = dp::solve(&p).unwrap();
+    let out = run(&p, &mut ExactDpSolver::default(), &Options::default().tol(1e-12)).unwrap();
+    assert!(out.report.status.is_converged(), "{:?}", out.report.status);
+    assert_eq!(out.report.iterations, 1);
+    assert!(close(out.state.value, exact.value));
+    let m = &out.report.metrics;
+    assert!(m.extra["lp_lower_bound"] <= exact.value && m.objective == Some(out.state.value));
+    // A tolerance the greedy already meets: accepted without the DP, with its certified gap.
+    let loose = run(&p, &mut ExactDpSolver::default(), &Options::default().tol(0.5)).unwrap();
+    assert_eq!(loose.report.iterations, 0);
+    assert!(loose.state.stats.is_none());
+    let g = loose.report.metrics.value;
+    assert!(g <= 0.5 && close(loose.state.value, exact.lagrange.value));
+    assert!((loose.state.value - exact.value) / loose.state.value <= g + 1e-12);
+    // Evolution stops on the stall rule under the additive evaluator (nothing beats the DP).
+    let mut additive = Additive { values: &p.values };
+    let mut ev = EvolveSolver {
+        start: exact.choice.clone(),
+        evaluator: &mut additive,
+        settings: EvolveSettings::default(),
+    };
+    let opts = Options::default()
+        .tol(f64::MIN_POSITIVE)
+        .max_iters(50)
+        .stall_iters(3);
+    let out = run(&p, &mut ev, &opts).unwrap();
+    assert!(
+        matches!(out.report.status, Status::Stalled { .. }),
+        "{:?}",
+        out.report.status
+    );
+    assert_eq!(out.report.iterations, 3);
+    assert!(close(out.state.value, exact.value));
+}
