@@ -254,3 +254,123 @@ fn scaled_resolution_reports_its_rounding_and_stays_within_budget() {
     let v = read(&rep)["total_distortion"].as_f64().unwrap();
     assert!((v - exact.value).abs() <= 1e-9 * exact.value);
 }
+
+/// A safetensors file by hand: header length, JSON header, little-endian data.
+fn write_safetensors(path: &std::path::Path, tensors: &[(&str, &str, Vec<usize>, Vec<u8>)]) {
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::json!({"format": "pt"}));
+    let mut offset = 0;
+    for (name, dtype, shape, data) in tensors {
+        header.insert(
+            name.to_string(),
+            serde_json::json!({"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + data.len()]}),
+        );
+        offset += data.len();
+    }
+    let mut h = serde_json::to_vec(&header).unwrap();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(h);
+    for (_, _, _, data) in tensors {
+        bytes.extend(data);
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn allocate_a_model_and_write_the_pruned_file() {
+    let d = tempfile::tempdir().unwrap();
+    let model = d.path().join("m.safetensors");
+    let f32s = |v: Vec<f32>| v.into_iter().flat_map(f32::to_le_bytes).collect::<Vec<u8>>();
+    // fc1: 4×8 weights 1..32 (scaled), fc2: 8×2 weights with signs, a bias and an int tensor.
+    let w1: Vec<f32> = (1..=32).map(|i| i as f32 * 0.1).collect();
+    let w2: Vec<f32> = (1..=16)
+        .map(|i| if i % 2 == 0 { i as f32 } else { -(i as f32) } * 0.05)
+        .collect();
+    write_safetensors(
+        &model,
+        &[
+            ("fc1.weight", "F32", vec![4, 8], f32s(w1.clone())),
+            ("fc1.bias", "F32", vec![4], f32s(vec![0.5; 4])),
+            ("fc2.weight", "F32", vec![8, 2], f32s(w2.clone())),
+            (
+                "ids",
+                "I64",
+                vec![1, 3],
+                (0..3i64).flat_map(i64::to_le_bytes).collect(),
+            ),
+        ],
+    );
+    let (out, pruned) = (d.path().join("alloc.json"), d.path().join("p.safetensors"));
+    let o = solvent(&[
+        "allocate",
+        "--model",
+        model.to_str().unwrap(),
+        "--levels",
+        "5",
+        "--budget-frac",
+        "0.5",
+        "--out",
+        out.to_str().unwrap(),
+        "--write-pruned",
+        pruned.to_str().unwrap(),
+        "--compare",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = read(&out);
+    let layers = a["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2); // the I64 tensor and the bias are not candidates
+    let kept: u64 = layers.iter().map(|l| l["cost"]["params"].as_u64().unwrap()).sum();
+    assert!(kept <= 24);
+    // The pruned file: zeros exactly where the allocation says, the largest weights kept,
+    // everything else byte for byte.
+    let orig = std::fs::read(&model).unwrap();
+    let new = std::fs::read(&pruned).unwrap();
+    let m0 = solvent::problems::allocation::Model::open(&model).unwrap();
+    let m1 = solvent::problems::allocation::Model::open(&pruned).unwrap();
+    for l in layers {
+        let name = l["name"].as_str().unwrap();
+        let (_, w0) = m0.weights(name).unwrap();
+        let (_, w1) = m1.weights(name).unwrap();
+        let zeros = w1.iter().filter(|&&v| v == 0.0).count() as u64;
+        assert_eq!(zeros, w0.len() as u64 - l["cost"]["params"].as_u64().unwrap());
+        let min_kept = w1
+            .iter()
+            .filter(|&&v| v != 0.0)
+            .map(|v| v.abs())
+            .fold(f64::INFINITY, f64::min);
+        let max_pruned = w0
+            .iter()
+            .zip(&w1)
+            .filter(|(_, &b)| b == 0.0)
+            .map(|(a, _)| a.abs())
+            .fold(0.0, f64::max);
+        assert!(min_kept >= max_pruned, "{name}");
+        assert!(w0.iter().zip(&w1).all(|(a, b)| *b == 0.0 || a == b));
+    }
+    assert_eq!(m0.describe(), m1.describe());
+    let bias = |bytes: &[u8]| {
+        bytes
+            .windows(16)
+            .filter(|w| *w == f32s(vec![0.5; 4]).as_slice())
+            .count()
+    };
+    assert_eq!(bias(&orig), bias(&new));
+    // Asking for the int tensor by name is an error naming it and its dtype.
+    let o = solvent(&["allocate", "--model", model.to_str().unwrap(), "--include", "ids"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("tensor \"ids\" has dtype I64"),
+        "{}",
+        stderr(&o)
+    );
+    let o = solvent(&[
+        "allocate",
+        "--model",
+        d.path().join("missing.safetensors").to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("missing.safetensors"), "{}", stderr(&o));
+}
