@@ -7,6 +7,7 @@
 pub mod matrix_market;
 pub mod npy;
 pub mod npz;
+pub mod svmlight;
 
 use crate::error::{LinalgError, Result};
 use std::io::Write;

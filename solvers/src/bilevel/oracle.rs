@@ -1,0 +1,192 @@
+//! Counted oracle calls and the inner projected-gradient loops every bilevel method shares.
+
+// Index loops over several arrays at once read clearer than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
+use solvent_problems::bilevel::{Batch, Bilevel};
+
+/// Oracle calls, in full-gradient equivalents (a minibatch of B of N samples counts B/N).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Calls {
+    /// Gradient calls on f (either partial).
+    pub grad_f: f64,
+    /// Gradient calls on g (either partial).
+    pub grad_g: f64,
+    /// Value calls (line searches).
+    pub values: f64,
+    /// Hessian-vector products (implicit differentiation only).
+    pub hvp: f64,
+}
+
+impl Calls {
+    /// Gradient calls in total (HVPs counted as one gradient each).
+    pub fn gradients(&self) -> f64 {
+        self.grad_f + self.grad_g + self.hvp
+    }
+}
+
+/// The fraction of `n` samples a batch covers (1 for a full batch or no samples).
+pub fn weight(batch: &Batch, n: usize) -> f64 {
+    match batch {
+        Some(r) if n > 0 => r.len() as f64 / n as f64,
+        _ => 1.0,
+    }
+}
+
+/// Which inner problem: min_y σf + g (the penalised one) or min_z g.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Inner {
+    /// σ·f + g with this σ.
+    Penalised(f64),
+    /// g alone.
+    Lower,
+}
+
+/// ∇_y of the inner objective at (x, y).
+pub fn inner_grad(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &[f64],
+    which: Inner,
+    batch: (Batch, Batch),
+    calls: &mut Calls,
+    out: &mut [f64],
+) {
+    p.grad_g_y(x, y, batch.1.clone(), out);
+    calls.grad_g += weight(&batch.1, p.lower_samples());
+    if let Inner::Penalised(sigma) = which {
+        let mut gf = vec![0.0; out.len()];
+        p.grad_f_y(x, y, batch.0.clone(), &mut gf);
+        calls.grad_f += weight(&batch.0, p.upper_samples());
+        out.iter_mut().zip(&gf).for_each(|(o, g)| *o += sigma * g);
+    }
+}
+
+fn inner_value(p: &dyn Bilevel, x: &[f64], y: &[f64], which: Inner, calls: &mut Calls) -> f64 {
+    calls.values += 1.0;
+    match which {
+        Inner::Penalised(s) => s * p.f(x, y) + p.g(x, y),
+        Inner::Lower => p.g(x, y),
+    }
+}
+
+/// Accelerated projected gradient (FISTA with backtracking and function-value restarts) on the
+/// inner objective (full batch), warm started at `y`, until the gradient-mapping norm
+/// ‖w − P(w − γ∇)‖/γ at the extrapolated point is ≤ `tol`, or `max_iters` steps. `step`
+/// carries the step size between calls. Returns the last gradient-mapping norm and the steps
+/// taken.
+#[allow(clippy::too_many_arguments)]
+pub fn inner_solve(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &mut [f64],
+    which: Inner,
+    tol: f64,
+    max_iters: usize,
+    step: &mut f64,
+    calls: &mut Calls,
+) -> (f64, usize) {
+    let n = y.len();
+    let (mut grad, mut trial) = (vec![0.0; n], vec![0.0; n]);
+    let mut w = y.to_vec(); // extrapolated point
+    let mut prev = y.to_vec();
+    let mut t = 1.0f64;
+    let mut value_y = inner_value(p, x, y, which, calls);
+    let mut residual = f64::INFINITY;
+    for it in 0..max_iters {
+        let vw = inner_value(p, x, &w, which, calls);
+        inner_grad(p, x, &w, which, (None, None), calls, &mut grad);
+        loop {
+            for i in 0..n {
+                trial[i] = w[i] - *step * grad[i];
+            }
+            p.y_set().project(&mut trial);
+            let (mut lin, mut sq) = (0.0, 0.0);
+            for i in 0..n {
+                let d = trial[i] - w[i];
+                lin += grad[i] * d;
+                sq += d * d;
+            }
+            residual = sq.sqrt() / *step;
+            if residual <= tol {
+                y.copy_from_slice(&trial);
+                return (residual, it);
+            }
+            let tv = inner_value(p, x, &trial, which, calls);
+            if tv <= vw + lin + sq / (2.0 * *step) + 1e-15 * vw.abs() || *step < 1e-300 {
+                prev.copy_from_slice(y);
+                y.copy_from_slice(&trial);
+                // Restart the momentum when the objective goes up (O'Donoghue & Candès); the
+                // step itself is a valid projected-gradient step from w, so it is kept.
+                if tv > value_y {
+                    t = 1.0;
+                    value_y = tv;
+                    w.copy_from_slice(y);
+                    *step *= 1.1;
+                    break;
+                }
+                value_y = tv;
+                let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
+                let beta = (t - 1.0) / t_next;
+                for i in 0..n {
+                    w[i] = y[i] + beta * (y[i] - prev[i]);
+                }
+                p.y_set().project(&mut w);
+                t = t_next;
+                *step *= 1.1;
+                break;
+            }
+            *step *= 0.5;
+        }
+    }
+    (residual, max_iters)
+}
+
+/// One stochastic projected-gradient step on the inner objective with a fixed step.
+pub fn inner_sgd_step(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &mut [f64],
+    which: Inner,
+    batch: (Batch, Batch),
+    step: f64,
+    calls: &mut Calls,
+) {
+    let mut grad = vec![0.0; y.len()];
+    inner_grad(p, x, y, which, batch, calls, &mut grad);
+    y.iter_mut().zip(&grad).for_each(|(v, g)| *v -= step * g);
+    p.y_set().project(y);
+}
+
+/// The penalty hypergradient ∇ψ_σ = ∇ₓf(x, y) + (∇ₓg(x, y) − ∇ₓg(x, z))/σ.
+pub fn penalty_hypergradient(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &[f64],
+    z: &[f64],
+    sigma: f64,
+    batch: (Batch, Batch),
+    calls: &mut Calls,
+) -> Vec<f64> {
+    let nx = x.len();
+    let (mut gf, mut gy, mut gz) = (vec![0.0; nx], vec![0.0; nx], vec![0.0; nx]);
+    p.grad_f_x(x, y, batch.0.clone(), &mut gf);
+    p.grad_g_x(x, y, batch.1.clone(), &mut gy);
+    p.grad_g_x(x, z, batch.1.clone(), &mut gz);
+    calls.grad_f += weight(&batch.0, p.upper_samples());
+    calls.grad_g += 2.0 * weight(&batch.1, p.lower_samples());
+    (0..nx).map(|j| gf[j] + (gy[j] - gz[j]) / sigma).collect()
+}
+
+/// The projected-gradient mapping (x − P_X(x − α d))/α (the convergence measure uses α = 1:
+/// ‖x − P_X(x − d)‖, equal to ‖d‖ without constraints).
+pub fn projected(p: &dyn Bilevel, x: &[f64], d: &[f64], alpha: f64) -> Vec<f64> {
+    let mut t: Vec<f64> = x.iter().zip(d).map(|(x, d)| x - alpha * d).collect();
+    p.x_set().project(&mut t);
+    x.iter().zip(&t).map(|(x, t)| (x - t) / alpha).collect()
+}
+
+/// Euclidean norm.
+pub fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}

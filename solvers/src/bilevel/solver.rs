@@ -1,0 +1,531 @@
+//! The bilevel solvers on the shared contract: the penalty method (deterministic double loop,
+//! stochastic minibatch, single-loop momentum) and the baselines F2SA and approximate implicit
+//! differentiation (AID). All stop on the norm of the projected hypergradient estimate and
+//! report the upper value, lower-level optimality and oracle calls in the trace.
+
+// Index loops over several arrays at once read clearer than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
+use super::oracle::{inner_sgd_step, inner_solve, norm, penalty_hypergradient, projected, Calls, Inner};
+use crate::error::{Result, SolverError};
+use crate::metrics::{Criterion, Metrics};
+use crate::solver::{Solver, Step};
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use solvent_linalg::LinalgError;
+use solvent_problems::bilevel::{validate, Batch, Bilevel};
+
+/// Which method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Penalty method, deterministic double loop: inner problems solved to a tolerance tied to
+    /// σ and the current hypergradient, then one projected step on x.
+    Penalty,
+    /// Penalty method with minibatch oracles: `inner_steps` stochastic steps per outer step.
+    PenaltyStochastic,
+    /// Single-loop penalty method: one stochastic inner step per outer step, momentum on the
+    /// hypergradient.
+    PenaltySingleLoop,
+    /// F2SA: penalty weight λ = 1/σ increasing linearly, a fixed number of inner steps.
+    F2sa,
+    /// Approximate implicit differentiation: inner solve, CG on ∇²_yy g v = ∇_y f,
+    /// ∇ψ ≈ ∇ₓf − ∇²_xy g v.
+    Aid,
+}
+
+impl Method {
+    /// CLI name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Penalty => "penalty",
+            Self::PenaltyStochastic => "penalty-stoch",
+            Self::PenaltySingleLoop => "penalty-single-loop",
+            Self::F2sa => "f2sa",
+            Self::Aid => "aid",
+        }
+    }
+}
+
+/// How σ evolves (penalty methods; F2SA ramps λ = 1/σ instead).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub enum Sigma {
+    /// σ fixed.
+    Fixed(f64),
+    /// σ ← max(min, σ·factor) after every outer step.
+    Geometric {
+        /// Start.
+        start: f64,
+        /// Factor in (0, 1].
+        factor: f64,
+        /// Floor.
+        min: f64,
+    },
+}
+
+impl Sigma {
+    fn start(&self) -> f64 {
+        match *self {
+            Self::Fixed(s) => s,
+            Self::Geometric { start, .. } => start,
+        }
+    }
+}
+
+/// Settings (validated in `init`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BilevelSolver {
+    /// The method.
+    pub method: Method,
+    /// The penalty parameter σ (F2SA: its start, λ₀ = 1/σ).
+    pub sigma: Sigma,
+    /// F2SA: λ increment per outer step; λ stops at 1/`f2sa_sigma_min`.
+    pub f2sa_ramp: f64,
+    /// F2SA: smallest σ (largest λ).
+    pub f2sa_sigma_min: f64,
+    /// Inner tolerance factor: inner loops stop at factor·σ·‖G‖ (AID: factor·‖G‖).
+    pub inner_tol: f64,
+    /// Most inner steps per inner solve.
+    pub inner_max_iters: usize,
+    /// Inner steps per outer step (F2SA and the stochastic double loop).
+    pub inner_steps: usize,
+    /// Minibatch size (stochastic methods).
+    pub batch: usize,
+    /// Momentum weight β of the single-loop method: d ← (1−β)d + βĝ.
+    pub momentum: f64,
+    /// Fixed outer step α (default: 1/L with L the largest secant estimate of ∇ψ's Lipschitz
+    /// constant seen so far).
+    pub step: Option<f64>,
+    /// Seed of the minibatches.
+    pub seed: u64,
+    /// Start point (x₀, y₀) instead of the problem's (projected onto X × Y).
+    pub start: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl BilevelSolver {
+    /// Defaults for a method: σ fixed at 1e-4 (F2SA: λ from 10 by +1 per step up to 1e4),
+    /// inner tolerance factor 0.01, batch 64, 10 inner steps, β = 0.1.
+    pub fn new(method: Method) -> Self {
+        Self {
+            method,
+            sigma: Sigma::Fixed(if method == Method::F2sa { 0.1 } else { 1e-4 }),
+            f2sa_ramp: 1.0,
+            f2sa_sigma_min: 1e-4,
+            inner_tol: 0.01,
+            inner_max_iters: 10_000,
+            inner_steps: 10,
+            batch: 64,
+            momentum: 0.1,
+            step: None,
+            seed: 0,
+            start: None,
+        }
+    }
+
+    /// The same with σ fixed.
+    pub fn sigma(mut self, sigma: f64) -> Self {
+        self.sigma = Sigma::Fixed(sigma);
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        let pos = |name: &'static str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(SolverError::setting(name, v, "must be a positive finite number"))
+            }
+        };
+        match self.sigma {
+            Sigma::Fixed(s) => pos("sigma", s)?,
+            Sigma::Geometric { start, factor, min } => {
+                pos("sigma", start)?;
+                pos("sigma min", min)?;
+                if !(factor > 0.0 && factor <= 1.0) {
+                    return Err(SolverError::setting("sigma factor", factor, "must be in (0, 1]"));
+                }
+            }
+        }
+        pos("f2sa ramp", self.f2sa_ramp)?;
+        pos("f2sa sigma min", self.f2sa_sigma_min)?;
+        pos("inner tolerance", self.inner_tol)?;
+        if let Some(a) = self.step {
+            pos("step", a)?;
+        }
+        if !(self.momentum > 0.0 && self.momentum <= 1.0) {
+            return Err(SolverError::setting(
+                "momentum",
+                self.momentum,
+                "must be in (0, 1]",
+            ));
+        }
+        if self.batch == 0 || self.inner_steps == 0 || self.inner_max_iters == 0 {
+            return Err(SolverError::setting("batch/inner steps", 0, "must be ≥ 1"));
+        }
+        Ok(())
+    }
+
+    fn stochastic(&self) -> bool {
+        matches!(self.method, Method::PenaltyStochastic | Method::PenaltySingleLoop)
+    }
+}
+
+/// The iterate and the method's internals.
+#[derive(Clone, Debug)]
+pub struct BilevelState {
+    /// Upper variable.
+    pub x: Vec<f64>,
+    /// Penalised lower solution y_σ (AID: the lower solution).
+    pub y: Vec<f64>,
+    /// Lower solution z ≈ argmin g(x, ·).
+    pub z: Vec<f64>,
+    /// Current σ.
+    pub sigma: f64,
+    /// Oracle calls so far.
+    pub calls: Calls,
+    /// The hypergradient estimate at x.
+    pub grad: Vec<f64>,
+    /// Norm of its projected version (the convergence measure).
+    pub pg_norm: f64,
+    /// Outer iterations done.
+    pub outer: usize,
+    /// Lower-level optimality: gradient-mapping norm of g at z after the last inner solve.
+    pub lower_residual: f64,
+    v: Vec<f64>,
+    momentum: Vec<f64>,
+    alpha: f64,
+    l_est: f64,
+    step_y: f64,
+    step_z: f64,
+    rng: ChaCha8Rng,
+}
+
+fn check_finite(what: &str, it: usize, v: &[f64]) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(SolverError::Linalg(LinalgError::NonFinite {
+            what: format!("{what} at outer iteration {it} (an oracle returned NaN or ∞)"),
+            index,
+            value: v[index],
+        })),
+    }
+}
+
+impl BilevelSolver {
+    fn batches(&self, p: &dyn Bilevel, rng: &mut ChaCha8Rng) -> (Batch, Batch) {
+        // The samples are cut into consecutive windows of `batch`; a uniformly drawn sample
+        // picks its window, so every sample weighs 1/n in expectation (unbiased estimates).
+        let pick = |n: usize, rng: &mut ChaCha8Rng| -> Batch {
+            if n == 0 || self.batch >= n {
+                None
+            } else {
+                let u = (rng.next_u64() % n as u64) as usize;
+                let s = u / self.batch * self.batch;
+                Some(s..(s + self.batch).min(n))
+            }
+        };
+        (pick(p.upper_samples(), rng), pick(p.lower_samples(), rng))
+    }
+
+    /// Solves the inner problems at st.x (deterministic) and forms the hypergradient there.
+    fn refresh(&self, p: &dyn Bilevel, st: &mut BilevelState, inner_iters: Option<usize>) -> Result<()> {
+        let scale = st.pg_norm.clamp(1e-12, 1.0);
+        let it = st.outer;
+        let max = inner_iters.unwrap_or(self.inner_max_iters);
+        // inner tolerances: exact when a fixed number of steps is asked for
+        let tol = |t: f64| if inner_iters.is_some() { 0.0 } else { t };
+        match self.method {
+            Method::Aid => {
+                let (r, _) = inner_solve(
+                    p,
+                    &st.x,
+                    &mut st.z,
+                    Inner::Lower,
+                    tol(self.inner_tol * scale * 0.1),
+                    max,
+                    &mut st.step_z,
+                    &mut st.calls,
+                );
+                st.lower_residual = r;
+                st.y.copy_from_slice(&st.z);
+                // CG on ∇²_yy g v = ∇_y f, warm started.
+                let ny = st.z.len();
+                let mut rhs = vec![0.0; ny];
+                p.grad_f_y(&st.x, &st.z, None, &mut rhs);
+                st.calls.grad_f += 1.0;
+                let mut hv = vec![0.0; ny];
+                p.hvp_yy(&st.x, &st.z, &st.v, &mut hv)?;
+                st.calls.hvp += 1.0;
+                let mut r: Vec<f64> = rhs.iter().zip(&hv).map(|(a, b)| a - b).collect();
+                let mut d = r.clone();
+                let mut rr: f64 = r.iter().map(|x| x * x).sum();
+                let target = (self.inner_tol * scale * 0.1).powi(2).max(1e-30)
+                    * rhs.iter().map(|x| x * x).sum::<f64>().max(1e-300);
+                for _ in 0..max.min(10 * ny + 10) {
+                    if rr <= target {
+                        break;
+                    }
+                    p.hvp_yy(&st.x, &st.z, &d, &mut hv)?;
+                    st.calls.hvp += 1.0;
+                    let dhd: f64 = d.iter().zip(&hv).map(|(a, b)| a * b).sum();
+                    if dhd <= 0.0 {
+                        return Err(SolverError::NotApplicable(format!(
+                            "AID: the lower Hessian is not positive definite at outer iteration {it} (dᵀHd = {dhd:e}); \
+                             use a penalty method for nonconvex lower levels"
+                        )));
+                    }
+                    let a = rr / dhd;
+                    for i in 0..ny {
+                        st.v[i] += a * d[i];
+                        r[i] -= a * hv[i];
+                    }
+                    let rr2: f64 = r.iter().map(|x| x * x).sum();
+                    let b = rr2 / rr;
+                    rr = rr2;
+                    for i in 0..ny {
+                        d[i] = r[i] + b * d[i];
+                    }
+                }
+                let nx = st.x.len();
+                let (mut gf, mut gxy) = (vec![0.0; nx], vec![0.0; nx]);
+                p.grad_f_x(&st.x, &st.z, None, &mut gf);
+                st.calls.grad_f += 1.0;
+                p.hvp_xy(&st.x, &st.z, &st.v, &mut gxy)?;
+                st.calls.hvp += 1.0;
+                st.grad = gf.iter().zip(&gxy).map(|(a, b)| a - b).collect();
+            }
+            _ => {
+                let t = self.inner_tol * st.sigma * scale;
+                let (_, _) = inner_solve(
+                    p,
+                    &st.x,
+                    &mut st.y,
+                    Inner::Penalised(st.sigma),
+                    tol(t),
+                    max,
+                    &mut st.step_y,
+                    &mut st.calls,
+                );
+                let (r, _) = inner_solve(
+                    p,
+                    &st.x,
+                    &mut st.z,
+                    Inner::Lower,
+                    tol(t),
+                    max,
+                    &mut st.step_z,
+                    &mut st.calls,
+                );
+                st.lower_residual = r;
+                st.grad =
+                    penalty_hypergradient(p, &st.x, &st.y, &st.z, st.sigma, (None, None), &mut st.calls);
+            }
+        }
+        check_finite("the hypergradient", it, &st.grad)?;
+        Ok(())
+    }
+
+    fn alpha(&self, st: &BilevelState) -> f64 {
+        self.step.unwrap_or(1.0 / st.l_est)
+    }
+
+    /// Takes the projected step on x (F2SA: scaled by λ₀/λ, its step rule as λ grows).
+    fn outer_step(&self, p: &dyn Bilevel, st: &mut BilevelState, d: &[f64]) -> Vec<f64> {
+        let mut alpha = self.alpha(st);
+        if self.method == Method::F2sa {
+            alpha *= st.sigma / self.sigma.start();
+        }
+        let old = st.x.clone();
+        for (x, g) in st.x.iter_mut().zip(d) {
+            *x -= alpha * g;
+        }
+        p.x_set().project(&mut st.x);
+        st.alpha = alpha;
+        old
+    }
+
+    fn secant(&self, st: &mut BilevelState, old_x: &[f64], old_g: &[f64]) {
+        let s: f64 =
+            st.x.iter()
+                .zip(old_x)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f64>()
+                .sqrt();
+        let r: f64 = st
+            .grad
+            .iter()
+            .zip(old_g)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>()
+            .sqrt();
+        if s > 0.0 && r.is_finite() {
+            st.l_est = st.l_est.max(r / s);
+        }
+    }
+}
+
+impl<P: Bilevel> Solver<P> for BilevelSolver {
+    type State = BilevelState;
+
+    fn name(&self) -> String {
+        format!("bilevel-{}", self.method.name())
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn init(&mut self, p: &P) -> Result<BilevelState> {
+        self.check()?;
+        validate(p)?;
+        if self.stochastic() && p.lower_samples() == 0 {
+            return Err(SolverError::NotApplicable(format!(
+                "{} needs minibatch oracles; this problem has none (use penalty)",
+                self.method.name()
+            )));
+        }
+        let (mut x, mut y) = self.start.clone().unwrap_or_else(|| p.start());
+        if self.start.is_some() {
+            p.x_set().project(&mut x);
+            p.y_set().project(&mut y);
+        }
+        if x.len() != p.dim_x() || y.len() != p.dim_y() {
+            return Err(SolverError::Linalg(LinalgError::dims(
+                "bilevel start point",
+                p.dim_x() + p.dim_y(),
+                x.len() + y.len(),
+            )));
+        }
+        check_finite("the start point", 0, &x)?;
+        let sigma = self.sigma.start();
+        let mut st = BilevelState {
+            z: y.clone(),
+            v: vec![0.0; y.len()],
+            momentum: vec![0.0; x.len()],
+            grad: vec![0.0; x.len()],
+            x,
+            y,
+            sigma,
+            calls: Calls::default(),
+            pg_norm: 1.0,
+            outer: 0,
+            lower_residual: f64::INFINITY,
+            alpha: 0.0,
+            l_est: 1e-12,
+            step_y: 1.0,
+            step_z: 1.0,
+            rng: ChaCha8Rng::seed_from_u64(self.seed),
+        };
+        self.refresh(p, &mut st, None)?;
+        // A first secant estimate of L from a tiny step (the step rule needs one).
+        let g0 = st.grad.clone();
+        let x0 = st.x.clone();
+        let gn = norm(&g0).max(1e-300);
+        let h = 1e-4 * (1.0 + norm(&x0)) / gn;
+        for (x, g) in st.x.iter_mut().zip(&g0) {
+            *x -= h * g;
+        }
+        p.x_set().project(&mut st.x);
+        self.refresh(p, &mut st, None)?;
+        self.secant(&mut st, &x0, &g0);
+        if st.l_est <= 1e-12 {
+            st.l_est = 1.0;
+        }
+        st.alpha = self.alpha(&st);
+        st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
+        st.momentum = st.grad.clone();
+        Ok(st)
+    }
+
+    fn step(&mut self, p: &P, st: &mut BilevelState) -> Result<Step> {
+        st.outer += 1;
+        let estimate = match self.method {
+            Method::Penalty | Method::F2sa | Method::Aid => {
+                let g_old = st.grad.clone();
+                let d = st.grad.clone();
+                let x_old = self.outer_step(p, st, &d);
+                match (self.method, self.sigma) {
+                    (Method::F2sa, _) => {
+                        let lambda = (1.0 / st.sigma + self.f2sa_ramp).min(1.0 / self.f2sa_sigma_min);
+                        st.sigma = 1.0 / lambda;
+                    }
+                    (Method::Penalty, Sigma::Geometric { factor, min, .. }) => {
+                        st.sigma = (st.sigma * factor).max(min)
+                    }
+                    _ => {}
+                }
+                let steps = (self.method == Method::F2sa).then_some(self.inner_steps);
+                self.refresh(p, st, steps)?;
+                self.secant(st, &x_old, &g_old);
+                st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
+                st.pg_norm
+            }
+            Method::PenaltyStochastic | Method::PenaltySingleLoop => {
+                let single = self.method == Method::PenaltySingleLoop;
+                let inner = if single { 1 } else { self.inner_steps };
+                // Steps decay as 1/√(1 + k/100) (inner ones from the backtracking estimate at
+                // the start, halved for the noise).
+                let decay = 1.0 / (1.0 + st.outer as f64 / 100.0).sqrt();
+                for _ in 0..inner {
+                    let b = self.batches(p, &mut st.rng);
+                    let (gy, gz) = (0.5 * st.step_y * decay, 0.5 * st.step_z * decay);
+                    inner_sgd_step(
+                        p,
+                        &st.x,
+                        &mut st.y,
+                        Inner::Penalised(st.sigma),
+                        b.clone(),
+                        gy,
+                        &mut st.calls,
+                    );
+                    inner_sgd_step(p, &st.x, &mut st.z, Inner::Lower, b, gz, &mut st.calls);
+                }
+                let b = self.batches(p, &mut st.rng);
+                let g = penalty_hypergradient(p, &st.x, &st.y, &st.z, st.sigma, b, &mut st.calls);
+                check_finite("the hypergradient estimate", st.outer, &g)?;
+                let d = if single {
+                    let beta = self.momentum;
+                    for (m, gi) in st.momentum.iter_mut().zip(&g) {
+                        *m = (1.0 - beta) * *m + beta * gi;
+                    }
+                    st.momentum.clone()
+                } else {
+                    g
+                };
+                let alpha = self.alpha(st) * decay;
+                for (x, g) in st.x.iter_mut().zip(&d) {
+                    *x -= alpha * g;
+                }
+                p.x_set().project(&mut st.x);
+                st.grad = d;
+                st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
+                st.pg_norm
+            }
+        };
+        if !estimate.is_finite() {
+            return Err(SolverError::Linalg(LinalgError::NonFinite {
+                what: format!("the projected hypergradient at outer iteration {}", st.outer),
+                index: 0,
+                value: estimate,
+            }));
+        }
+        Ok(Step::Continue {
+            estimate: Some(estimate),
+        })
+    }
+
+    fn metrics(&self, p: &P, st: &BilevelState) -> Metrics {
+        let mut m = Metrics::new(Criterion::ProjectedGradient, st.pg_norm)
+            .with_objective(p.f(&st.x, &st.z))
+            .with_extra("lower_gap", p.g(&st.x, &st.y) - p.g(&st.x, &st.z))
+            .with_extra("lower_residual", st.lower_residual)
+            .with_extra("sigma", st.sigma)
+            .with_extra("grad_calls", st.calls.gradients())
+            .with_extra("grad_f_calls", st.calls.grad_f)
+            .with_extra("grad_g_calls", st.calls.grad_g);
+        if st.calls.hvp > 0.0 {
+            m = m.with_extra("hvp_calls", st.calls.hvp);
+        }
+        m
+    }
+}
