@@ -5,6 +5,7 @@
 //! any other error (one line naming what and where).
 
 pub mod allocate;
+pub mod bilevel;
 pub mod complete;
 pub mod datagen;
 pub mod device;
@@ -44,6 +45,9 @@ pub enum Command {
     /// Allocate per-layer compression under a global budget (exact DP, Lagrangian bound,
     /// baselines), from an options table or a safetensors model.
     Allocate(Box<allocate::AllocateArgs>),
+    /// Bilevel optimization by first-order penalty methods (F2SA and implicit
+    /// differentiation as baselines).
+    Bilevel(Box<bilevel::BilevelArgs>),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -74,6 +78,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::SolveSeq(args) => solve_seq::run(&args),
         Command::Complete(args) => complete::run(&args),
         Command::Allocate(args) => allocate::run(&args),
+        Command::Bilevel(args) => bilevel::run(&args),
     }
 }
 

@@ -91,7 +91,6 @@ pub fn inner_solve(
     let mut w = y.to_vec(); // extrapolated point
     let mut prev = y.to_vec();
     let mut t = 1.0f64;
-    let mut value_y = inner_value(p, x, y, which, calls);
     let mut residual = f64::INFINITY;
     for it in 0..max_iters {
         let vw = inner_value(p, x, &w, which, calls);
@@ -114,18 +113,21 @@ pub fn inner_solve(
             }
             let tv = inner_value(p, x, &trial, which, calls);
             if tv <= vw + lin + sq / (2.0 * *step) + 1e-15 * vw.abs() || *step < 1e-300 {
+                // Gradient restart (O'Donoghue & Candès): drop the momentum when the step
+                // (w → trial) points against the momentum (y_prev → trial). Unlike the
+                // function-value test it stays reliable when values differ by rounding only.
+                let mut against = 0.0;
+                for i in 0..n {
+                    against += (w[i] - trial[i]) * (trial[i] - y[i]);
+                }
                 prev.copy_from_slice(y);
                 y.copy_from_slice(&trial);
-                // Restart the momentum when the objective goes up (O'Donoghue & Candès); the
-                // step itself is a valid projected-gradient step from w, so it is kept.
-                if tv > value_y {
+                if against > 0.0 {
                     t = 1.0;
-                    value_y = tv;
                     w.copy_from_slice(y);
                     *step *= 1.1;
                     break;
                 }
-                value_y = tv;
                 let t_next = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
                 let beta = (t - 1.0) / t_next;
                 for i in 0..n {

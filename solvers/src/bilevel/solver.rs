@@ -112,7 +112,7 @@ impl BilevelSolver {
             f2sa_ramp: 1.0,
             f2sa_sigma_min: 1e-4,
             inner_tol: 0.01,
-            inner_max_iters: 10_000,
+            inner_max_iters: 1_000,
             inner_steps: 10,
             batch: 64,
             momentum: 0.1,
@@ -194,11 +194,15 @@ pub struct BilevelState {
     v: Vec<f64>,
     momentum: Vec<f64>,
     alpha: f64,
+    secants: Vec<f64>,
     l_est: f64,
     step_y: f64,
     step_z: f64,
     rng: ChaCha8Rng,
 }
+
+/// Secants kept for the Lipschitz estimate of the outer step.
+const SECANT_WINDOW: usize = 10;
 
 fn check_finite(what: &str, it: usize, v: &[f64]) -> Result<()> {
     match v.iter().position(|x| !x.is_finite()) {
@@ -359,7 +363,11 @@ impl BilevelSolver {
             .sum::<f64>()
             .sqrt();
         if s > 0.0 && r.is_finite() {
-            st.l_est = st.l_est.max(r / s);
+            st.secants.push(r / s);
+            if st.secants.len() > SECANT_WINDOW {
+                st.secants.remove(0);
+            }
+            st.l_est = st.secants.iter().copied().fold(1e-12, f64::max);
         }
     }
 }
@@ -411,6 +419,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
             outer: 0,
             lower_residual: f64::INFINITY,
             alpha: 0.0,
+            secants: Vec::new(),
             l_est: 1e-12,
             step_y: 1.0,
             step_z: 1.0,
@@ -440,22 +449,28 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
     fn step(&mut self, p: &P, st: &mut BilevelState) -> Result<Step> {
         st.outer += 1;
         let estimate = match self.method {
-            Method::Penalty | Method::F2sa | Method::Aid => {
+            Method::F2sa => {
+                // F2SA's own rule: λ ramps, x steps shrink as λ₀/λ, a fixed number of inner steps.
                 let g_old = st.grad.clone();
                 let d = st.grad.clone();
                 let x_old = self.outer_step(p, st, &d);
-                match (self.method, self.sigma) {
-                    (Method::F2sa, _) => {
-                        let lambda = (1.0 / st.sigma + self.f2sa_ramp).min(1.0 / self.f2sa_sigma_min);
-                        st.sigma = 1.0 / lambda;
-                    }
-                    (Method::Penalty, Sigma::Geometric { factor, min, .. }) => {
-                        st.sigma = (st.sigma * factor).max(min)
-                    }
-                    _ => {}
+                let lambda = (1.0 / st.sigma + self.f2sa_ramp).min(1.0 / self.f2sa_sigma_min);
+                st.sigma = 1.0 / lambda;
+                self.refresh(p, st, Some(self.inner_steps))?;
+                self.secant(st, &x_old, &g_old);
+                st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
+                st.pg_norm
+            }
+            Method::Penalty | Method::Aid => {
+                if let (Method::Penalty, Sigma::Geometric { factor, min, .. }) = (self.method, self.sigma) {
+                    st.sigma = (st.sigma * factor).max(min);
                 }
-                let steps = (self.method == Method::F2sa).then_some(self.inner_steps);
-                self.refresh(p, st, steps)?;
+                // Projected step 1/L, L the largest secant ‖Δ∇ψ‖/‖Δx‖ of the last few steps
+                // (a window, so a secant blown up by inexact inner solves is forgotten).
+                let g_old = st.grad.clone();
+                let d = st.grad.clone();
+                let x_old = self.outer_step(p, st, &d);
+                self.refresh(p, st, None)?;
                 self.secant(st, &x_old, &g_old);
                 st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
                 st.pg_norm

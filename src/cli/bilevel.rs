@@ -1,0 +1,407 @@
+//! `solvent bilevel`: bilevel optimization by first-order penalty methods (and the F2SA and
+//! implicit-differentiation baselines) on built-in problems or svmlight data.
+
+use super::{check_output_path, write_json, CliError};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use solvent_problems::bilevel::{
+    Bilevel, HyperCleaning, HyperParam, LogisticData, QuadraticBilevel, QuadraticConfig, Set, ToyBilevel,
+};
+use solvent_solvers::bilevel::{BilevelSolver, BilevelState, Method, Sigma};
+use solvent_solvers::{run_observed, Observer, Options, ProgressObserver, Report};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Built-in problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BilevelProblem {
+    /// Quadratic levels with a closed-form solution (--dim-x, --dim-y, --samples, --condition).
+    Quadratic,
+    /// Per-feature L2 hyperparameters of logistic regression (--data, or synthetic ijcnn1-like).
+    Hyperparam,
+    /// One weight per training sample, --corrupt of the labels flipped (--data or synthetic).
+    Hypercleaning,
+    /// The nonconvex toy: g = (x+y)² + x sin²(x+y), x ∈ [0, 3].
+    Toy,
+}
+
+/// Solvers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BilevelMethod {
+    /// Penalty method, deterministic double loop.
+    Penalty,
+    /// Penalty method with minibatches.
+    PenaltyStoch,
+    /// Single-loop penalty method with momentum.
+    PenaltySingleLoop,
+    /// F2SA (penalty weight increasing).
+    F2sa,
+    /// Approximate implicit differentiation (CG on the lower Hessian).
+    Aid,
+}
+
+impl BilevelMethod {
+    fn method(self) -> Method {
+        match self {
+            Self::Penalty => Method::Penalty,
+            Self::PenaltyStoch => Method::PenaltyStochastic,
+            Self::PenaltySingleLoop => Method::PenaltySingleLoop,
+            Self::F2sa => Method::F2sa,
+            Self::Aid => Method::Aid,
+        }
+    }
+}
+
+/// Arguments of `solvent bilevel`.
+#[derive(Debug, Args)]
+pub struct BilevelArgs {
+    /// The problem.
+    #[arg(long, value_enum, default_value = "quadratic")]
+    pub problem: BilevelProblem,
+    /// svmlight data for hyperparam / hypercleaning (labels ±1 or 0/1); default: synthetic.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Synthetic data: samples (ijcnn1-like, 22 features).
+    #[arg(long, default_value_t = 5000)]
+    pub samples: usize,
+    /// Synthetic data: features.
+    #[arg(long, default_value_t = 22)]
+    pub features: usize,
+    /// Fraction of the data held out as the validation (upper-level) set.
+    #[arg(long, default_value_t = 0.3)]
+    pub val_frac: f64,
+    /// hypercleaning: fraction of training labels flipped.
+    #[arg(long, default_value_t = 0.3)]
+    pub corrupt: f64,
+    /// quadratic: dimension of x.
+    #[arg(long, default_value_t = 10)]
+    pub dim_x: usize,
+    /// quadratic: dimension of y.
+    #[arg(long, default_value_t = 10)]
+    pub dim_y: usize,
+    /// quadratic: samples per level.
+    #[arg(long, default_value_t = 64)]
+    pub level_samples: usize,
+    /// quadratic: condition number of the lower Hessian.
+    #[arg(long, default_value_t = 10.0)]
+    pub condition: f64,
+    /// Box on x, `LO,HI` (same bounds on every coordinate).
+    #[arg(long)]
+    pub x_box: Option<String>,
+    /// Box on y, `LO,HI`.
+    #[arg(long)]
+    pub y_box: Option<String>,
+    /// The solver.
+    #[arg(long, value_enum, default_value = "penalty")]
+    pub solver: BilevelMethod,
+    /// Penalty parameter σ (F2SA: its start, λ₀ = 1/σ). Default 1e-4 (F2SA 0.1).
+    #[arg(long)]
+    pub sigma: Option<f64>,
+    /// Decrease σ geometrically to this floor (factor --sigma-factor per outer step).
+    #[arg(long)]
+    pub sigma_min: Option<f64>,
+    /// Factor of the geometric σ schedule.
+    #[arg(long, default_value_t = 0.9)]
+    pub sigma_factor: f64,
+    /// Minibatch size (stochastic solvers).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Inner steps per outer step (F2SA, penalty-stoch).
+    #[arg(long, default_value_t = 10)]
+    pub inner_steps: usize,
+    /// Inner tolerance factor: inner solves stop at factor·σ·‖G‖ (AID: factor·‖G‖).
+    #[arg(long, default_value_t = 0.01)]
+    pub inner_tol: f64,
+    /// Fixed outer step (default: adaptive, 1/L from secant estimates).
+    #[arg(long)]
+    pub step: Option<f64>,
+    /// Most outer iterations.
+    #[arg(long, default_value_t = 1000)]
+    pub max_iters: usize,
+    /// Tolerance on the projected hypergradient norm.
+    #[arg(long, default_value_t = 1e-6)]
+    pub tol: f64,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Seed (data, split, corruption, minibatches).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write {"x": [...], "y": [...]} here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the report (settings, status, trace) here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_box(s: &Option<String>, dim: usize, what: &str) -> Result<Option<Set>, CliError> {
+    let Some(s) = s else { return Ok(None) };
+    let parts: Vec<&str> = s.split(',').collect();
+    let parse = |t: &str| -> Result<f64, CliError> {
+        match t.trim() {
+            "-inf" => Ok(f64::NEG_INFINITY),
+            "inf" | "+inf" => Ok(f64::INFINITY),
+            v => v
+                .parse()
+                .map_err(|_| CliError::Usage(format!("{what}: \"{v}\" is not a number"))),
+        }
+    };
+    if parts.len() != 2 {
+        return Err(CliError::Usage(format!("{what} wants LO,HI, got \"{s}\"")));
+    }
+    let set = Set::uniform_box(dim, parse(parts[0])?, parse(parts[1])?);
+    set.validate(dim, what)?;
+    Ok(Some(set))
+}
+
+fn summary(v: &[f64]) -> String {
+    if v.len() <= 8 {
+        format!(
+            "{:?}",
+            v.iter().map(|x| (x * 1e6).round() / 1e6).collect::<Vec<_>>()
+        )
+    } else {
+        let (min, max) = v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        format!(
+            "{} entries, min {min:.4e}, max {max:.4e}, ‖·‖ {norm:.4e}",
+            v.len()
+        )
+    }
+}
+
+/// A problem with boxes applied where asked.
+struct Boxed<P> {
+    inner: P,
+    x_set: Option<Set>,
+    y_set: Option<Set>,
+}
+
+impl<P: Bilevel> Bilevel for Boxed<P> {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_y(&self) -> usize {
+        self.inner.dim_y()
+    }
+    fn f(&self, x: &[f64], y: &[f64]) -> f64 {
+        self.inner.f(x, y)
+    }
+    fn g(&self, x: &[f64], y: &[f64]) -> f64 {
+        self.inner.g(x, y)
+    }
+    fn grad_f_x(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
+        self.inner.grad_f_x(x, y, b, o)
+    }
+    fn grad_f_y(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
+        self.inner.grad_f_y(x, y, b, o)
+    }
+    fn grad_g_x(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
+        self.inner.grad_g_x(x, y, b, o)
+    }
+    fn grad_g_y(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
+        self.inner.grad_g_y(x, y, b, o)
+    }
+    fn x_set(&self) -> &Set {
+        self.x_set.as_ref().unwrap_or(self.inner.x_set())
+    }
+    fn y_set(&self) -> &Set {
+        self.y_set.as_ref().unwrap_or(self.inner.y_set())
+    }
+    fn upper_samples(&self) -> usize {
+        self.inner.upper_samples()
+    }
+    fn lower_samples(&self) -> usize {
+        self.inner.lower_samples()
+    }
+    fn hvp_yy(&self, x: &[f64], y: &[f64], v: &[f64], o: &mut [f64]) -> solvent_problems::Result<()> {
+        self.inner.hvp_yy(x, y, v, o)
+    }
+    fn hvp_xy(&self, x: &[f64], y: &[f64], v: &[f64], o: &mut [f64]) -> solvent_problems::Result<()> {
+        self.inner.hvp_xy(x, y, v, o)
+    }
+    fn start(&self) -> (Vec<f64>, Vec<f64>) {
+        let (mut x, mut y) = self.inner.start();
+        self.x_set().project(&mut x);
+        self.y_set().project(&mut y);
+        (x, y)
+    }
+}
+
+fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report), CliError> {
+    let method = args.solver.method();
+    let mut s = BilevelSolver::new(method);
+    if let Some(sigma) = args.sigma {
+        s.sigma = Sigma::Fixed(sigma);
+    }
+    if let Some(min) = args.sigma_min {
+        s.sigma = Sigma::Geometric {
+            start: args.sigma.unwrap_or(1e-1),
+            factor: args.sigma_factor,
+            min,
+        };
+        if method == Method::F2sa {
+            s.f2sa_sigma_min = min;
+        }
+    }
+    s.batch = args.batch;
+    s.inner_tol = args.inner_tol;
+    s.inner_steps = args.inner_steps;
+    s.step = args.step;
+    s.seed = args.seed;
+    let mut options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    if let Some(t) = args.time_limit {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
+        }
+        options = options.time_limit(Duration::from_secs_f64(t));
+    }
+    let mut bar = ProgressObserver::new();
+    let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if !args.quiet {
+        observers.push(&mut bar);
+    }
+    let out = run_observed(p, &mut s, &options, &mut observers)?;
+    Ok((out.state, out.report))
+}
+
+/// Runs `solvent bilevel`.
+pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
+    for (p, what) in [(&args.out, "the solution"), (&args.json, "the report")] {
+        if let Some(p) = p {
+            check_output_path(p, what)?;
+        }
+    }
+    let data = || -> Result<(LogisticData, LogisticData), CliError> {
+        let all = match &args.data {
+            Some(path) => LogisticData::read(path, None)?,
+            None => LogisticData::synthetic(args.samples, args.features, args.seed)?,
+        };
+        Ok(all.split(args.val_frac, args.seed)?)
+    };
+    let mut extra = serde_json::Map::new();
+    let (state, report) = match args.problem {
+        BilevelProblem::Quadratic => {
+            let q = QuadraticBilevel::generate(&QuadraticConfig {
+                dim_x: args.dim_x,
+                dim_y: args.dim_y,
+                upper_samples: args.level_samples,
+                lower_samples: args.level_samples,
+                condition: args.condition,
+                seed: args.seed,
+            })?;
+            let p = Boxed {
+                x_set: parse_box(&args.x_box, q.dim_x(), "--x-box")?,
+                y_set: parse_box(&args.y_box, q.dim_y(), "--y-box")?,
+                inner: q,
+            };
+            let r = solve(&p, args)?;
+            if p.x_set.is_none() && p.y_set.is_none() {
+                let (xs, _) = p.inner.closed_form();
+                let d: f64 =
+                    r.0.x
+                        .iter()
+                        .zip(&xs)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum::<f64>()
+                        .sqrt();
+                let n: f64 = xs.iter().map(|v| v * v).sum::<f64>().sqrt();
+                extra.insert("closed_form_relative_error".into(), json!(d / n.max(1e-300)));
+            }
+            r
+        }
+        BilevelProblem::Toy => {
+            let t = ToyBilevel::default();
+            let p = Boxed {
+                x_set: parse_box(&args.x_box, 1, "--x-box")?,
+                y_set: parse_box(&args.y_box, 1, "--y-box")?,
+                inner: t,
+            };
+            solve(&p, args)?
+        }
+        BilevelProblem::Hyperparam => {
+            let (train, val) = data()?;
+            let h = HyperParam::new(train, val)?;
+            let p = Boxed {
+                x_set: parse_box(&args.x_box, h.dim_x(), "--x-box")?,
+                y_set: parse_box(&args.y_box, h.dim_y(), "--y-box")?,
+                inner: h,
+            };
+            let r = solve(&p, args)?;
+            extra.insert(
+                "validation_error_rate".into(),
+                json!(p.inner.val.error_rate(&r.0.z)),
+            );
+            r
+        }
+        BilevelProblem::Hypercleaning => {
+            let (mut train, val) = data()?;
+            let flipped = train.corrupt(args.corrupt, args.seed ^ 0x5eed);
+            let h = HyperCleaning::new(train, val, 1e-2)?;
+            let p = Boxed {
+                x_set: parse_box(&args.x_box, h.dim_x(), "--x-box")?,
+                y_set: parse_box(&args.y_box, h.dim_y(), "--y-box")?,
+                inner: h,
+            };
+            let r = solve(&p, args)?;
+            // How well the weights find the corrupted samples: mean weight of each group.
+            let w = |x: f64| 1.0 / (1.0 + (-x).exp());
+            let mean = |sel: bool| {
+                let v: Vec<f64> =
+                    r.0.x
+                        .iter()
+                        .zip(&flipped)
+                        .filter(|(_, &f)| f == sel)
+                        .map(|(&x, _)| w(x))
+                        .collect();
+                v.iter().sum::<f64>() / v.len().max(1) as f64
+            };
+            extra.insert("mean_weight_corrupted".into(), json!(mean(true)));
+            extra.insert("mean_weight_clean".into(), json!(mean(false)));
+            extra.insert(
+                "validation_error_rate".into(),
+                json!(p.inner.val.error_rate(&r.0.z)),
+            );
+            r
+        }
+    };
+    if let Some(path) = &args.out {
+        write_json(path, &json!({"x": state.x, "y": state.z}))?;
+    }
+    let value = report.metrics.value;
+    if let Some(path) = &args.json {
+        write_json(
+            path,
+            &json!({"command": "bilevel", "problem": format!("{:?}", args.problem).to_lowercase(),
+                    "calls": state.calls, "details": extra, "report": report}),
+        )?;
+    }
+    if !args.quiet {
+        println!("{}", report.summary());
+        println!("x = {}", summary(&state.x));
+        println!("y = {}", summary(&state.z));
+        println!(
+            "upper value {:.6e}, projected hypergradient {:.3e}, σ {:.1e}, gradient calls {:.0} (hvp {:.0})",
+            report.metrics.objective.unwrap_or(f64::NAN),
+            value,
+            state.sigma,
+            state.calls.gradients(),
+            state.calls.hvp
+        );
+        for (k, v) in &extra {
+            println!("{k}: {v}");
+        }
+    }
+    Ok(if report.status.is_converged() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
