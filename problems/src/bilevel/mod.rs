@@ -98,6 +98,7 @@ pub fn batch_range(batch: &Batch, n: usize) -> Range<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
 
