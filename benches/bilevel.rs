@@ -33,7 +33,10 @@ fn main() {
         ("f2sa", BilevelSolver::new(Method::F2sa)),
     ] {
         let mut s = solver;
-        let opts = Options::default().tol(1e-6).max_iters(1_000_000).time_limit(Duration::from_secs(120));
+        let opts = Options::default()
+            .tol(1e-6)
+            .max_iters(1_000_000)
+            .time_limit(Duration::from_secs(120));
         let out = run(&q, &mut s, &opts).unwrap();
         println!(
             "| {name} | {} | {} | {:.0} | {:.1} |",
@@ -51,7 +54,10 @@ fn main() {
     let marks = [0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0];
     println!("| method | {} |", marks.map(|t| format!("{t} s")).join(" | "));
     println!("|---|{}", "---|".repeat(marks.len()));
-    for (name, solver) in [("penalty σ=1e-2", BilevelSolver::new(Method::Penalty).sigma(1e-2)), ("aid", BilevelSolver::new(Method::Aid))] {
+    for (name, solver) in [
+        ("penalty σ=1e-2", BilevelSolver::new(Method::Penalty).sigma(1e-2)),
+        ("aid", BilevelSolver::new(Method::Aid)),
+    ] {
         let mut s = solver;
         let opts = Options::default()
             .tol(1e-9)

@@ -14,8 +14,21 @@ fn bilevel_quadratic_writes_the_solution_and_a_report() {
     let d = tempfile::tempdir().unwrap();
     let (out, rep) = (d.path().join("sol.json"), d.path().join("rep.json"));
     let o = solvent(&[
-        "bilevel", "--problem", "quadratic", "--dim-x", "4", "--dim-y", "6", "--sigma", "1e-5", "--tol", "1e-8",
-        "--out", out.to_str().unwrap(), "--json", rep.to_str().unwrap(),
+        "bilevel",
+        "--problem",
+        "quadratic",
+        "--dim-x",
+        "4",
+        "--dim-y",
+        "6",
+        "--sigma",
+        "1e-5",
+        "--tol",
+        "1e-8",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        rep.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -43,14 +56,39 @@ fn bilevel_hyperparam_on_an_svmlight_file_and_aid_agree() {
     for solver in ["penalty", "aid"] {
         let out = d.path().join(format!("{solver}.json"));
         let o = solvent(&[
-            "bilevel", "--problem", "hyperparam", "--data", svm.to_str().unwrap(), "--solver", solver, "--sigma",
-            "1e-4", "--tol", "1e-7", "--max-iters", "3000", "--out", out.to_str().unwrap(), "--quiet",
+            "bilevel",
+            "--problem",
+            "hyperparam",
+            "--data",
+            svm.to_str().unwrap(),
+            "--solver",
+            solver,
+            "--sigma",
+            "1e-4",
+            "--tol",
+            "1e-7",
+            "--max-iters",
+            "3000",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
         ]);
         assert!(o.status.success(), "{solver}: {}", stderr(&o));
-        xs.push(read(&out)["x"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect::<Vec<f64>>());
+        xs.push(
+            read(&out)["x"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect::<Vec<f64>>(),
+        );
     }
     // The penalty method's answer is O(σ) from AID's.
-    let diff: f64 = xs[0].iter().zip(&xs[1]).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let diff: f64 = xs[0]
+        .iter()
+        .zip(&xs[1])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(diff < 1e-2, "penalty {:?} vs aid {:?}", xs[0], xs[1]);
 }
 
@@ -64,17 +102,29 @@ fn bilevel_rejects_bad_input_clearly() {
     };
     let e = err(&["bilevel", "--sigma", "0"]);
     assert!(e.contains("sigma") && e.contains("positive"), "{e}");
-    let e = err(&["bilevel", "--sigma", "-1e-3"]);
+    let e = err(&["bilevel", "--sigma=-1e-3"]);
     assert!(e.contains("sigma"), "{e}");
     let e = err(&["bilevel", "--problem", "toy", "--x-box", "2,1"]);
     assert!(e.contains("empty box") && e.contains("coordinate 0"), "{e}");
     let bad = d.path().join("bad.svm");
     std::fs::write(&bad, "1 1:0.5 2:1\n-1 1:nan\n").unwrap();
-    let e = err(&["bilevel", "--problem", "hyperparam", "--data", bad.to_str().unwrap()]);
+    let e = err(&[
+        "bilevel",
+        "--problem",
+        "hyperparam",
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
     assert!(e.contains("bad.svm:2") && e.contains("NaN"), "{e}");
     let three = d.path().join("three.svm");
     std::fs::write(&three, "1 1:0.5\n2 1:1\n-1 1:0.2\n1 1:0.1\n").unwrap();
-    let e = err(&["bilevel", "--problem", "hypercleaning", "--data", three.to_str().unwrap()]);
+    let e = err(&[
+        "bilevel",
+        "--problem",
+        "hypercleaning",
+        "--data",
+        three.to_str().unwrap(),
+    ]);
     assert!(e.contains("label 2 is not binary"), "{e}");
     let e = err(&["bilevel", "--problem", "toy", "--solver", "penalty-stoch"]);
     assert!(e.contains("minibatch"), "{e}");
