@@ -69,8 +69,8 @@ fn main() {
             out.report
                 .trace
                 .iter()
-                .filter(|s| s.time_s <= t)
-                .last()
+                .rev()
+                .find(|s| s.time_s <= t)
                 .and_then(|s| s.metrics.objective)
                 .map(|v| format!("{v:.4}"))
                 .unwrap_or_else(|| "–".into())
