@@ -100,6 +100,8 @@ pub struct BilevelSolver {
     pub seed: u64,
     /// Start point (x₀, y₀) instead of the problem's (projected onto X × Y).
     pub start: Option<(Vec<f64>, Vec<f64>)>,
+    /// Penalty and AID: Nesterov momentum on x with gradient restarts (FISTA).
+    pub accelerate: bool,
 }
 
 impl BilevelSolver {
@@ -119,6 +121,7 @@ impl BilevelSolver {
             step: None,
             seed: 0,
             start: None,
+            accelerate: true,
         }
     }
 
@@ -195,6 +198,8 @@ pub struct BilevelState {
     momentum: Vec<f64>,
     alpha: f64,
     secants: Vec<f64>,
+    x_seq: Vec<f64>,
+    t_acc: f64,
     l_est: f64,
     step_y: f64,
     step_z: f64,
@@ -420,6 +425,8 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
             lower_residual: f64::INFINITY,
             alpha: 0.0,
             secants: Vec::new(),
+            x_seq: Vec::new(),
+            t_acc: 1.0,
             l_est: 1e-12,
             step_y: 1.0,
             step_z: 1.0,
@@ -441,6 +448,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
             st.l_est = 1.0;
         }
         st.alpha = self.alpha(&st);
+        st.x_seq = st.x.clone();
         st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
         st.momentum = st.grad.clone();
         Ok(st)
@@ -466,12 +474,42 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
                     st.sigma = (st.sigma * factor).max(min);
                 }
                 // Projected step 1/L, L the largest secant ‖Δ∇ψ‖/‖Δx‖ of the last few steps
-                // (a window, so a secant blown up by inexact inner solves is forgotten).
+                // (a window, so a secant blown up by inexact inner solves is forgotten), with
+                // Nesterov momentum and gradient restarts when `accelerate` is on: st.x is the
+                // extrapolated point where the hypergradient is known.
                 let g_old = st.grad.clone();
-                let d = st.grad.clone();
-                let x_old = self.outer_step(p, st, &d);
+                let w_old = st.x.clone();
+                let alpha = self.alpha(st);
+                let mut x_new: Vec<f64> = w_old.iter().zip(&g_old).map(|(w, g)| w - alpha * g).collect();
+                p.x_set().project(&mut x_new);
+                st.alpha = alpha;
+                if self.accelerate {
+                    let against: f64 = w_old
+                        .iter()
+                        .zip(&x_new)
+                        .zip(&st.x_seq)
+                        .map(|((w, xn), xk)| (w - xn) * (xn - xk))
+                        .sum();
+                    if against > 0.0 {
+                        st.t_acc = 1.0;
+                    }
+                    let t_next = 0.5 * (1.0 + (1.0 + 4.0 * st.t_acc * st.t_acc).sqrt());
+                    let beta = (st.t_acc - 1.0) / t_next;
+                    let mut w: Vec<f64> = x_new
+                        .iter()
+                        .zip(&st.x_seq)
+                        .map(|(xn, xk)| xn + beta * (xn - xk))
+                        .collect();
+                    p.x_set().project(&mut w);
+                    st.t_acc = t_next;
+                    st.x_seq = x_new;
+                    st.x = w;
+                } else {
+                    st.x_seq = x_new.clone();
+                    st.x = x_new;
+                }
                 self.refresh(p, st, None)?;
-                self.secant(st, &x_old, &g_old);
+                self.secant(st, &w_old, &g_old);
                 st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
                 st.pg_norm
             }
