@@ -113,6 +113,9 @@ pub struct BilevelArgs {
     /// Inner tolerance factor: inner solves stop at factor·σ·‖G‖ (AID: factor·‖G‖).
     #[arg(long, default_value_t = 0.01)]
     pub inner_tol: f64,
+    /// penalty, aid: Nesterov momentum on x with gradient restarts.
+    #[arg(long)]
+    pub accelerate: bool,
     /// Fixed outer step (default: adaptive, 1/L from secant estimates).
     #[arg(long)]
     pub step: Option<f64>,
@@ -253,6 +256,7 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     }
     s.batch = args.batch;
     s.inner_tol = args.inner_tol;
+    s.accelerate = args.accelerate;
     s.inner_steps = args.inner_steps;
     s.step = args.step;
     s.seed = args.seed;

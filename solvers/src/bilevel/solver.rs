@@ -100,7 +100,9 @@ pub struct BilevelSolver {
     pub seed: u64,
     /// Start point (x₀, y₀) instead of the problem's (projected onto X × Y).
     pub start: Option<(Vec<f64>, Vec<f64>)>,
-    /// Penalty and AID: Nesterov momentum on x with gradient restarts (FISTA).
+    /// Penalty and AID: Nesterov momentum on x with gradient restarts (FISTA). Off by default:
+    /// with inexact hypergradients the measure oscillates (on the 100×100 quadratic it stood at 7.9
+    /// after 120 s, against 1.6e-2 without), though AID's validation loss falls faster with it.
     pub accelerate: bool,
 }
 
@@ -121,7 +123,7 @@ impl BilevelSolver {
             step: None,
             seed: 0,
             start: None,
-            accelerate: true,
+            accelerate: false,
         }
     }
 
