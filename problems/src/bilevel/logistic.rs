@@ -198,6 +198,17 @@ impl LogisticData {
     }
 }
 
+fn same_features(train: &LogisticData, val: &LogisticData) -> Result<()> {
+    if train.a.ncols() != val.a.ncols() {
+        return Err(ProblemError::Invalid(format!(
+            "training data has {} features, validation data {}",
+            train.a.ncols(),
+            val.a.ncols()
+        )));
+    }
+    Ok(())
+}
+
 /// Per-feature L2 hyperparameter selection.
 #[derive(Clone, Debug)]
 pub struct HyperParam {
@@ -212,13 +223,7 @@ pub struct HyperParam {
 impl HyperParam {
     /// Builds the problem (x, y ∈ R^features, unconstrained).
     pub fn new(train: LogisticData, val: LogisticData) -> Result<Self> {
-        if train.a.ncols() != val.a.ncols() {
-            return Err(ProblemError::Invalid(format!(
-                "training data has {} features, validation data {}",
-                train.a.ncols(),
-                val.a.ncols()
-            )));
-        }
+        same_features(&train, &val)?;
         let p = train.a.ncols();
         Ok(Self {
             train,
@@ -311,13 +316,7 @@ pub struct HyperCleaning {
 impl HyperCleaning {
     /// Builds the problem; x ∈ [−8, 8]^n (weights sigmoid(x)), y ∈ R^features.
     pub fn new(train: LogisticData, val: LogisticData, mu: f64) -> Result<Self> {
-        if train.a.ncols() != val.a.ncols() {
-            return Err(ProblemError::Invalid(format!(
-                "training data has {} features, validation data {}",
-                train.a.ncols(),
-                val.a.ncols()
-            )));
-        }
+        same_features(&train, &val)?;
         if !(mu > 0.0 && mu.is_finite()) {
             return Err(ProblemError::Invalid(format!(
                 "hyper-cleaning needs μ > 0, got {mu}"

@@ -42,7 +42,9 @@ pub enum Inner {
     Lower,
 }
 
-/// ∇_y of the inner objective at (x, y).
+/// ∇_y of the inner objective at (x, y); `scratch` (length dim y) holds ∇_y f for the penalised
+/// problem, so the inner loops allocate nothing per step.
+#[allow(clippy::too_many_arguments)]
 pub fn inner_grad(
     p: &dyn Bilevel,
     x: &[f64],
@@ -51,14 +53,16 @@ pub fn inner_grad(
     batch: (Batch, Batch),
     calls: &mut Calls,
     out: &mut [f64],
+    scratch: &mut [f64],
 ) {
     p.grad_g_y(x, y, batch.1.clone(), out);
     calls.grad_g += weight(&batch.1, p.lower_samples());
     if let Inner::Penalised(sigma) = which {
-        let mut gf = vec![0.0; out.len()];
-        p.grad_f_y(x, y, batch.0.clone(), &mut gf);
+        p.grad_f_y(x, y, batch.0.clone(), scratch);
         calls.grad_f += weight(&batch.0, p.upper_samples());
-        out.iter_mut().zip(&gf).for_each(|(o, g)| *o += sigma * g);
+        out.iter_mut()
+            .zip(scratch.iter())
+            .for_each(|(o, g)| *o += sigma * g);
     }
 }
 
@@ -87,14 +91,14 @@ pub fn inner_solve(
     calls: &mut Calls,
 ) -> (f64, usize) {
     let n = y.len();
-    let (mut grad, mut trial) = (vec![0.0; n], vec![0.0; n]);
+    let (mut grad, mut trial, mut scratch) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     let mut w = y.to_vec(); // extrapolated point
     let mut prev = y.to_vec();
     let mut t = 1.0f64;
     let mut residual = f64::INFINITY;
     for it in 0..max_iters {
         let vw = inner_value(p, x, &w, which, calls);
-        inner_grad(p, x, &w, which, (None, None), calls, &mut grad);
+        inner_grad(p, x, &w, which, (None, None), calls, &mut grad, &mut scratch);
         loop {
             for i in 0..n {
                 trial[i] = w[i] - *step * grad[i];
@@ -155,7 +159,8 @@ pub fn inner_sgd_step(
     calls: &mut Calls,
 ) {
     let mut grad = vec![0.0; y.len()];
-    inner_grad(p, x, y, which, batch, calls, &mut grad);
+    let mut scratch = vec![0.0; y.len()];
+    inner_grad(p, x, y, which, batch, calls, &mut grad, &mut scratch);
     y.iter_mut().zip(&grad).for_each(|(v, g)| *v -= step * g);
     p.y_set().project(y);
 }

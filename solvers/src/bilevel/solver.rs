@@ -198,7 +198,6 @@ pub struct BilevelState {
     pub lower_residual: f64,
     v: Vec<f64>,
     momentum: Vec<f64>,
-    alpha: f64,
     secants: Vec<f64>,
     x_seq: Vec<f64>,
     t_acc: f64,
@@ -351,7 +350,6 @@ impl BilevelSolver {
             *x -= alpha * g;
         }
         p.x_set().project(&mut st.x);
-        st.alpha = alpha;
         old
     }
 
@@ -425,7 +423,6 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
             pg_norm: 1.0,
             outer: 0,
             lower_residual: f64::INFINITY,
-            alpha: 0.0,
             secants: Vec::new(),
             x_seq: Vec::new(),
             t_acc: 1.0,
@@ -449,7 +446,6 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
         if st.l_est <= 1e-12 {
             st.l_est = 1.0;
         }
-        st.alpha = self.alpha(&st);
         st.x_seq = st.x.clone();
         st.pg_norm = norm(&projected(p, &st.x, &st.grad, 1.0));
         st.momentum = st.grad.clone();
@@ -484,7 +480,6 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
                 let alpha = self.alpha(st);
                 let mut x_new: Vec<f64> = w_old.iter().zip(&g_old).map(|(w, g)| w - alpha * g).collect();
                 p.x_set().project(&mut x_new);
-                st.alpha = alpha;
                 if self.accelerate {
                     let against: f64 = w_old
                         .iter()
