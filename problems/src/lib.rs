@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod allocation;
+pub mod bcd;
 pub mod bilevel;
 pub mod capability;
 pub mod completion;

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod allocation;
+pub mod bcd;
 pub mod bilevel;
 pub mod completion;
 pub mod error;

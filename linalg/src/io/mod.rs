@@ -1,9 +1,10 @@
-//! File formats users already have: Matrix Market (`.mtx`), NumPy `.npy` and `.npz`.
+//! File formats users already have: Matrix Market (`.mtx`), NumPy `.npy` and `.npz`, LIBSVM, dense CSV.
 //!
 //! Readers report malformed input as [`crate::LinalgError::Format`] with the
 //! file and 1-based line; writers go through [`atomic_write`], so a failed or
 //! interrupted write never leaves a half-written file under the final name.
 
+pub mod dense_csv;
 pub mod matrix_market;
 pub mod npy;
 pub mod npz;

@@ -1,0 +1,547 @@
+//! Generalised linear models for coordinate descent: least squares, logistic and multinomial
+//! (softmax) regression with scikit-learn's scaling,
+//! `F(w) = (1/n) Σ_i ℓ(y_i, x_iᵀw) + (λ₂/2)‖w‖² + g(w)`, no intercept.
+//!
+//! Margins `z = Xw` and loss derivatives `r = ∂ℓ/∂z` live in the [`Cache`]; an update of
+//! coordinate `j` touches the samples of column `j`, and a maintained gradient follows those
+//! samples' rows.
+#![allow(clippy::needless_range_loop)]
+
+use super::{Cache, CoordinateProblem, Design, Penalty};
+use crate::error::{ProblemError, Result};
+use faer::Mat;
+use solvent_linalg::CsrMatrix;
+
+/// The loss `ℓ(y, z)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// `½(y − z)²`.
+    Squared,
+    /// `log(1 + exp(−y z))`, labels ±1.
+    Logistic,
+    /// `log Σ_c exp(z_c) − z_y`, labels `0..C`.
+    Softmax,
+}
+
+/// A generalised linear model with a separable penalty.
+#[derive(Clone, Debug)]
+pub struct Glm {
+    x: Design,
+    y: Vec<f64>,
+    loss: Loss,
+    classes: usize,
+    class_labels: Vec<f64>,
+    l2: f64,
+    penalty: Penalty,
+    lip: Vec<f64>,
+}
+
+fn check_lambda(what: &str, v: f64) -> Result<()> {
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(ProblemError::Invalid(format!(
+            "{what} = {v}: the regularisation weight must be a finite number ≥ 0"
+        )));
+    }
+    Ok(())
+}
+
+fn distinct(labels: &[f64]) -> Vec<f64> {
+    let mut v = labels.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+fn list(v: &[f64]) -> String {
+    let s: Vec<String> = v.iter().take(5).map(|x| x.to_string()).collect();
+    format!("{}{}", s.join(", "), if v.len() > 5 { ", …" } else { "" })
+}
+
+#[inline]
+fn log1pexp(t: f64) -> f64 {
+    if t > 0.0 {
+        t + (-t).exp().ln_1p()
+    } else {
+        t.exp().ln_1p()
+    }
+}
+
+impl Glm {
+    /// Builds a model from a samples × features matrix and labels.
+    ///
+    /// Labels must fit the loss: any finite targets for least squares; exactly two distinct
+    /// values for logistic regression (the smaller becomes −1, the larger +1, so ±1, 0/1 and
+    /// 1/2 files all work); integer class labels for softmax (at least two classes; the sorted
+    /// distinct values become classes `0..C`).
+    pub fn new(x: CsrMatrix, labels: Vec<f64>, loss: Loss, l2: f64, penalty: Penalty) -> Result<Self> {
+        let x = Design::new(x)?;
+        let n = x.nrows();
+        if labels.len() != n {
+            return Err(ProblemError::Invalid(format!(
+                "{} labels for {n} samples",
+                labels.len()
+            )));
+        }
+        if let Some(i) = labels.iter().position(|v| !v.is_finite()) {
+            return Err(ProblemError::Invalid(format!(
+                "label of sample {i} is {}",
+                labels[i]
+            )));
+        }
+        check_lambda("λ₂", l2)?;
+        if let Penalty::L1(l) = penalty {
+            check_lambda("λ", l)?;
+        }
+        let values = distinct(&labels);
+        let (y, classes, class_labels) = match loss {
+            Loss::Squared => (labels, 1, Vec::new()),
+            Loss::Logistic => {
+                if values.len() != 2 {
+                    return Err(ProblemError::Invalid(format!(
+                        "logistic regression needs labels with exactly two values; these take {} ({}){}",
+                        values.len(),
+                        list(&values),
+                        if values.len() > 2 {
+                            ": use the softmax problem for more classes"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+                let y = labels
+                    .iter()
+                    .map(|&v| if v == values[0] { -1.0 } else { 1.0 })
+                    .collect();
+                (y, 1, values)
+            }
+            Loss::Softmax => {
+                if let Some(i) = labels.iter().position(|v| v.fract() != 0.0) {
+                    return Err(ProblemError::Invalid(format!(
+                        "label {} of sample {i} is not a class: multinomial labels are integers",
+                        labels[i]
+                    )));
+                }
+                if values.len() < 2 {
+                    return Err(ProblemError::Invalid(format!(
+                        "every label is {}: multinomial regression needs at least two classes",
+                        values[0]
+                    )));
+                }
+                let y = labels
+                    .iter()
+                    .map(|v| values.binary_search_by(|c| c.total_cmp(v)).unwrap_or(0) as f64)
+                    .collect();
+                (y, values.len(), values)
+            }
+        };
+        let kappa = match loss {
+            Loss::Squared => 1.0,
+            Loss::Logistic | Loss::Softmax => 0.25,
+        };
+        let lip = x
+            .col_sq_norms()
+            .iter()
+            .flat_map(|&s| std::iter::repeat_n(kappa * s / n as f64 + l2, classes))
+            .map(|l| if l > 0.0 { l } else { 1.0 })
+            .collect();
+        Ok(Self {
+            x,
+            y,
+            loss,
+            classes,
+            class_labels,
+            l2,
+            penalty,
+            lip,
+        })
+    }
+
+    /// The design matrix.
+    pub fn design(&self) -> &Design {
+        &self.x
+    }
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+    /// Classes per sample (1 unless softmax).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+    /// The original label of each class (logistic: [−1 label, +1 label]; softmax: class order).
+    pub fn class_labels(&self) -> &[f64] {
+        &self.class_labels
+    }
+    /// Labels as the loss uses them (±1 for logistic, class index for softmax).
+    pub fn labels(&self) -> &[f64] {
+        &self.y
+    }
+    /// `λ₂`.
+    pub fn l2(&self) -> f64 {
+        self.l2
+    }
+    /// The same model with another penalty (regularisation paths).
+    pub fn with_penalty(mut self, penalty: Penalty) -> Result<Self> {
+        if let Penalty::L1(l) = penalty {
+            check_lambda("λ", l)?;
+        }
+        self.penalty = penalty;
+        Ok(self)
+    }
+
+    /// `λ_max = ‖∇f(0)‖∞`: the smallest L1 weight whose solution is `w = 0` (for least squares
+    /// `‖Xᵀy‖∞ / n`).
+    pub fn lambda_max(&self) -> f64 {
+        let w = vec![0.0; self.dim()];
+        let cache = self.new_cache(&w);
+        let mut g = vec![0.0; self.dim()];
+        self.full_gradient(&w, &cache, &mut g);
+        g.iter().fold(0.0, |m, v| m.max(v.abs()))
+    }
+
+    #[inline]
+    fn row_loss(&self, i: usize, z: &[f64]) -> f64 {
+        let y = self.y[i];
+        match self.loss {
+            Loss::Squared => 0.5 * (z[0] - y) * (z[0] - y),
+            Loss::Logistic => log1pexp(-y * z[0]),
+            Loss::Softmax => {
+                let m = z.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln() - z[y as usize]
+            }
+        }
+    }
+
+    #[inline]
+    fn row_derivative(&self, i: usize, z: &[f64], r: &mut [f64]) {
+        let y = self.y[i];
+        match self.loss {
+            Loss::Squared => r[0] = z[0] - y,
+            Loss::Logistic => r[0] = -y / (1.0 + (y * z[0]).exp()),
+            Loss::Softmax => {
+                let m = z.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+                let mut s = 0.0;
+                for (rc, &zc) in r.iter_mut().zip(z) {
+                    *rc = (zc - m).exp();
+                    s += *rc;
+                }
+                for rc in r.iter_mut() {
+                    *rc /= s;
+                }
+                r[y as usize] -= 1.0;
+            }
+        }
+    }
+
+    /// Second derivative of row `i`'s loss between classes `c` and `d`, from its derivative.
+    #[inline]
+    fn row_curvature(&self, i: usize, r: &[f64], c: usize, d: usize) -> f64 {
+        match self.loss {
+            Loss::Squared => 1.0,
+            Loss::Logistic => {
+                let a = r[0].abs();
+                a * (1.0 - a)
+            }
+            Loss::Softmax => {
+                let y = self.y[i] as usize;
+                let p = |k: usize| r[k] + if k == y { 1.0 } else { 0.0 };
+                p(c) * (if c == d { 1.0 } else { 0.0 }) - p(c) * p(d)
+            }
+        }
+    }
+
+    /// `X_jᵀ D X_k` over the samples both columns hold, `D_i` from `weight(i)`.
+    fn col_dot(&self, j: usize, k: usize, mut weight: impl FnMut(usize) -> f64) -> f64 {
+        let (ri, vi) = self.x.col(j);
+        let (rk, vk) = self.x.col(k);
+        let (mut a, mut b, mut s) = (0, 0, 0.0);
+        while a < ri.len() && b < rk.len() {
+            match ri[a].cmp(&rk[b]) {
+                std::cmp::Ordering::Less => a += 1,
+                std::cmp::Ordering::Greater => b += 1,
+                std::cmp::Ordering::Equal => {
+                    s += vi[a] * vk[b] * weight(ri[a] as usize);
+                    a += 1;
+                    b += 1;
+                }
+            }
+        }
+        s
+    }
+}
+
+impl CoordinateProblem for Glm {
+    fn dim(&self) -> usize {
+        self.x.ncols() * self.classes
+    }
+    fn penalty(&self) -> Penalty {
+        self.penalty
+    }
+    fn lipschitz(&self) -> &[f64] {
+        &self.lip
+    }
+    fn is_quadratic(&self) -> bool {
+        self.loss == Loss::Squared
+    }
+
+    fn new_cache(&self, w: &[f64]) -> Cache {
+        let (n, c) = (self.x.nrows(), self.classes);
+        let mut z = vec![0.0; n * c];
+        for j in 0..self.x.ncols() {
+            let (rows, vals) = self.x.col(j);
+            for k in 0..c {
+                let wk = w[j * c + k];
+                if wk != 0.0 {
+                    for (&i, &a) in rows.iter().zip(vals) {
+                        z[i as usize * c + k] += a * wk;
+                    }
+                }
+            }
+        }
+        let mut r = vec![0.0; n * c];
+        for i in 0..n {
+            self.row_derivative(i, &z[i * c..(i + 1) * c], &mut r[i * c..(i + 1) * c]);
+        }
+        Cache {
+            z,
+            r,
+            touched: Vec::new(),
+            mark: vec![false; n],
+            old: vec![0.0; c],
+        }
+    }
+
+    fn smooth_value(&self, w: &[f64], cache: &Cache) -> f64 {
+        let (n, c) = (self.x.nrows(), self.classes);
+        let loss: f64 = (0..n)
+            .map(|i| self.row_loss(i, &cache.z[i * c..(i + 1) * c]))
+            .sum();
+        loss / n as f64 + 0.5 * self.l2 * w.iter().map(|v| v * v).sum::<f64>()
+    }
+
+    #[inline]
+    fn coord_gradient(&self, w: &[f64], cache: &Cache, k: usize) -> f64 {
+        let c = self.classes;
+        let (j, cl) = (k / c, k % c);
+        let (rows, vals) = self.x.col(j);
+        let s: f64 = rows
+            .iter()
+            .zip(vals)
+            .map(|(&i, &a)| a * cache.r[i as usize * c + cl])
+            .sum();
+        s / self.x.nrows() as f64 + self.l2 * w[k]
+    }
+
+    fn full_gradient(&self, w: &[f64], cache: &Cache, g: &mut [f64]) {
+        for (k, gk) in g.iter_mut().enumerate() {
+            *gk = self.coord_gradient(w, cache, k);
+        }
+    }
+
+    fn apply(
+        &self,
+        w: &mut [f64],
+        cache: &mut Cache,
+        changes: &[(usize, f64)],
+        mut grad: Option<&mut [f64]>,
+    ) {
+        let c = self.classes;
+        let inv_n = 1.0 / self.x.nrows() as f64;
+        for &(k, d) in changes {
+            if d == 0.0 {
+                continue;
+            }
+            w[k] += d;
+            let (j, cl) = (k / c, k % c);
+            let (rows, vals) = self.x.col(j);
+            for (&i, &a) in rows.iter().zip(vals) {
+                cache.z[i as usize * c + cl] += a * d;
+                if !cache.mark[i as usize] {
+                    cache.mark[i as usize] = true;
+                    cache.touched.push(i);
+                }
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                g[k] += self.l2 * d;
+            }
+        }
+        let touched = std::mem::take(&mut cache.touched);
+        let mut old = std::mem::take(&mut cache.old);
+        old.resize(c, 0.0);
+        for &i in &touched {
+            let i = i as usize;
+            cache.mark[i] = false;
+            let rr = i * c..(i + 1) * c;
+            old.copy_from_slice(&cache.r[rr.clone()]);
+            self.row_derivative(i, &cache.z[rr.clone()], &mut cache.r[rr.clone()]);
+            if let Some(g) = grad.as_deref_mut() {
+                for cl in 0..c {
+                    old[cl] = (cache.r[i * c + cl] - old[cl]) * inv_n;
+                }
+                let (cols, vals) = self.x.row(i);
+                for (&j, &a) in cols.iter().zip(vals) {
+                    let j = j as usize;
+                    for cl in 0..c {
+                        g[j * c + cl] += a * old[cl];
+                    }
+                }
+            }
+        }
+        cache.old = old;
+        cache.touched = touched;
+        cache.touched.clear();
+    }
+
+    fn block_delta(&self, w: &[f64], cache: &Cache, block: &[usize], d: &[f64]) -> f64 {
+        let c = self.classes;
+        let mut dz: Vec<(u32, u32, f64)> = Vec::new();
+        for (&k, &dk) in block.iter().zip(d) {
+            if dk == 0.0 {
+                continue;
+            }
+            let (rows, vals) = self.x.col(k / c);
+            dz.extend(rows.iter().zip(vals).map(|(&i, &a)| (i, (k % c) as u32, a * dk)));
+        }
+        dz.sort_unstable_by_key(|e| e.0);
+        let mut zi = vec![0.0; c];
+        let mut s = 0.0;
+        let mut a = 0;
+        while a < dz.len() {
+            let i = dz[a].0 as usize;
+            let z = &cache.z[i * c..(i + 1) * c];
+            zi.copy_from_slice(z);
+            while a < dz.len() && dz[a].0 as usize == i {
+                zi[dz[a].1 as usize] += dz[a].2;
+                a += 1;
+            }
+            s += self.row_loss(i, &zi) - self.row_loss(i, z);
+        }
+        let reg: f64 = block.iter().zip(d).map(|(&k, &dk)| dk * (w[k] + 0.5 * dk)).sum();
+        s / self.x.nrows() as f64 + self.l2 * reg
+    }
+
+    fn block_hessian_bound(&self, block: &[usize]) -> Mat<f64> {
+        let c = self.classes;
+        let kappa = match self.loss {
+            Loss::Squared => 1.0,
+            Loss::Logistic => 0.25,
+            Loss::Softmax => 0.5,
+        };
+        let inv_n = 1.0 / self.x.nrows() as f64;
+        let m = block.len();
+        let mut h = Mat::zeros(m, m);
+        for a in 0..m {
+            for b in a..m {
+                let (ka, kb) = (block[a], block[b]);
+                let v = if ka % c == kb % c {
+                    kappa * inv_n * self.col_dot(ka / c, kb / c, |_| 1.0)
+                } else {
+                    0.0
+                };
+                h[(a, b)] = v;
+                h[(b, a)] = v;
+            }
+            h[(a, a)] += self.l2;
+        }
+        h
+    }
+
+    fn block_hessian(&self, _w: &[f64], cache: &Cache, block: &[usize]) -> Mat<f64> {
+        let c = self.classes;
+        let inv_n = 1.0 / self.x.nrows() as f64;
+        let m = block.len();
+        let mut h = Mat::zeros(m, m);
+        for a in 0..m {
+            for b in a..m {
+                let (ka, kb) = (block[a], block[b]);
+                let (ca, cb) = (ka % c, kb % c);
+                let v = inv_n
+                    * self.col_dot(ka / c, kb / c, |i| {
+                        self.row_curvature(i, &cache.r[i * c..(i + 1) * c], ca, cb)
+                    });
+                h[(a, b)] = v;
+                h[(b, a)] = v;
+            }
+            h[(a, a)] += self.l2;
+        }
+        h
+    }
+
+    fn block_hessian_vec(&self, _w: &[f64], cache: &Cache, block: &[usize], v: &[f64], out: &mut [f64]) {
+        let c = self.classes;
+        let n = self.x.nrows();
+        let mut u = vec![0.0; n * c];
+        for (&k, &vk) in block.iter().zip(v) {
+            let (rows, vals) = self.x.col(k / c);
+            for (&i, &a) in rows.iter().zip(vals) {
+                u[i as usize * c + k % c] += a * vk;
+            }
+        }
+        // u_i ← H_i u_i per sample (H_i the loss curvature between classes).
+        let mut hu = vec![0.0; c];
+        for i in 0..n {
+            let ui = &mut u[i * c..(i + 1) * c];
+            if ui.iter().all(|&t| t == 0.0) {
+                continue;
+            }
+            let r = &cache.r[i * c..(i + 1) * c];
+            for a in 0..c {
+                hu[a] = (0..c).map(|b| self.row_curvature(i, r, a, b) * ui[b]).sum();
+            }
+            ui.copy_from_slice(&hu);
+        }
+        let inv_n = 1.0 / n as f64;
+        for ((&k, o), &vk) in block.iter().zip(out.iter_mut()).zip(v) {
+            let (rows, vals) = self.x.col(k / c);
+            let s: f64 = rows
+                .iter()
+                .zip(vals)
+                .map(|(&i, &a)| a * u[i as usize * c + k % c])
+                .sum();
+            *o = s * inv_n + self.l2 * vk;
+        }
+    }
+
+    fn duality_gap(&self, w: &[f64], cache: &Cache) -> Option<f64> {
+        if self.loss == Loss::Softmax {
+            return None;
+        }
+        let n = self.x.nrows();
+        let nf = n as f64;
+        // θ = −ℓ'(z): the residual y − z for least squares, y·σ(−yz) for logistic.
+        let mut theta: Vec<f64> = cache.r.iter().map(|r| -r).collect();
+        let (scale, quad) = match self.penalty {
+            Penalty::L1(l) if l > 0.0 && self.l2 == 0.0 => {
+                let mut xt = vec![0.0; self.x.ncols()];
+                self.x.mul_transpose(&theta, &mut xt);
+                let m = xt.iter().fold(0.0, |a: f64, v| a.max(v.abs()));
+                ((nf * l / m.max(1e-300)).min(1.0), 0.0)
+            }
+            Penalty::None if self.l2 > 0.0 => {
+                let mut xt = vec![0.0; self.x.ncols()];
+                self.x.mul_transpose(&theta, &mut xt);
+                let q = xt.iter().map(|v| (v / nf) * (v / nf)).sum::<f64>() / (2.0 * self.l2);
+                (1.0, q)
+            }
+            _ => return None,
+        };
+        for t in theta.iter_mut() {
+            *t *= scale;
+        }
+        let conj: f64 = theta
+            .iter()
+            .zip(&self.y)
+            .map(|(&t, &y)| match self.loss {
+                Loss::Squared => t * y - 0.5 * t * t,
+                _ => {
+                    let a = (y * t).clamp(0.0, 1.0);
+                    let ent = |p: f64| if p > 0.0 { -p * p.ln() } else { 0.0 };
+                    ent(a) + ent(1.0 - a)
+                }
+            })
+            .sum();
+        let dual = conj / nf - quad;
+        Some((self.objective(w, cache) - dual).max(0.0))
+    }
+}

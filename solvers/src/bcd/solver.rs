@@ -1,0 +1,381 @@
+//! The BCD state and the [`Solver`] implementation: init (blocks, constants, caches), one block
+//! update per step, convergence checks on the duality gap or KKT residual, and the switch to
+//! Newton steps on the free coordinates once the active set is stable.
+
+use super::message_passing::ForestScratch;
+use super::partition::{self, GreedyScratch};
+use super::{rules, update, Bcd, Partition, Rule, Update};
+use crate::{run, Criterion, Metrics, Options, Result, RunOutput, Solver, SolverError, Step};
+use faer::linalg::solvers::Llt;
+use faer::{Mat, Side};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use solvent_problems::bcd::{Cache, CoordinateProblem, Glm, Penalty};
+
+/// Which phase the solver is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Block updates chosen by the rule.
+    Blocks,
+    /// Newton steps on the free coordinates (active set identified).
+    Newton,
+}
+
+/// The iterate and the solver's internals.
+pub struct BcdState {
+    /// The iterate.
+    pub x: Vec<f64>,
+    /// The problem's cache for `x`.
+    pub cache: Cache,
+    /// The maintained full gradient (greedy rules and active sets).
+    pub grad: Option<Vec<f64>>,
+    /// Current phase.
+    pub phase: Phase,
+    /// The block updated last.
+    pub block: Vec<usize>,
+    /// Coordinate updates so far (block sizes summed).
+    pub coordinate_updates: u64,
+    /// Newton steps on the free set so far.
+    pub newton_steps: usize,
+    /// Iteration at which the active-set phase began, if it did.
+    pub newton_since: Option<usize>,
+    pub(crate) blocks: Vec<Vec<usize>>,
+    pub(crate) block_lip: Vec<f64>,
+    pub(crate) block_factor: Vec<Option<Llt<f64>>>,
+    pub(crate) lip_cum: Vec<f64>,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) cursor: usize,
+    pub(crate) iter: usize,
+    pub(crate) check_every: usize,
+    stable: usize,
+    last_free: Vec<usize>,
+    pub(crate) forest: ForestScratch,
+    pub(crate) greedy: Option<GreedyScratch>,
+    pub(crate) scores: Vec<f64>,
+    /// Index of the fixed block chosen last (None for variable blocks).
+    pub(crate) current: Option<usize>,
+}
+
+/// `λ_max` of a block's Hessian bound: exact (dense eigenvalues) for blocks up to 400, a
+/// Gershgorin/trace bound above.
+pub(crate) fn block_lipschitz<P: CoordinateProblem + ?Sized>(p: &P, block: &[usize]) -> f64 {
+    if block.len() == 1 {
+        return p.lipschitz()[block[0]];
+    }
+    if block.len() <= 400 {
+        let h = p.block_hessian_bound(block);
+        if let Ok(e) = h.self_adjoint_eigen(Side::Lower) {
+            let m = (0..block.len()).map(|i| e.S()[i]).fold(0.0, f64::max);
+            if m > 0.0 {
+                return m * (1.0 + 1e-12);
+            }
+        }
+    }
+    match p.quadratic_matrix() {
+        Some(q) => block
+            .iter()
+            .map(|&k| q.row(k).1.iter().map(|v| v.abs()).sum::<f64>())
+            .fold(0.0, f64::max),
+        None => block.iter().map(|&k| p.lipschitz()[k]).sum(),
+    }
+}
+
+/// Cholesky factor of a block's Hessian bound (a tiny ridge when it is only semidefinite).
+pub(crate) fn factor(h: &Mat<f64>) -> Option<Llt<f64>> {
+    if let Ok(f) = h.llt(Side::Lower) {
+        return Some(f);
+    }
+    let m = h.nrows();
+    let tr = (0..m).map(|i| h[(i, i)]).sum::<f64>().max(1e-300);
+    let r = Mat::from_fn(m, m, |i, j| {
+        h[(i, j)] + if i == j { 1e-10 * tr / m as f64 } else { 0.0 }
+    });
+    r.llt(Side::Lower).ok()
+}
+
+/// The convergence measure: the duality gap when the problem has one, else the KKT residual.
+fn measure<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], cache: &Cache, grad: &[f64]) -> (Criterion, f64) {
+    match p.duality_gap(x, cache) {
+        Some(g) => (Criterion::DualityGap, g),
+        None => (Criterion::KktResidual, p.kkt_residual(x, grad)),
+    }
+}
+
+impl Bcd {
+    fn validate<P: CoordinateProblem + ?Sized>(&self, p: &P) -> Result<()> {
+        let n = p.dim();
+        if self.block_size == 0 || self.block_size > n {
+            return Err(SolverError::setting(
+                "block_size",
+                self.block_size,
+                format!("must be between 1 and the problem's {n} coordinates"),
+            ));
+        }
+        let graph = matches!(
+            self.partition,
+            Partition::RedBlack | Partition::Tree | Partition::GreedyTree
+        );
+        if graph && p.quadratic_matrix().is_none() {
+            return Err(SolverError::NotApplicable(format!(
+                "{:?} blocks need a sparse quadratic's graph (label propagation)",
+                self.partition
+            )));
+        }
+        if self.update == Update::Exact && !p.is_quadratic() {
+            return Err(SolverError::NotApplicable(
+                "exact block updates need a quadratic objective (least squares, Lasso, NNLS, label \
+                 propagation); use the newton update"
+                    .into(),
+            ));
+        }
+        if self.partition == Partition::GreedyTree && !self.rule.is_greedy() {
+            return Err(SolverError::NotApplicable(
+                "greedy-tree blocks grow from gradient scores: use a greedy rule (gs, gsl, gsd, gs-s, gs-r, gs-q)"
+                    .into(),
+            ));
+        }
+        if self.check_every == Some(0) {
+            return Err(SolverError::setting("check_every", 0, "must be at least 1"));
+        }
+        if let Some(s) = &self.start {
+            if s.len() != n {
+                return Err(SolverError::setting(
+                    "start",
+                    format!("{} entries", s.len()),
+                    format!("must have the problem's {n} coordinates"),
+                ));
+            }
+            if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+                return Err(SolverError::setting(
+                    "start",
+                    s[i],
+                    format!("entry {i} is not finite"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refreshes the maintained gradient from scratch (bounding drift), measures, and runs the
+    /// active-set bookkeeping. Returns the measure.
+    fn check<P: CoordinateProblem + ?Sized>(&self, p: &P, s: &mut BcdState) -> f64 {
+        let mut g = s.grad.take().unwrap_or_else(|| vec![0.0; p.dim()]);
+        p.full_gradient(&s.x, &s.cache, &mut g);
+        let (_, value) = measure(p, &s.x, &s.cache, &g);
+        let pen = p.penalty();
+        if self.active_set && pen.is_nonsmooth() {
+            let free: Vec<usize> = (0..s.x.len()).filter(|&i| !pen.at_kink(s.x[i])).collect();
+            let violated =
+                (0..s.x.len()).any(|i| pen.at_kink(s.x[i]) && pen.min_norm_subgradient(s.x[i], g[i]) != 0.0);
+            match s.phase {
+                Phase::Blocks => {
+                    if !violated && free == s.last_free && !free.is_empty() {
+                        s.stable += 1;
+                    } else {
+                        s.stable = 0;
+                    }
+                    if s.stable >= 1 && free.len() <= NEWTON_MAX_FREE {
+                        s.phase = Phase::Newton;
+                        s.newton_since.get_or_insert(s.iter);
+                    }
+                }
+                Phase::Newton => {
+                    if violated || free.is_empty() {
+                        s.phase = Phase::Blocks;
+                        s.stable = 0;
+                    }
+                }
+            }
+            s.last_free = free;
+        }
+        if self.needs_gradient(p) {
+            s.grad = Some(g);
+        }
+        value
+    }
+
+    fn needs_gradient<P: CoordinateProblem + ?Sized>(&self, p: &P) -> bool {
+        self.rule.is_greedy() || (self.active_set && p.penalty().is_nonsmooth())
+    }
+}
+
+/// The most free coordinates the Newton phase takes on (its CG runs on them matrix-free).
+const NEWTON_MAX_FREE: usize = 20_000;
+
+impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
+    type State = BcdState;
+
+    fn name(&self) -> String {
+        let upd = serde_json::to_value(self.update)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
+        let rule = serde_json::to_value(self.rule)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
+        let part = serde_json::to_value(self.partition)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from));
+        format!(
+            "bcd({}, {}, {}, τ={})",
+            part.unwrap_or_default(),
+            rule.unwrap_or_default(),
+            upd.unwrap_or_default(),
+            self.block_size
+        )
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn init(&mut self, p: &P) -> Result<BcdState> {
+        self.validate(p)?;
+        let n = p.dim();
+        let mut x = self.start.clone().unwrap_or_else(|| vec![0.0; n]);
+        if p.penalty() == Penalty::NonNegative {
+            x.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        let cache = p.new_cache(&x);
+        let grad = self.needs_gradient(p).then(|| {
+            let mut g = vec![0.0; n];
+            p.full_gradient(&x, &cache, &mut g);
+            g
+        });
+        let tau = self.block_size;
+        let blocks = match self.partition {
+            Partition::Order => partition::order(n, tau),
+            Partition::Sort => partition::sort(p.lipschitz(), tau),
+            Partition::Avg => partition::avg(p.lipschitz(), tau),
+            Partition::RedBlack => partition::red_black(p.quadratic_matrix().expect("validated")),
+            Partition::Tree => partition::trees(p.quadratic_matrix().expect("validated")),
+            Partition::Variable | Partition::GreedyTree => Vec::new(),
+        };
+        let needs_lb = matches!(self.rule, Rule::Lipschitz | Rule::Gsl | Rule::GsR | Rule::GsQ)
+            || self.update == Update::Gradient;
+        let block_lip: Vec<f64> = if needs_lb {
+            blocks.iter().map(|b| block_lipschitz(p, b)).collect()
+        } else {
+            vec![0.0; blocks.len()]
+        };
+        let weights: Vec<f64> = if blocks.is_empty() {
+            p.lipschitz().to_vec()
+        } else {
+            blocks
+                .iter()
+                .enumerate()
+                .map(|(k, b)| {
+                    if block_lip[k] > 0.0 {
+                        block_lip[k]
+                    } else {
+                        b.iter().map(|&i| p.lipschitz()[i]).sum()
+                    }
+                })
+                .collect()
+        };
+        let mut acc = 0.0;
+        let lip_cum = weights
+            .iter()
+            .map(|w| {
+                acc += w;
+                acc
+            })
+            .collect();
+        let epoch = if blocks.is_empty() {
+            n.div_ceil(tau)
+        } else {
+            blocks.len()
+        };
+        Ok(BcdState {
+            x,
+            cache,
+            grad,
+            phase: Phase::Blocks,
+            block: Vec::new(),
+            coordinate_updates: 0,
+            newton_steps: 0,
+            newton_since: None,
+            block_factor: (0..blocks.len()).map(|_| None).collect(),
+            blocks,
+            block_lip,
+            lip_cum,
+            rng: ChaCha8Rng::seed_from_u64(self.seed),
+            cursor: 0,
+            iter: 0,
+            check_every: self.check_every.unwrap_or(epoch.max(1)),
+            stable: 0,
+            last_free: Vec::new(),
+            forest: ForestScratch::default(),
+            greedy: (self.partition == Partition::GreedyTree).then(|| GreedyScratch::new(n)),
+            scores: Vec::new(),
+            current: None,
+        })
+    }
+
+    fn step(&mut self, p: &P, s: &mut BcdState) -> Result<Step> {
+        s.iter += 1;
+        if s.phase == Phase::Newton {
+            if !update::newton_free_step(p, s) {
+                s.phase = Phase::Blocks;
+                s.stable = 0;
+            }
+            s.newton_steps += 1;
+            let v = self.check(p, s);
+            return Ok(Step::Continue { estimate: Some(v) });
+        }
+        let block = rules::select(self, p, s);
+        if block.is_empty() {
+            let v = self.check(p, s);
+            return Ok(Step::Continue { estimate: Some(v) });
+        }
+        update::update_block(self, p, s, &block)?;
+        s.coordinate_updates += block.len() as u64;
+        s.block = block;
+        if s.x.iter().any(|v| !v.is_finite()) {
+            return Ok(Step::Breakdown(format!(
+                "the iterate became non-finite at iteration {}",
+                s.iter
+            )));
+        }
+        if s.iter.is_multiple_of(s.check_every) {
+            let v = self.check(p, s);
+            return Ok(Step::Continue { estimate: Some(v) });
+        }
+        Ok(Step::Continue { estimate: None })
+    }
+
+    fn metrics(&self, p: &P, s: &BcdState) -> Metrics {
+        let cache = p.new_cache(&s.x);
+        let mut g = vec![0.0; p.dim()];
+        p.full_gradient(&s.x, &cache, &mut g);
+        let (criterion, value) = measure(p, &s.x, &cache, &g);
+        let nnz = s.x.iter().filter(|v| **v != 0.0).count();
+        Metrics::new(criterion, value)
+            .with_objective(p.objective(&s.x, &cache))
+            .with_extra("kkt_residual", p.kkt_residual(&s.x, &g))
+            .with_extra("nonzeros", nnz as f64)
+            .with_extra("coordinate_updates", s.coordinate_updates as f64)
+            .with_extra("newton_phase", if s.phase == Phase::Newton { 1.0 } else { 0.0 })
+    }
+}
+
+/// A regularisation path for an L1 model: solves for each λ in `lambdas` (use decreasing
+/// values, e.g. from `λ_max` down), warm-starting each solve from the previous solution.
+pub fn path(
+    glm: &Glm,
+    lambdas: &[f64],
+    bcd: &Bcd,
+    options: &Options,
+) -> Result<Vec<(f64, RunOutput<BcdState>)>> {
+    let mut out = Vec::with_capacity(lambdas.len());
+    let mut start: Option<Vec<f64>> = bcd.start.clone();
+    for &l in lambdas {
+        let problem = glm.clone().with_penalty(Penalty::L1(l))?;
+        let mut solver = bcd.clone();
+        solver.start = start.take();
+        let r = run(&problem, &mut solver, options)?;
+        start = Some(r.state.x.clone());
+        out.push((l, r));
+    }
+    Ok(out)
+}

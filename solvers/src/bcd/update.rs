@@ -1,0 +1,305 @@
+//! Block updates: gradient, matrix (constant Hessian bound), Newton (Hessian at the iterate,
+//! backtracking line search) and exact, each in proximal form for a non-smooth penalty; and
+//! the Newton step on the free coordinates of the active-set phase.
+
+use super::message_passing::Forest;
+use super::rules::variable_block_lipschitz;
+use super::solver::{factor, BcdState};
+use super::{Bcd, Update};
+use crate::Result;
+use faer::linalg::solvers::Solve;
+use faer::Mat;
+use solvent_problems::bcd::{CoordinateProblem, Penalty};
+
+/// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model.
+const MODEL_SWEEPS: usize = 500;
+
+/// `argmin_d gᵀd + ½dᵀHd + Σ pen(x_a + d_a)`: a Cholesky solve without a penalty, coordinate
+/// descent on the dense model with one.
+fn model_minimiser(
+    h: &Mat<f64>,
+    g: &[f64],
+    xb: &[f64],
+    pen: Penalty,
+    chol: Option<&faer::linalg::solvers::Llt<f64>>,
+) -> Vec<f64> {
+    let m = g.len();
+    if pen == Penalty::None {
+        let rhs = Mat::from_fn(m, 1, |a, _| -g[a]);
+        let owned;
+        let f = match chol {
+            Some(f) => Some(f),
+            None => {
+                owned = factor(h);
+                owned.as_ref()
+            }
+        };
+        if let Some(f) = f {
+            let d = f.solve(&rhs);
+            let d: Vec<f64> = (0..m).map(|a| d[(a, 0)]).collect();
+            if d.iter().all(|v| v.is_finite()) {
+                return d;
+            }
+        }
+    }
+    let mut d = vec![0.0; m];
+    let mut hd = vec![0.0; m];
+    for _ in 0..MODEL_SWEEPS {
+        let mut change: f64 = 0.0;
+        let mut scale: f64 = 0.0;
+        for a in 0..m {
+            let haa = h[(a, a)];
+            if !(haa > 0.0) {
+                continue;
+            }
+            let target = pen.prox(xb[a] + d[a] - (g[a] + hd[a]) / haa, 1.0 / haa) - xb[a];
+            let delta = target - d[a];
+            if delta != 0.0 {
+                for b in 0..m {
+                    hd[b] += h[(b, a)] * delta;
+                }
+                d[a] = target;
+                change = change.max(delta.abs());
+            }
+            scale = scale.max((xb[a] + d[a]).abs());
+        }
+        if change <= 1e-14 * (1.0 + scale) {
+            break;
+        }
+    }
+    d
+}
+
+/// Conjugate gradients on `H_bb d = rhs` with matrix-free block Hessian products.
+fn block_cg<P: CoordinateProblem + ?Sized>(
+    p: &P,
+    s: &BcdState,
+    block: &[usize],
+    rhs: &[f64],
+    rtol: f64,
+    max_iter: usize,
+) -> Vec<f64> {
+    let m = block.len();
+    let mut d = vec![0.0; m];
+    let mut r = rhs.to_vec();
+    let mut q = r.clone();
+    let mut hq = vec![0.0; m];
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let mut rr = dot(&r, &r);
+    let stop = rtol * rtol * rr;
+    for _ in 0..max_iter {
+        if rr <= stop || rr == 0.0 {
+            break;
+        }
+        p.block_hessian_vec(&s.x, &s.cache, block, &q, &mut hq);
+        let qhq = dot(&q, &hq);
+        if !(qhq > 0.0) {
+            break;
+        }
+        let alpha = rr / qhq;
+        for a in 0..m {
+            d[a] += alpha * q[a];
+            r[a] -= alpha * hq[a];
+        }
+        let rr_new = dot(&r, &r);
+        let beta = rr_new / rr;
+        rr = rr_new;
+        for a in 0..m {
+            q[a] = r[a] + beta * q[a];
+        }
+    }
+    d
+}
+
+fn penalty_change(pen: Penalty, xb: &[f64], d: &[f64]) -> f64 {
+    xb.iter()
+        .zip(d)
+        .map(|(&x, &dx)| pen.value(x + dx) - pen.value(x))
+        .sum()
+}
+
+fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize], d: &[f64]) {
+    let changes: Vec<(usize, f64)> = block
+        .iter()
+        .zip(d)
+        .filter(|(_, &v)| v != 0.0)
+        .map(|(&i, &v)| (i, v))
+        .collect();
+    p.apply(&mut s.x, &mut s.cache, &changes, s.grad.as_deref_mut());
+}
+
+/// Exact minimisation over a block of a quadratic with a penalty, too large for a dense model:
+/// sweeps of exact single-coordinate updates over the block (each one costs its column).
+fn exact_sweeps<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize]) {
+    let pen = p.penalty();
+    let lip = p.lipschitz().to_vec();
+    for _ in 0..200 {
+        let mut change: f64 = 0.0;
+        let mut scale: f64 = 0.0;
+        for &i in block {
+            let g = p.coord_gradient(&s.x, &s.cache, i);
+            let d = pen.prox(s.x[i] - g / lip[i], 1.0 / lip[i]) - s.x[i];
+            if d != 0.0 {
+                p.apply(&mut s.x, &mut s.cache, &[(i, d)], s.grad.as_deref_mut());
+                change = change.max(d.abs());
+            }
+            scale = scale.max(s.x[i].abs());
+        }
+        if change <= 1e-14 * (1.0 + scale) {
+            break;
+        }
+    }
+}
+
+/// Moves one block.
+pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
+    bcd: &Bcd,
+    p: &P,
+    s: &mut BcdState,
+    block: &[usize],
+) -> Result<()> {
+    let m = block.len();
+    let pen = p.penalty();
+    let g: Vec<f64> = match &s.grad {
+        Some(g) => block.iter().map(|&i| g[i]).collect(),
+        None => block
+            .iter()
+            .map(|&i| p.coord_gradient(&s.x, &s.cache, i))
+            .collect(),
+    };
+    let xb: Vec<f64> = block.iter().map(|&i| s.x[i]).collect();
+    let fixed = s.current;
+    let d = match bcd.update {
+        Update::Gradient => {
+            let l = match fixed {
+                Some(k) if s.block_lip[k] > 0.0 => s.block_lip[k],
+                _ => variable_block_lipschitz(p, block),
+            };
+            (0..m)
+                .map(|a| pen.prox(xb[a] - g[a] / l, 1.0 / l) - xb[a])
+                .collect()
+        }
+        Update::Matrix => match fixed {
+            Some(k) => {
+                if s.block_factor[k].is_none() && pen == Penalty::None {
+                    s.block_factor[k] = factor(&p.block_hessian_bound(block));
+                }
+                let h = if pen == Penalty::None && s.block_factor[k].is_some() {
+                    Mat::zeros(0, 0)
+                } else {
+                    p.block_hessian_bound(block)
+                };
+                model_minimiser(&h, &g, &xb, pen, s.block_factor[k].as_ref())
+            }
+            None => model_minimiser(&p.block_hessian_bound(block), &g, &xb, pen, None),
+        },
+        Update::Newton => {
+            let h = p.block_hessian(&s.x, &s.cache, block);
+            let d = model_minimiser(&h, &g, &xb, pen, None);
+            let decrease: f64 =
+                g.iter().zip(&d).map(|(a, b)| a * b).sum::<f64>() + penalty_change(pen, &xb, &d);
+            // below the round-off of F the line search cannot see a decrease: there the model is
+            // accurate (Newton's quadratic region) and the full step is taken
+            let noise = 1e-13 * (1.0 + p.smooth_value(&s.x, &s.cache).abs());
+            if p.is_quadratic() || !(decrease < 0.0) || -decrease <= noise {
+                d
+            } else {
+                let mut t = 1.0;
+                let mut accepted = None;
+                for _ in 0..40 {
+                    let dt: Vec<f64> = d.iter().map(|v| t * v).collect();
+                    let change = p.block_delta(&s.x, &s.cache, block, &dt) + penalty_change(pen, &xb, &dt);
+                    if change <= 1e-4 * t * decrease {
+                        accepted = Some(dt);
+                        break;
+                    }
+                    t *= 0.5;
+                }
+                // no sufficient decrease (round-off near the optimum, or a poor model): the
+                // matrix step with the constant bound decreases F without a line search
+                accepted.unwrap_or_else(|| model_minimiser(&p.block_hessian_bound(block), &g, &xb, pen, None))
+            }
+        }
+        Update::Exact => {
+            let rhs: Vec<f64> = g.iter().map(|v| -v).collect();
+            if pen == Penalty::None {
+                let forest = p
+                    .quadratic_matrix()
+                    .and_then(|q| Forest::build(q, block, &mut s.forest));
+                let mut solved = None;
+                if let Some(f) = forest {
+                    let mut r = rhs.clone();
+                    if f.solve(&mut r) {
+                        solved = Some(r);
+                    }
+                }
+                match solved {
+                    Some(d) => d,
+                    None if m <= 2000 => {
+                        model_minimiser(&p.block_hessian(&s.x, &s.cache, block), &g, &xb, pen, None)
+                    }
+                    None => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
+                }
+            } else if m <= 500 {
+                model_minimiser(&p.block_hessian(&s.x, &s.cache, block), &g, &xb, pen, None)
+            } else {
+                exact_sweeps(p, s, block);
+                return Ok(());
+            }
+        }
+    };
+    apply(p, s, block, &d);
+    Ok(())
+}
+
+/// One Newton step on the free coordinates with the signs (or the bound) of the active set
+/// fixed: CG on `H_FF d = −(∇_F f + λ sign x_F)`, then a projected backtracking line search
+/// (a coordinate that would cross zero stops at zero). False when no decrease was found.
+pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState) -> bool {
+    let pen = p.penalty();
+    let free: Vec<usize> = (0..s.x.len()).filter(|&i| !pen.at_kink(s.x[i])).collect();
+    let Some(g) = s.grad.as_ref() else { return false };
+    if free.is_empty() {
+        return false;
+    }
+    let lam = match pen {
+        Penalty::L1(l) => l,
+        _ => 0.0,
+    };
+    let slope_g: Vec<f64> = free.iter().map(|&i| g[i] + lam * s.x[i].signum()).collect();
+    let rhs: Vec<f64> = slope_g.iter().map(|v| -v).collect();
+    let m = free.len();
+    let d = block_cg(p, s, &free, &rhs, 1e-10, (2 * m + 20).min(1000));
+    let xb: Vec<f64> = free.iter().map(|&i| s.x[i]).collect();
+    let mut t = 1.0;
+    for _ in 0..40 {
+        let dt: Vec<f64> = (0..m)
+            .map(|a| {
+                let v = t * d[a];
+                let (x, y) = (xb[a], xb[a] + v);
+                let crosses = match pen {
+                    Penalty::NonNegative => y < 0.0,
+                    _ => (x > 0.0 && y < 0.0) || (x < 0.0 && y > 0.0),
+                };
+                if crosses {
+                    -x
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let lin: f64 = slope_g.iter().zip(&dt).map(|(a, b)| a * b).sum();
+        if !(lin < 0.0) {
+            return false;
+        }
+        let change = p.block_delta(&s.x, &s.cache, &free, &dt) + penalty_change(pen, &xb, &dt);
+        if change <= 1e-4 * lin {
+            apply(p, s, &free, &dt);
+            s.coordinate_updates += m as u64;
+            s.block = free;
+            return true;
+        }
+        t *= 0.5;
+    }
+    false
+}
