@@ -5,6 +5,7 @@
 //! any other error (one line naming what and where).
 
 pub mod allocate;
+pub mod bcd;
 pub mod bilevel;
 pub mod complete;
 pub mod datagen;
@@ -48,6 +49,9 @@ pub enum Command {
     /// Bilevel optimization by first-order penalty methods (F2SA and implicit
     /// differentiation as baselines).
     Bilevel(Box<bilevel::BilevelArgs>),
+    /// Block coordinate descent (greedy block rules, message passing on tree blocks, active
+    /// sets) for least squares, logistic/softmax regression, Lasso, NNLS and label propagation.
+    Bcd(Box<bcd::BcdArgs>),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -79,6 +83,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Complete(args) => complete::run(&args),
         Command::Allocate(args) => allocate::run(&args),
         Command::Bilevel(args) => bilevel::run(&args),
+        Command::Bcd(args) => bcd::run(&args),
     }
 }
 

@@ -74,6 +74,29 @@ impl Penalty {
             }
         }
     }
+    /// `g_i(x + d) − g_i(x)`, without the cancellation of subtracting two values: for a step
+    /// that keeps the sign of `x`, `λ·sign(x)·d` exactly (steps near the optimum are far
+    /// smaller than `|x|`, and the difference of the two norms would lose them).
+    pub fn delta(self, x: f64, d: f64) -> f64 {
+        match self {
+            Self::None => 0.0,
+            Self::L1(l) => {
+                let y = x + d;
+                if (x > 0.0 && y >= 0.0) || (x < 0.0 && y <= 0.0) {
+                    l * x.signum() * d
+                } else {
+                    l * (y.abs() - x.abs())
+                }
+            }
+            Self::NonNegative => {
+                if x + d >= 0.0 {
+                    0.0
+                } else {
+                    f64::INFINITY
+                }
+            }
+        }
+    }
     /// `prox_{t g_i}(v) = argmin_u g_i(u) + (u − v)²/(2t)`.
     pub fn prox(self, v: f64, t: f64) -> f64 {
         match self {

@@ -120,7 +120,8 @@ pub struct Bcd {
     pub rule: Rule,
     /// Update.
     pub update: Update,
-    /// Coordinates per block (fixed and variable partitions; the cap of greedy trees).
+    /// Coordinates per block (fixed and variable partitions; the cap of greedy trees, where it
+    /// may exceed the problem; unused by red–black and tree partitions).
     pub block_size: usize,
     /// Track the active set of L1/bound problems and switch to Newton on the free coordinates.
     pub active_set: bool,

@@ -42,7 +42,7 @@ pub(crate) fn coord_score(rule: Rule, pen: Penalty, x: f64, g: f64, l: f64) -> f
         Rule::GsR => prox_step(pen, x, g, l).powi(2),
         Rule::GsQ => {
             let d = prox_step(pen, x, g, l);
-            -(g * d + 0.5 * l * d * d + pen.value(x + d) - pen.value(x))
+            -(g * d + 0.5 * l * d * d + pen.delta(x, d))
         }
         Rule::Cyclic | Rule::Random | Rule::Lipschitz => 0.0,
     }

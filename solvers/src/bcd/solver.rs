@@ -2,7 +2,7 @@
 //! update per step, convergence checks on the duality gap or KKT residual, and the switch to
 //! Newton steps on the free coordinates once the active set is stable.
 
-use super::message_passing::ForestScratch;
+use super::message_passing::{Forest, ForestScratch};
 use super::partition::{self, GreedyScratch};
 use super::{rules, update, Bcd, Partition, Rule, Update};
 use crate::{run, Criterion, Metrics, Options, Result, RunOutput, Solver, SolverError, Step};
@@ -53,6 +53,9 @@ pub struct BcdState {
     pub(crate) forest: ForestScratch,
     pub(crate) greedy: Option<GreedyScratch>,
     pub(crate) scores: Vec<f64>,
+    /// Message-passing structure of each fixed block, built on first use (`Some(None)`: the
+    /// block is not a forest).
+    pub(crate) block_forest: Vec<Option<Option<Forest>>>,
     /// Index of the fixed block chosen last (None for variable blocks).
     pub(crate) current: Option<usize>,
 }
@@ -105,7 +108,12 @@ fn measure<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], cache: &Cache, grad:
 impl Bcd {
     fn validate<P: CoordinateProblem + ?Sized>(&self, p: &P) -> Result<()> {
         let n = p.dim();
-        if self.block_size == 0 || self.block_size > n {
+        // graph partitions size their own blocks; a greedy tree's cap may exceed the problem
+        let sized = matches!(
+            self.partition,
+            Partition::Order | Partition::Sort | Partition::Avg | Partition::Variable
+        );
+        if self.block_size == 0 || (sized && self.block_size > n) {
             return Err(SolverError::setting(
                 "block_size",
                 self.block_size,
@@ -296,6 +304,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
             newton_steps: 0,
             newton_since: None,
             block_factor: (0..blocks.len()).map(|_| None).collect(),
+            block_forest: vec![None; blocks.len()],
             blocks,
             block_lip,
             lip_cum,
@@ -316,8 +325,10 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
         s.iter += 1;
         if s.phase == Phase::Newton {
             if !update::newton_free_step(p, s) {
+                // back to block updates until the active set has been stable for two more checks
                 s.phase = Phase::Blocks;
                 s.stable = 0;
+                s.last_free.clear();
             }
             s.newton_steps += 1;
             let v = self.check(p, s);

@@ -504,7 +504,7 @@ fn selection_rules_agree_with_brute_force() {
                     .iter()
                     .map(|&i| {
                         let (d, l) = st(i, lb);
-                        -(g[i] * d + 0.5 * l * d * d + pen.value(s.x[i] + d) - pen.value(s.x[i]))
+                        -(g[i] * d + 0.5 * l * d * d + pen.delta(s.x[i], d))
                     })
                     .sum(),
             }

@@ -11,6 +11,9 @@ use faer::linalg::solvers::Solve;
 use faer::Mat;
 use solvent_problems::bcd::{CoordinateProblem, Penalty};
 
+/// Largest free set whose Hessian the Newton phase forms densely (Cholesky); above, CG.
+const NEWTON_DENSE_MAX: usize = 2000;
+
 /// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model.
 const MODEL_SWEEPS: usize = 500;
 
@@ -112,10 +115,7 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
 }
 
 fn penalty_change(pen: Penalty, xb: &[f64], d: &[f64]) -> f64 {
-    xb.iter()
-        .zip(d)
-        .map(|(&x, &dx)| pen.value(x + dx) - pen.value(x))
-        .sum()
+    xb.iter().zip(d).map(|(&x, &dx)| pen.delta(x, dx)).sum()
 }
 
 fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize], d: &[f64]) {
@@ -223,13 +223,22 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
         Update::Exact => {
             let rhs: Vec<f64> = g.iter().map(|v| -v).collect();
             if pen == Penalty::None {
-                let forest = p
-                    .quadratic_matrix()
-                    .and_then(|q| Forest::build(q, block, &mut s.forest));
+                // fixed blocks keep their forest (Q is constant): each later visit only solves
+                let built;
+                let forest = match (p.quadratic_matrix(), fixed) {
+                    (None, _) => None,
+                    (Some(q), Some(k)) => s.block_forest[k]
+                        .get_or_insert_with(|| Forest::build(q, block, &mut s.forest))
+                        .as_ref(),
+                    (Some(q), None) => {
+                        built = Forest::build(q, block, &mut s.forest);
+                        built.as_ref()
+                    }
+                };
                 let mut solved = None;
                 if let Some(f) = forest {
                     let mut r = rhs.clone();
-                    if f.solve(&mut r) {
+                    if f.solve_with(&mut r, &mut s.forest) {
                         solved = Some(r);
                     }
                 }
@@ -269,7 +278,17 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
     let slope_g: Vec<f64> = free.iter().map(|&i| g[i] + lam * s.x[i].signum()).collect();
     let rhs: Vec<f64> = slope_g.iter().map(|v| -v).collect();
     let m = free.len();
-    let d = block_cg(p, s, &free, &rhs, 1e-10, (2 * m + 20).min(1000));
+    // the direction: Cholesky on the dense free-set Hessian when it is small enough to form,
+    // CG with Hessian products otherwise
+    let d = if m <= NEWTON_DENSE_MAX {
+        let h = p.block_hessian(&s.x, &s.cache, &free);
+        let g: Vec<f64> = slope_g.clone();
+        let xb: Vec<f64> = vec![0.0; m];
+        model_minimiser(&h, &g, &xb, Penalty::None, None)
+    } else {
+        block_cg(p, s, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
+    };
+    let noise = 1e-13 * (1.0 + p.smooth_value(&s.x, &s.cache).abs());
     let xb: Vec<f64> = free.iter().map(|&i| s.x[i]).collect();
     let mut t = 1.0;
     for _ in 0..40 {
@@ -293,7 +312,9 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
             return false;
         }
         let change = p.block_delta(&s.x, &s.cache, &free, &dt) + penalty_change(pen, &xb, &dt);
-        if change <= 1e-4 * lin {
+        // below F's round-off the line search is blind: the model is exact there (quadratics)
+        // or accurate (Newton's quadratic region), so the step is taken
+        if change <= 1e-4 * lin || (t == 1.0 && -lin <= noise) {
             apply(p, s, &free, &dt);
             s.coordinate_updates += m as u64;
             s.block = free;
