@@ -56,7 +56,8 @@ fn least_squares() {
         (Partition::Variable, Rule::Gsd, Update::Matrix),
         (Partition::Variable, Rule::Gsq, Update::Matrix),
     ] {
-        let mut bcd = Bcd::new(rule, upd).partition(part).block_size(5);
+        // the textbook rules: a full scan every iteration
+        let mut bcd = Bcd::new(rule, upd).partition(part).block_size(5).rescan(1);
         let opts = Options::default()
             .tol(1e-300)
             .max_iters(500)

@@ -10,6 +10,7 @@
 use super::{Cache, CoordinateProblem, Design, Penalty};
 use crate::error::{ProblemError, Result};
 use faer::Mat;
+use rayon::prelude::*;
 use solvent_linalg::CsrMatrix;
 
 /// The loss `ℓ(y, z)`.
@@ -251,23 +252,49 @@ impl Glm {
         }
     }
 
-    /// `X_jᵀ D X_k` over the samples both columns hold, `D_i` from `weight(i)`.
-    fn col_dot(&self, j: usize, k: usize, mut weight: impl FnMut(usize) -> f64) -> f64 {
-        let (ri, vi) = self.x.col(j);
-        let (rk, vk) = self.x.col(k);
-        let (mut a, mut b, mut s) = (0, 0, 0.0);
-        while a < ri.len() && b < rk.len() {
-            match ri[a].cmp(&rk[b]) {
-                std::cmp::Ordering::Less => a += 1,
-                std::cmp::Ordering::Greater => b += 1,
-                std::cmp::Ordering::Equal => {
-                    s += vi[a] * vk[b] * weight(ri[a] as usize);
-                    a += 1;
-                    b += 1;
+    /// `(1/n) Σ_i x_i,a x_i,b · weight(i, class a, class b) + λ₂ I` over a block's coordinates,
+    /// accumulated row by row: the block's entries sorted by sample, then the products within
+    /// each sample — costing the pairs of block entries that share a sample, not `|b|²` column
+    /// merges.
+    fn block_gram(&self, block: &[usize], weight: impl Fn(usize, usize, usize) -> f64) -> Mat<f64> {
+        let c = self.classes;
+        let m = block.len();
+        let mut e: Vec<(u32, u32, f64)> = Vec::new();
+        for (a, &k) in block.iter().enumerate() {
+            let (rows, vals) = self.x.col(k / c);
+            e.extend(rows.iter().zip(vals).map(|(&i, &v)| (i, a as u32, v)));
+        }
+        e.sort_unstable_by_key(|t| (t.0, t.1));
+        let mut h = Mat::zeros(m, m);
+        let mut start = 0;
+        while start < e.len() {
+            let i = e[start].0;
+            let mut end = start + 1;
+            while end < e.len() && e[end].0 == i {
+                end += 1;
+            }
+            for p in start..end {
+                let (a, va) = (e[p].1 as usize, e[p].2);
+                let ca = block[a] % c;
+                for q in p..end {
+                    let (b, vb) = (e[q].1 as usize, e[q].2);
+                    let v = va * vb * weight(i as usize, ca, block[b] % c);
+                    h[(a, b)] += v;
+                    if a != b {
+                        h[(b, a)] += v;
+                    }
                 }
             }
+            start = end;
         }
-        s
+        let inv_n = 1.0 / self.x.nrows() as f64;
+        for a in 0..m {
+            for b in 0..m {
+                h[(a, b)] *= inv_n;
+            }
+            h[(a, a)] += self.l2;
+        }
+        h
     }
 }
 
@@ -325,17 +352,39 @@ impl CoordinateProblem for Glm {
         let c = self.classes;
         let (j, cl) = (k / c, k % c);
         let (rows, vals) = self.x.col(j);
-        let s: f64 = rows
-            .iter()
-            .zip(vals)
-            .map(|(&i, &a)| a * cache.r[i as usize * c + cl])
-            .sum();
+        let s = if c == 1 {
+            // four partial sums: the gathers overlap instead of waiting on one add chain
+            let r = &cache.r;
+            let mut acc = [0.0; 4];
+            let (rc, vc) = (rows.chunks_exact(4), vals.chunks_exact(4));
+            let (rr, vr) = (rc.remainder(), vc.remainder());
+            for (ri, vi) in rc.zip(vc) {
+                for t in 0..4 {
+                    acc[t] += vi[t] * r[ri[t] as usize];
+                }
+            }
+            let tail: f64 = rr.iter().zip(vr).map(|(&i, &a)| a * r[i as usize]).sum();
+            (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+        } else {
+            rows.iter()
+                .zip(vals)
+                .map(|(&i, &a)| a * cache.r[i as usize * c + cl])
+                .sum()
+        };
         s / self.x.nrows() as f64 + self.l2 * w[k]
     }
 
     fn full_gradient(&self, w: &[f64], cache: &Cache, g: &mut [f64]) {
-        for (k, gk) in g.iter_mut().enumerate() {
-            *gk = self.coord_gradient(w, cache, k);
+        // columns are independent: rayon above the size where fork/join pays (deterministic)
+        if self.x.nnz() * self.classes >= solvent_linalg::csr::PAR_MIN_NNZ {
+            g.par_iter_mut()
+                .enumerate()
+                .with_min_len(1024)
+                .for_each(|(k, gk)| *gk = self.coord_gradient(w, cache, k));
+        } else {
+            for (k, gk) in g.iter_mut().enumerate() {
+                *gk = self.coord_gradient(w, cache, k);
+            }
         }
     }
 
@@ -422,50 +471,19 @@ impl CoordinateProblem for Glm {
     }
 
     fn block_hessian_bound(&self, block: &[usize]) -> Mat<f64> {
-        let c = self.classes;
         let kappa = match self.loss {
             Loss::Squared => 1.0,
             Loss::Logistic => 0.25,
             Loss::Softmax => 0.5,
         };
-        let inv_n = 1.0 / self.x.nrows() as f64;
-        let m = block.len();
-        let mut h = Mat::zeros(m, m);
-        for a in 0..m {
-            for b in a..m {
-                let (ka, kb) = (block[a], block[b]);
-                let v = if ka % c == kb % c {
-                    kappa * inv_n * self.col_dot(ka / c, kb / c, |_| 1.0)
-                } else {
-                    0.0
-                };
-                h[(a, b)] = v;
-                h[(b, a)] = v;
-            }
-            h[(a, a)] += self.l2;
-        }
-        h
+        self.block_gram(block, |_, ca, cb| if ca == cb { kappa } else { 0.0 })
     }
 
     fn block_hessian(&self, _w: &[f64], cache: &Cache, block: &[usize]) -> Mat<f64> {
         let c = self.classes;
-        let inv_n = 1.0 / self.x.nrows() as f64;
-        let m = block.len();
-        let mut h = Mat::zeros(m, m);
-        for a in 0..m {
-            for b in a..m {
-                let (ka, kb) = (block[a], block[b]);
-                let (ca, cb) = (ka % c, kb % c);
-                let v = inv_n
-                    * self.col_dot(ka / c, kb / c, |i| {
-                        self.row_curvature(i, &cache.r[i * c..(i + 1) * c], ca, cb)
-                    });
-                h[(a, b)] = v;
-                h[(b, a)] = v;
-            }
-            h[(a, a)] += self.l2;
-        }
-        h
+        self.block_gram(block, |i, ca, cb| {
+            self.row_curvature(i, &cache.r[i * c..(i + 1) * c], ca, cb)
+        })
     }
 
     fn block_hessian_vec(&self, _w: &[f64], cache: &Cache, block: &[usize], v: &[f64], out: &mut [f64]) {
@@ -503,25 +521,22 @@ impl CoordinateProblem for Glm {
         }
     }
 
-    fn duality_gap(&self, w: &[f64], cache: &Cache) -> Option<f64> {
+    fn duality_gap(&self, w: &[f64], cache: &Cache, grad: &[f64]) -> Option<f64> {
         if self.loss == Loss::Softmax {
             return None;
         }
-        let n = self.x.nrows();
-        let nf = n as f64;
-        // θ = −ℓ'(z): the residual y − z for least squares, y·σ(−yz) for logistic.
+        let nf = self.x.nrows() as f64;
+        // θ = −ℓ'(z): the residual y − z for least squares, y·σ(−yz) for logistic; and
+        // Xᵀθ/n = −(∇f − λ₂w), read off the gradient
         let mut theta: Vec<f64> = cache.r.iter().map(|r| -r).collect();
+        let xt = |k: usize| -(grad[k] - self.l2 * w[k]);
         let (scale, quad) = match self.penalty {
             Penalty::L1(l) if l > 0.0 && self.l2 == 0.0 => {
-                let mut xt = vec![0.0; self.x.ncols()];
-                self.x.mul_transpose(&theta, &mut xt);
-                let m = xt.iter().fold(0.0, |a: f64, v| a.max(v.abs()));
-                ((nf * l / m.max(1e-300)).min(1.0), 0.0)
+                let m = (0..grad.len()).fold(0.0, |a: f64, k| a.max(xt(k).abs()));
+                ((l / m.max(1e-300)).min(1.0), 0.0)
             }
             Penalty::None if self.l2 > 0.0 => {
-                let mut xt = vec![0.0; self.x.ncols()];
-                self.x.mul_transpose(&theta, &mut xt);
-                let q = xt.iter().map(|v| (v / nf) * (v / nf)).sum::<f64>() / (2.0 * self.l2);
+                let q = (0..grad.len()).map(|k| xt(k) * xt(k)).sum::<f64>() / (2.0 * self.l2);
                 (1.0, q)
             }
             _ => return None,

@@ -209,8 +209,9 @@ pub trait CoordinateProblem: Sync {
     /// Whether `f` is quadratic (exact block minimisation is one linear solve).
     fn is_quadratic(&self) -> bool;
     /// A duality gap `F(x) − D(θ(x))` with a dual point built from `x`, when the problem has
-    /// one (Lasso, L1-logistic, ridge, L2-logistic).
-    fn duality_gap(&self, _x: &[f64], _cache: &Cache) -> Option<f64> {
+    /// one (Lasso, L1-logistic, ridge, L2-logistic). `grad` is `∇f(x)`, which carries `Xᵀθ`
+    /// (so the gap costs no further pass over the data).
+    fn duality_gap(&self, _x: &[f64], _cache: &Cache, _grad: &[f64]) -> Option<f64> {
         None
     }
     /// `F(x) = f(x) + g(x)`.

@@ -86,14 +86,33 @@ pub(crate) fn block_score<P: CoordinateProblem + ?Sized>(
     }
 }
 
+/// Working-set size, in blocks, kept between full scans when `rescan > 1`.
+const WORKING_SET: usize = 10;
+
 /// The `tau` indices with the largest `scores` (ties by index), best first.
 fn top(scores: &[f64], tau: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
     let cmp = |a: &usize, b: &usize| scores[*b].total_cmp(&scores[*a]).then(a.cmp(b));
-    if tau < idx.len() {
-        idx.select_nth_unstable_by(tau, cmp);
-        idx.truncate(tau);
-    }
+    let mut idx: Vec<usize> = if tau < scores.len() {
+        // the τ-th largest value by selection on a copy of the values (contiguous, cheap),
+        // then one pass for the indices above it and, in index order, the ties
+        let mut v = scores.to_vec();
+        let k = scores.len() - tau;
+        let (_, &mut kth, _) = v.select_nth_unstable_by(k, f64::total_cmp);
+        let mut above: Vec<usize> = (0..scores.len())
+            .filter(|&i| scores[i].total_cmp(&kth).is_gt())
+            .collect();
+        for i in 0..scores.len() {
+            if above.len() >= tau {
+                break;
+            }
+            if scores[i].total_cmp(&kth).is_eq() {
+                above.push(i);
+            }
+        }
+        above
+    } else {
+        (0..scores.len()).collect()
+    };
     idx.sort_by(cmp);
     idx
 }
@@ -218,8 +237,43 @@ pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut Bc
             chosen
         }
         rule => {
-            let g = s.grad.take().expect("greedy rules maintain the gradient");
             let lip = p.lipschitz();
+            let lazy = bcd.lazy_gradient();
+            let partial = bcd.rescan > 1
+                && s.since_scan + 1 < bcd.rescan
+                && !s.candidates.is_empty()
+                && bcd.partition != Partition::GreedyTree
+                && rule != Rule::Gsq;
+            if partial {
+                // between full scans: the rule over the working set of the last scan, with
+                // gradients from the maintained vector or, lazily, from the columns
+                s.since_scan += 1;
+                let cand = std::mem::take(&mut s.candidates);
+                let sc: Vec<f64> = cand
+                    .iter()
+                    .map(|&i| {
+                        let gi = match &s.grad {
+                            Some(g) if !lazy => g[i],
+                            _ => p.coord_gradient(&s.x, &s.cache, i),
+                        };
+                        coord_score(rule, pen, s.x[i], gi, lip[i])
+                    })
+                    .collect();
+                let b = top(&sc, tau).into_iter().map(|a| cand[a]).collect();
+                s.candidates = cand;
+                return b;
+            }
+            s.since_scan = 0;
+            let g = if lazy {
+                let mut g = std::mem::take(&mut s.scan_grad);
+                if !s.scan_fresh || g.len() != n {
+                    g.resize(n, 0.0);
+                    p.full_gradient(&s.x, &s.cache, &mut g);
+                }
+                g
+            } else {
+                s.grad.take().expect("greedy rules maintain the gradient")
+            };
             let mut scores = std::mem::take(&mut s.scores);
             scores.clear();
             scores.extend((0..n).map(|i| coord_score(rule, pen, s.x[i], g[i], lip[i])));
@@ -232,10 +286,17 @@ pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut Bc
             } else if rule == Rule::Gsq && tau > 1 {
                 gsq_htp(p, &g, &scores, tau)
             } else {
+                if bcd.rescan > 1 {
+                    s.candidates = top(&scores, (WORKING_SET * tau).min(n));
+                }
                 top(&scores, tau)
             };
             s.scores = scores;
-            s.grad = Some(g);
+            if lazy {
+                s.scan_grad = g;
+            } else {
+                s.grad = Some(g);
+            }
             block
         }
     }

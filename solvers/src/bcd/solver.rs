@@ -56,6 +56,14 @@ pub struct BcdState {
     /// Message-passing structure of each fixed block, built on first use (`Some(None)`: the
     /// block is not a forest).
     pub(crate) block_forest: Vec<Option<Option<Forest>>>,
+    /// Working set of the greedy rules between full scans.
+    pub(crate) candidates: Vec<usize>,
+    /// The gradient of the last full scan (lazy mode).
+    pub(crate) scan_grad: Vec<f64>,
+    /// Whether `scan_grad` is the gradient at the current iterate.
+    pub(crate) scan_fresh: bool,
+    /// Selections since the last full scan.
+    pub(crate) since_scan: usize,
     /// Index of the fixed block chosen last (None for variable blocks).
     pub(crate) current: Option<usize>,
 }
@@ -99,7 +107,7 @@ pub(crate) fn factor(h: &Mat<f64>) -> Option<Llt<f64>> {
 
 /// The convergence measure: the duality gap when the problem has one, else the KKT residual.
 fn measure<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], cache: &Cache, grad: &[f64]) -> (Criterion, f64) {
-    match p.duality_gap(x, cache) {
+    match p.duality_gap(x, cache, grad) {
         Some(g) => (Criterion::DualityGap, g),
         None => (Criterion::KktResidual, p.kkt_residual(x, grad)),
     }
@@ -143,6 +151,9 @@ impl Bcd {
                     .into(),
             ));
         }
+        if self.rescan == 0 {
+            return Err(SolverError::setting("rescan", 0, "must be at least 1"));
+        }
         if self.check_every == Some(0) {
             return Err(SolverError::setting("check_every", 0, "must be at least 1"));
         }
@@ -168,7 +179,13 @@ impl Bcd {
     /// Refreshes the maintained gradient from scratch (bounding drift), measures, and runs the
     /// active-set bookkeeping. Returns the measure.
     fn check<P: CoordinateProblem + ?Sized>(&self, p: &P, s: &mut BcdState) -> f64 {
-        let mut g = s.grad.take().unwrap_or_else(|| vec![0.0; p.dim()]);
+        let lazy = self.lazy_gradient();
+        let mut g = if lazy {
+            std::mem::take(&mut s.scan_grad)
+        } else {
+            s.grad.take().unwrap_or_default()
+        };
+        g.resize(p.dim(), 0.0);
         p.full_gradient(&s.x, &s.cache, &mut g);
         let (_, value) = measure(p, &s.x, &s.cache, &g);
         let pen = p.penalty();
@@ -197,14 +214,28 @@ impl Bcd {
             }
             s.last_free = free;
         }
-        if self.needs_gradient(p) {
+        if lazy {
+            // the next full scan (aligned with the checks) reads this gradient: x has not moved
+            s.scan_grad = g;
+            s.scan_fresh = true;
+        } else if self.needs_gradient(p) {
             s.grad = Some(g);
         }
         value
     }
 
-    fn needs_gradient<P: CoordinateProblem + ?Sized>(&self, p: &P) -> bool {
-        self.rule.is_greedy() || (self.active_set && p.penalty().is_nonsmooth())
+    /// Whether the full gradient is maintained through every update (fixed-block greedy rules,
+    /// greedy trees, and variable blocks scanned every iteration). With `rescan > 1` on variable
+    /// blocks it is not: a full scan recomputes it by streaming the columns, and the working set
+    /// in between reads its few coordinates from the columns — cheaper than scattering every
+    /// update into all features of the rows it reaches.
+    fn needs_gradient<P: CoordinateProblem + ?Sized>(&self, _p: &P) -> bool {
+        self.rule.is_greedy() && !self.lazy_gradient()
+    }
+
+    /// Greedy selection on variable blocks with periodic full scans and no maintained gradient.
+    pub(crate) fn lazy_gradient(&self) -> bool {
+        self.rescan > 1 && self.partition == Partition::Variable && self.rule.is_greedy()
     }
 }
 
@@ -311,13 +342,17 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
             rng: ChaCha8Rng::seed_from_u64(self.seed),
             cursor: 0,
             iter: 0,
-            check_every: self.check_every.unwrap_or(epoch.max(1)),
+            check_every: self.check_every.unwrap_or(epoch.clamp(1, 10)),
             stable: 0,
             last_free: Vec::new(),
             forest: ForestScratch::default(),
             greedy: (self.partition == Partition::GreedyTree).then(|| GreedyScratch::new(n)),
             scores: Vec::new(),
             current: None,
+            candidates: Vec::new(),
+            scan_grad: Vec::new(),
+            scan_fresh: false,
+            since_scan: 0,
         })
     }
 

@@ -119,6 +119,7 @@ fn penalty_change(pen: Penalty, xb: &[f64], d: &[f64]) -> f64 {
 }
 
 fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize], d: &[f64]) {
+    s.scan_fresh = false;
     let changes: Vec<(usize, f64)> = block
         .iter()
         .zip(d)
@@ -131,6 +132,7 @@ fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize]
 /// Exact minimisation over a block of a quadratic with a penalty, too large for a dense model:
 /// sweeps of exact single-coordinate updates over the block (each one costs its column).
 fn exact_sweeps<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize]) {
+    s.scan_fresh = false;
     let pen = p.penalty();
     let lip = p.lipschitz().to_vec();
     for _ in 0..200 {
@@ -267,15 +269,25 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
 pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState) -> bool {
     let pen = p.penalty();
     let free: Vec<usize> = (0..s.x.len()).filter(|&i| !pen.at_kink(s.x[i])).collect();
-    let Some(g) = s.grad.as_ref() else { return false };
     if free.is_empty() {
         return false;
     }
+    let g_free: Vec<f64> = match s.grad.as_ref() {
+        Some(g) => free.iter().map(|&i| g[i]).collect(),
+        None => free
+            .iter()
+            .map(|&i| p.coord_gradient(&s.x, &s.cache, i))
+            .collect(),
+    };
     let lam = match pen {
         Penalty::L1(l) => l,
         _ => 0.0,
     };
-    let slope_g: Vec<f64> = free.iter().map(|&i| g[i] + lam * s.x[i].signum()).collect();
+    let slope_g: Vec<f64> = free
+        .iter()
+        .zip(&g_free)
+        .map(|(&i, &gi)| gi + lam * s.x[i].signum())
+        .collect();
     let rhs: Vec<f64> = slope_g.iter().map(|v| -v).collect();
     let m = free.len();
     // the direction: Cholesky on the dense free-set Hessian when it is small enough to form,
