@@ -227,3 +227,6 @@ pub trait CoordinateProblem: Sync {
             .fold(0.0, f64::max)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,355 @@
+//! End-to-end tests of `solvent bcd`: solutions checked by independent recomputation (duality
+//! gap and KKT conditions from the written weights, harmonic property of label propagation),
+//! and bad input rejected with errors that say what and where.
+
+use serde_json::Value;
+use solvent::linalg::io::{npy, svmlight};
+use solvent::linalg::CsrMatrix;
+use solvent::problems::bcd::{SyntheticConfig, SyntheticKind};
+
+mod common;
+use common::{solvent, stderr};
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn p(path: &std::path::Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn small_set(kind: SyntheticKind, seed: u64) -> (CsrMatrix, Vec<f64>) {
+    let mut c = SyntheticConfig::paper(300, 80, kind, seed);
+    c.density = Some(0.1);
+    let (a, y, _) = c.generate().unwrap();
+    (a, y)
+}
+
+#[test]
+fn lasso_solution_has_the_reported_gap_and_meets_kkt() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, y) = small_set(SyntheticKind::LeastSquares, 1);
+    let data = d.path().join("ls.svm");
+    svmlight::write(&data, &a, &y).unwrap();
+    let (out, rep) = (d.path().join("w.npy"), d.path().join("r.json"));
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&data),
+        "--problem",
+        "lasso",
+        "--lambda-ratio",
+        "0.1",
+        "--tol",
+        "1e-9",
+        "--out",
+        p(&out),
+        "--json",
+        p(&rep),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = npy::read(&out).unwrap();
+    assert_eq!(w.shape, vec![80]);
+    let r = read_json(&rep);
+    let lam = r["details"]["lambda"].as_f64().unwrap();
+    // independent: residual, gradient, dual point, gap
+    let n = a.nrows() as f64;
+    let mut aw = vec![0.0; a.nrows()];
+    a.mul_vec(&w.data, &mut aw);
+    let res: Vec<f64> = y.iter().zip(&aw).map(|(yi, zi)| yi - zi).collect();
+    let mut atr = vec![0.0; 80];
+    a.mul_vec_transpose(&res, &mut atr);
+    let lmax = {
+        let mut aty = vec![0.0; 80];
+        a.mul_vec_transpose(&y, &mut aty);
+        aty.iter().fold(0.0f64, |m, v| m.max(v.abs())) / n
+    };
+    assert!((lam - 0.1 * lmax).abs() < 1e-12 * lmax);
+    let primal = res.iter().map(|v| v * v).sum::<f64>() / (2.0 * n)
+        + lam * w.data.iter().map(|v| v.abs()).sum::<f64>();
+    let s = (n * lam / atr.iter().fold(0.0f64, |m, v| m.max(v.abs()))).min(1.0);
+    let dual = (y.iter().map(|v| v * v).sum::<f64>()
+        - y.iter()
+            .zip(&res)
+            .map(|(yi, ri)| (yi - s * ri).powi(2))
+            .sum::<f64>())
+        / (2.0 * n);
+    assert!(primal - dual <= 1e-9 * (1.0 + primal), "gap {}", primal - dual);
+    for (j, (&atr_j, &wj)) in atr.iter().zip(&w.data).enumerate() {
+        let g = -atr_j / n;
+        if wj == 0.0 {
+            assert!(
+                g.abs() <= lam * (1.0 + 1e-6),
+                "feature {j}: |g| {} > λ {lam}",
+                g.abs()
+            );
+        } else {
+            assert!((g + lam * wj.signum()).abs() <= 1e-6 * lam, "feature {j}");
+        }
+    }
+    assert_eq!(r["report"]["status"]["kind"], "converged");
+    assert!(
+        r["report"]["trace"].as_array().unwrap().len() >= 2,
+        "the objective trace"
+    );
+}
+
+#[test]
+fn softmax_from_csv_writes_features_by_classes() {
+    let d = tempfile::tempdir().unwrap();
+    let csv = d.path().join("iris-like.csv");
+    let mut text = String::from("label,f1,f2,f3\n");
+    for i in 0..90 {
+        let c = i % 3;
+        let t = i as f64 * 0.37;
+        text.push_str(&format!(
+            "{c},{},{},{}\n",
+            c as f64 + t.sin(),
+            (c as f64 * 0.5 - 1.0) + t.cos(),
+            1.0
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let (out, rep) = (d.path().join("w.npy"), d.path().join("r.json"));
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&csv),
+        "--label-column",
+        "first",
+        "--problem",
+        "softmax",
+        "--block-size",
+        "3",
+        "--tol",
+        "1e-9",
+        "--out",
+        p(&out),
+        "--json",
+        p(&rep),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = npy::read(&out).unwrap();
+    assert_eq!(w.shape, vec![3, 3]);
+    let r = read_json(&rep);
+    assert_eq!(r["report"]["metrics"]["criterion"], "kkt_residual");
+    assert!(r["report"]["metrics"]["value"].as_f64().unwrap() <= 1e-9);
+    assert_eq!(r["details"]["class_labels"], serde_json::json!([0.0, 1.0, 2.0]));
+}
+
+#[test]
+fn label_propagation_from_an_edge_list_is_harmonic() {
+    let d = tempfile::tempdir().unwrap();
+    let (edges, labels) = (d.path().join("g.edges"), d.path().join("labels.txt"));
+    // a 6 × 6 lattice with weights, two labelled corners
+    let mut e = String::from("# i j w\n");
+    let side = 6;
+    for r in 0..side {
+        for c in 0..side {
+            let v = r * side + c;
+            if c + 1 < side {
+                e.push_str(&format!("{v} {} {}\n", v + 1, 1.0 + (v % 3) as f64));
+            }
+            if r + 1 < side {
+                e.push_str(&format!("{v},{},{}\n", v + side, 0.5 + (v % 2) as f64));
+            }
+        }
+    }
+    std::fs::write(&edges, &e).unwrap();
+    std::fs::write(&labels, "0 1.0\n35 -1.0\n").unwrap();
+    let out = d.path().join("values.npy");
+    let o = solvent(&[
+        "bcd",
+        "--problem",
+        "labelprop",
+        "--data",
+        p(&edges),
+        "--labels",
+        p(&labels),
+        "--tol",
+        "1e-12",
+        "--out",
+        p(&out),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let x = npy::read(&out).unwrap().data;
+    assert_eq!(x.len(), 36);
+    assert_eq!((x[0], x[35]), (1.0, -1.0));
+    // every unlabelled node is the weighted mean of its neighbours
+    let mut sum = vec![0.0; 36];
+    let mut wsum = vec![0.0; 36];
+    for line in e.lines().skip(1) {
+        let f: Vec<f64> = line.split([' ', ',']).map(|t| t.parse().unwrap()).collect();
+        let (i, j, w) = (f[0] as usize, f[1] as usize, f[2]);
+        sum[i] += w * x[j];
+        sum[j] += w * x[i];
+        wsum[i] += w;
+        wsum[j] += w;
+    }
+    for v in 1..35 {
+        assert!((x[v] - sum[v] / wsum[v]).abs() < 1e-9, "node {v}");
+    }
+}
+
+#[test]
+fn generated_problems_converge() {
+    let d = tempfile::tempdir().unwrap();
+    let rep = d.path().join("r.json");
+    let o = solvent(&[
+        "bcd",
+        "--problem",
+        "labelprop",
+        "--generate",
+        "moons",
+        "--points",
+        "400",
+        "--json",
+        p(&rep),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(read_json(&rep)["details"]["moons_accuracy"].as_f64().unwrap() > 0.9);
+    for (problem, extra) in [
+        ("nnls", "--rule=gs-r"),
+        ("l1-logistic", "--update=newton"),
+        ("logistic", "--rule=gsl"),
+        ("ls", "--lambda=0.1"),
+    ] {
+        let o = solvent(&[
+            "bcd",
+            "--problem",
+            problem,
+            "--generate",
+            if problem.contains("logistic") {
+                "logistic"
+            } else {
+                "ls"
+            },
+            "--samples",
+            "200",
+            "--features",
+            "100",
+            "--tol",
+            "1e-7",
+            extra,
+            "--json",
+            p(&rep),
+        ]);
+        assert!(o.status.success(), "{problem}: {}", stderr(&o));
+        let r = read_json(&rep);
+        assert_eq!(r["report"]["status"]["kind"], "converged", "{problem}");
+    }
+}
+
+fn fails(args: &[&str], needle: &str) {
+    let o = solvent(args);
+    assert_eq!(o.status.code(), Some(1), "{args:?} should fail");
+    let e = stderr(&o);
+    assert!(e.contains(needle), "{args:?}: expected \"{needle}\" in: {e}");
+}
+
+#[test]
+fn bad_input_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let svm = d.path().join("bad.svm");
+    std::fs::write(&svm, "1 1:0.5 2:1\n-1 1:2\n1 3:abc\n").unwrap();
+    fails(&["bcd", "--data", p(&svm)], "bad.svm:3");
+    std::fs::write(&svm, "1 1:0.5\n2 2:1\n3 1:1\n").unwrap();
+    fails(
+        &["bcd", "--data", p(&svm), "--problem", "logistic"],
+        "exactly two values",
+    );
+    fails(
+        &[
+            "bcd",
+            "--data",
+            p(&svm),
+            "--problem",
+            "softmax",
+            "--block-size",
+            "0",
+        ],
+        "block_size",
+    );
+    fails(
+        &[
+            "bcd",
+            "--data",
+            p(&svm),
+            "--problem",
+            "lasso",
+            "--block-size",
+            "3",
+        ],
+        "between 1 and the problem's 2",
+    );
+    fails(
+        &["bcd", "--data", p(&svm), "--problem", "lasso", "--lambda=-1"],
+        "--lambda",
+    );
+    let csv = d.path().join("nan.csv");
+    std::fs::write(&csv, "1,2,3\n4,nan,1\n").unwrap();
+    fails(&["bcd", "--data", p(&csv)], "nan.csv:2");
+    let edges = d.path().join("neg.edges");
+    std::fs::write(&edges, "0 1 1\n1 2 -2\n").unwrap();
+    let labels = d.path().join("l.txt");
+    std::fs::write(&labels, "0 1\n").unwrap();
+    fails(
+        &[
+            "bcd",
+            "--problem",
+            "labelprop",
+            "--data",
+            p(&edges),
+            "--labels",
+            p(&labels),
+        ],
+        "neg.edges:2",
+    );
+    std::fs::write(&edges, "0 1\n2 3\n").unwrap();
+    fails(
+        &[
+            "bcd",
+            "--problem",
+            "labelprop",
+            "--data",
+            p(&edges),
+            "--labels",
+            p(&labels),
+        ],
+        "connected to no labelled node",
+    );
+    let missing = d.path().join("no/such/dir/w.npy");
+    fails(
+        &[
+            "bcd",
+            "--generate",
+            "ls",
+            "--samples",
+            "50",
+            "--features",
+            "20",
+            "--out",
+            p(&missing),
+        ],
+        "does not exist",
+    );
+    // a run that stops early exits 2 and still writes its solution
+    let out = d.path().join("w.npy");
+    let o = solvent(&[
+        "bcd",
+        "--generate",
+        "ls",
+        "--samples",
+        "100",
+        "--features",
+        "300",
+        "--max-iters",
+        "2",
+        "--rescan",
+        "1",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(npy::read(&out).unwrap().shape, vec![300]);
+}
