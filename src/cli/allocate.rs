@@ -411,15 +411,8 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
                 seed: args.seed,
                 ..EvolveSettings::default()
             };
-            let mut options = Options::default()
-                .tol(f64::MIN_POSITIVE)
-                .max_iters(args.generations.max(1));
-            if let Some(t) = args.time_limit {
-                if !(t > 0.0 && t.is_finite()) {
-                    return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
-                }
-                options = options.time_limit(std::time::Duration::from_secs_f64(t));
-            }
+            let mut options =
+                super::run_options(f64::MIN_POSITIVE, args.generations.max(1), args.time_limit)?;
             if let Some(k) = args.stall {
                 options = options.stall_iters(k);
             }

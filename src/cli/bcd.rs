@@ -1,7 +1,7 @@
 //! `solvent bcd`: block coordinate descent with greedy rules, message passing and active sets,
 //! on svmlight / CSV data, edge-list graphs, or the built-in generators.
 
-use super::{check_output_path, write_json, CliError};
+use super::{check_output_path, run_options, write_json, CliError};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use solvent_linalg::io::dense_csv::{self, LabelColumn};
@@ -11,10 +11,9 @@ use solvent_problems::bcd::{
     CoordinateProblem, Glm, Graph, LabelPropagation, Loss, Penalty, SyntheticConfig, SyntheticKind,
 };
 use solvent_solvers::bcd::{Bcd, BcdState, Partition, Phase, Rule, Update};
-use solvent_solvers::{run_observed, Observer, Options, ProgressObserver, Report, TraceSchedule};
+use solvent_solvers::{run_observed, Observer, ProgressObserver, Report, TraceSchedule};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// The problem to solve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -310,15 +309,9 @@ fn settings(args: &BcdArgs, smooth: bool, labelprop: bool, least_squares: bool) 
 }
 
 fn solve<P: CoordinateProblem>(p: &P, bcd: &mut Bcd, args: &BcdArgs) -> Result<(BcdState, Report), CliError> {
-    let mut options = Options::default().tol(args.tol).max_iters(args.max_iters);
+    let mut options = run_options(args.tol, args.max_iters, args.time_limit)?;
     if args.no_trace {
         options = options.trace(TraceSchedule::Off);
-    }
-    if let Some(t) = args.time_limit {
-        if !(t > 0.0 && t.is_finite()) {
-            return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
-        }
-        options = options.time_limit(Duration::from_secs_f64(t));
     }
     let mut bar = ProgressObserver::new();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();

@@ -1,17 +1,16 @@
 //! `solvent bilevel`: bilevel optimization by first-order penalty methods (and the F2SA and
 //! implicit-differentiation baselines) on built-in problems or svmlight data.
 
-use super::{check_output_path, write_json, CliError};
+use super::{check_output_path, run_options, write_json, CliError};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use solvent_problems::bilevel::{
     Bilevel, HyperCleaning, HyperParam, LogisticData, QuadraticBilevel, QuadraticConfig, Set, ToyBilevel,
 };
 use solvent_solvers::bilevel::{BilevelSolver, BilevelState, Method, Sigma};
-use solvent_solvers::{run_observed, Observer, Options, ProgressObserver, Report};
+use solvent_solvers::{run_observed, Observer, ProgressObserver, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Built-in problems.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -260,13 +259,7 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     s.inner_steps = args.inner_steps;
     s.step = args.step;
     s.seed = args.seed;
-    let mut options = Options::default().tol(args.tol).max_iters(args.max_iters);
-    if let Some(t) = args.time_limit {
-        if !(t > 0.0 && t.is_finite()) {
-            return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
-        }
-        options = options.time_limit(Duration::from_secs_f64(t));
-    }
+    let options = run_options(args.tol, args.max_iters, args.time_limit)?;
     let mut bar = ProgressObserver::new();
     let mut observers: Vec<&mut dyn Observer> = Vec::new();
     if !args.quiet {

@@ -103,6 +103,23 @@ pub fn check_output_path(path: &Path, what: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Run options from the arguments every solver subcommand shares: the tolerance, the
+/// iteration limit and an optional `--time-limit` in seconds (which must be positive).
+pub fn run_options(
+    tol: f64,
+    max_iters: usize,
+    time_limit: Option<f64>,
+) -> Result<solvent_solvers::Options, CliError> {
+    let mut options = solvent_solvers::Options::default().tol(tol).max_iters(max_iters);
+    if let Some(t) = time_limit {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
+        }
+        options = options.time_limit(std::time::Duration::from_secs_f64(t));
+    }
+    Ok(options)
+}
+
 /// Writes a JSON value to `path` atomically.
 pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), CliError> {
     solvent_linalg::io::atomic_write(path, |w| {

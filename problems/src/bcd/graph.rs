@@ -7,6 +7,13 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::path::Path;
 
+/// The fields of a text line separated by commas and/or whitespace (edge lists, label files).
+pub(crate) fn fields(line: &str) -> Vec<&str> {
+    line.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// An undirected graph with positive edge weights. Parallel edges add up; self-loops carry
 /// no information for label propagation (`w_ii (x_i − x_i)² = 0`) and are dropped.
 #[derive(Clone, Debug)]
@@ -57,10 +64,7 @@ impl Graph {
             if line.is_empty() {
                 continue;
             }
-            let f: Vec<&str> = line
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .collect();
+            let f = fields(line);
             if !(2..=3).contains(&f.len()) {
                 return Err(err(ln, format!("expected \"i j [weight]\", got \"{line}\"")));
             }

@@ -124,10 +124,7 @@ impl LabelPropagation {
             if line.is_empty() {
                 continue;
             }
-            let f: Vec<&str> = line
-                .split(|c: char| c == ',' || c.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .collect();
+            let f = super::graph::fields(line);
             let bad = || {
                 ProblemError::Invalid(format!(
                     "{}:{}: expected \"node value\", got \"{line}\"",
