@@ -2,7 +2,8 @@
 solved, each timed to a duality gap of 1e-6 (the gap computed here, the same way for every
 solver: P(w) − D(s·r) with r = y − Xw scaled into the dual feasible set).
 
-Usage: python bcd_vs_python.py DATA.svm N_FEATURES SOLVENT_REPORT.json [SOLVENT_REPORT.json …]
+Usage: python bcd_vs_python.py DATA.svm N_FEATURES RATIO SOLVENT_REPORT.json [SOLVENT_REPORT.json …]
+(λ = RATIO·λ_max)
 """
 import json
 import sys
@@ -39,13 +40,13 @@ def time_to_gap(name, fit, tols):
     return float("nan"), g, tol, int((w != 0).sum())
 
 
-path, p, reports = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+path, p, ratio, reports = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 X, y = load_svmlight_file(path, n_features=p)
 X = X.tocsc()
 n = X.shape[0]
 lam_max = np.abs(X.T @ y).max() / n
-lam = 0.1 * lam_max
-print(f"data: {n} × {p}, {X.nnz} non-zeros; λ = 0.1·λ_max = {lam:.6e}", file=sys.stderr)
+lam = ratio * lam_max
+print(f"data: {n} × {p}, {X.nnz} non-zeros; λ = {ratio}·λ_max = {lam:.6e}", file=sys.stderr)
 
 rows = []
 solvent = [json.load(open(r)) for r in reports]

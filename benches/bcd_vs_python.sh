@@ -8,8 +8,9 @@
 # tightened until the gap, computed the same way for all, is ≤ 1e-6). scikit-learn and skglm
 # are installed from PyPI into a virtual environment under $WORK (default: a temporary folder).
 #
-#   bash benches/bcd_vs_python.sh
+#   bash benches/bcd_vs_python.sh          # RATIO=0.01 bash benches/bcd_vs_python.sh for λ = 0.01·λ_max
 set -euo pipefail
+ratio=${RATIO:-0.1}
 cd "$(dirname "$0")/.."
 work=${WORK:-$(mktemp -d)}
 if [ ! -x "$work/venv/bin/python" ]; then
@@ -21,8 +22,8 @@ cargo build --release -q
 reports=()
 for k in 1 2 3; do
     ./target/release/solvent bcd --problem lasso --generate ls --samples 10000 --features 100000 \
-        --density 0.001 --seed 0 --lambda-ratio 0.1 --tol 1e-6 --quiet --no-trace \
+        --density 0.001 --seed 0 --lambda-ratio "$ratio" --tol 1e-6 --quiet --no-trace \
         --save-data "$work/lasso.svm" --json "$work/solvent-$k.json"
     reports+=("$work/solvent-$k.json")
 done
-"$work/venv/bin/python" benches/bcd_vs_python.py "$work/lasso.svm" 100000 "${reports[@]}"
+"$work/venv/bin/python" benches/bcd_vs_python.py "$work/lasso.svm" 100000 "$ratio" "${reports[@]}"

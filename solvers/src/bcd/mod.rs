@@ -126,7 +126,7 @@ pub struct Bcd {
     /// Track the active set of L1/bound problems and switch to Newton on the free coordinates.
     pub active_set: bool,
     /// Iterations between convergence checks (the duality gap or KKT residual, computed inside
-    /// the timed step; default: one pass over the blocks, at most 10).
+    /// the timed step; default: one pass over the blocks, or `rescan` for lazy working sets).
     pub check_every: Option<usize>,
     /// Variable blocks: iterations between full scans of the greedy scores. In between, the
     /// rule picks among the working set of the last scan (the `10·block_size` best), whose

@@ -342,7 +342,13 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
             rng: ChaCha8Rng::seed_from_u64(self.seed),
             cursor: 0,
             iter: 0,
-            check_every: self.check_every.unwrap_or(epoch.clamp(1, 10)),
+            // a check costs a pass over the data: once per pass of block updates, or right
+            // before each full scan of a lazy working set (which then reuses its gradient)
+            check_every: self.check_every.unwrap_or(if self.lazy_gradient() {
+                self.rescan
+            } else {
+                epoch.max(1)
+            }),
             stable: 0,
             last_free: Vec::new(),
             forest: ForestScratch::default(),
@@ -376,13 +382,13 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
         }
         update::update_block(self, p, s, &block)?;
         s.coordinate_updates += block.len() as u64;
-        s.block = block;
-        if s.x.iter().any(|v| !v.is_finite()) {
+        if block.iter().any(|&i| !s.x[i].is_finite()) {
             return Ok(Step::Breakdown(format!(
                 "the iterate became non-finite at iteration {}",
                 s.iter
             )));
         }
+        s.block = block;
         if s.iter.is_multiple_of(s.check_every) {
             let v = self.check(p, s);
             return Ok(Step::Continue { estimate: Some(v) });

@@ -14,12 +14,16 @@ use solvent_problems::bcd::{CoordinateProblem, Penalty};
 /// Largest free set whose Hessian the Newton phase forms densely (Cholesky); above, CG.
 const NEWTON_DENSE_MAX: usize = 2000;
 
-/// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model.
-const MODEL_SWEEPS: usize = 500;
+/// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model:
+/// many for exact updates; few for matrix and Newton steps, where every sweep already decreases
+/// the model (and, with the bound, F) and an accurate model minimiser buys little.
+const EXACT_SWEEPS: usize = 500;
+const STEP_SWEEPS: usize = 10;
 
 /// `argmin_d gᵀd + ½dᵀHd + Σ pen(x_a + d_a)`: a Cholesky solve without a penalty, coordinate
 /// descent on the dense model with one.
 fn model_minimiser(
+    sweeps: usize,
     h: &Mat<f64>,
     g: &[f64],
     xb: &[f64],
@@ -47,7 +51,7 @@ fn model_minimiser(
     }
     let mut d = vec![0.0; m];
     let mut hd = vec![0.0; m];
-    for _ in 0..MODEL_SWEEPS {
+    for _ in 0..sweeps {
         let mut change: f64 = 0.0;
         let mut scale: f64 = 0.0;
         for a in 0..m {
@@ -73,7 +77,9 @@ fn model_minimiser(
     d
 }
 
-/// Conjugate gradients on `H_bb d = rhs` with matrix-free block Hessian products.
+/// Conjugate gradients on `H_bb d = rhs` with matrix-free block Hessian products, preconditioned
+/// by the coordinate Lipschitz constants (the Hessian's diagonal for least squares, a bound
+/// otherwise): design columns of very different scales are the common case.
 fn block_cg<P: CoordinateProblem + ?Sized>(
     p: &P,
     s: &BcdState,
@@ -83,15 +89,17 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
     max_iter: usize,
 ) -> Vec<f64> {
     let m = block.len();
+    let inv: Vec<f64> = block.iter().map(|&k| 1.0 / p.lipschitz()[k]).collect();
     let mut d = vec![0.0; m];
     let mut r = rhs.to_vec();
-    let mut q = r.clone();
+    let mut z: Vec<f64> = r.iter().zip(&inv).map(|(a, b)| a * b).collect();
+    let mut q = z.clone();
     let mut hq = vec![0.0; m];
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let mut rr = dot(&r, &r);
-    let stop = rtol * rtol * rr;
+    let mut rz = dot(&r, &z);
+    let stop = rtol * rtol * dot(&r, &r);
     for _ in 0..max_iter {
-        if rr <= stop || rr == 0.0 {
+        if dot(&r, &r) <= stop || rz == 0.0 {
             break;
         }
         p.block_hessian_vec(&s.x, &s.cache, block, &q, &mut hq);
@@ -99,16 +107,17 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
         if !(qhq > 0.0) {
             break;
         }
-        let alpha = rr / qhq;
+        let alpha = rz / qhq;
         for a in 0..m {
             d[a] += alpha * q[a];
             r[a] -= alpha * hq[a];
+            z[a] = r[a] * inv[a];
         }
-        let rr_new = dot(&r, &r);
-        let beta = rr_new / rr;
-        rr = rr_new;
+        let rz_new = dot(&r, &z);
+        let beta = rz_new / rz;
+        rz = rz_new;
         for a in 0..m {
-            q[a] = r[a] + beta * q[a];
+            q[a] = z[a] + beta * q[a];
         }
     }
     d
@@ -191,13 +200,13 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 } else {
                     p.block_hessian_bound(block)
                 };
-                model_minimiser(&h, &g, &xb, pen, s.block_factor[k].as_ref())
+                model_minimiser(STEP_SWEEPS, &h, &g, &xb, pen, s.block_factor[k].as_ref())
             }
-            None => model_minimiser(&p.block_hessian_bound(block), &g, &xb, pen, None),
+            None => model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, pen, None),
         },
         Update::Newton => {
             let h = p.block_hessian(&s.x, &s.cache, block);
-            let d = model_minimiser(&h, &g, &xb, pen, None);
+            let d = model_minimiser(STEP_SWEEPS, &h, &g, &xb, pen, None);
             let decrease: f64 =
                 g.iter().zip(&d).map(|(a, b)| a * b).sum::<f64>() + penalty_change(pen, &xb, &d);
             // below the round-off of F the line search cannot see a decrease: there the model is
@@ -219,7 +228,9 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 }
                 // no sufficient decrease (round-off near the optimum, or a poor model): the
                 // matrix step with the constant bound decreases F without a line search
-                accepted.unwrap_or_else(|| model_minimiser(&p.block_hessian_bound(block), &g, &xb, pen, None))
+                accepted.unwrap_or_else(|| {
+                    model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, pen, None)
+                })
             }
         }
         Update::Exact => {
@@ -246,13 +257,25 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 }
                 match solved {
                     Some(d) => d,
-                    None if m <= 2000 => {
-                        model_minimiser(&p.block_hessian(&s.x, &s.cache, block), &g, &xb, pen, None)
-                    }
+                    None if m <= 2000 => model_minimiser(
+                        EXACT_SWEEPS,
+                        &p.block_hessian(&s.x, &s.cache, block),
+                        &g,
+                        &xb,
+                        pen,
+                        None,
+                    ),
                     None => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
                 }
             } else if m <= 500 {
-                model_minimiser(&p.block_hessian(&s.x, &s.cache, block), &g, &xb, pen, None)
+                model_minimiser(
+                    EXACT_SWEEPS,
+                    &p.block_hessian(&s.x, &s.cache, block),
+                    &g,
+                    &xb,
+                    pen,
+                    None,
+                )
             } else {
                 exact_sweeps(p, s, block);
                 return Ok(());
@@ -296,7 +319,7 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
         let h = p.block_hessian(&s.x, &s.cache, &free);
         let g: Vec<f64> = slope_g.clone();
         let xb: Vec<f64> = vec![0.0; m];
-        model_minimiser(&h, &g, &xb, Penalty::None, None)
+        model_minimiser(EXACT_SWEEPS, &h, &g, &xb, Penalty::None, None)
     } else {
         block_cg(p, s, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
     };
