@@ -353,3 +353,37 @@ fn bad_input_is_named() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(npy::read(&out).unwrap().shape, vec![300]);
 }
+
+#[test]
+fn intercept_is_fitted_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, y) = small_set(SyntheticKind::LeastSquares, 5);
+    let shifted: Vec<f64> = y.iter().map(|v| v + 100.0).collect();
+    let data = d.path().join("ls.svm");
+    svmlight::write(&data, &a, &shifted).unwrap();
+    let (out, rep) = (d.path().join("w.npy"), d.path().join("r.json"));
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&data),
+        "--problem",
+        "lasso",
+        "--intercept",
+        "--tol",
+        "1e-9",
+        "--out",
+        p(&out),
+        "--json",
+        p(&rep),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = npy::read(&out).unwrap();
+    assert_eq!(w.shape, vec![80]);
+    let b = read_json(&rep)["details"]["intercept"][0].as_f64().unwrap();
+    // the residual of the fitted model has zero mean (the intercept's optimality condition)
+    let mut aw = vec![0.0; a.nrows()];
+    a.mul_vec(&w.data, &mut aw);
+    let mean: f64 = shifted.iter().zip(&aw).map(|(yi, zi)| yi - zi - b).sum::<f64>() / a.nrows() as f64;
+    assert!(mean.abs() < 1e-6, "mean residual {mean}");
+    assert!(b > 50.0, "intercept {b}");
+}

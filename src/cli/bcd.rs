@@ -123,6 +123,10 @@ pub struct BcdArgs {
     /// L1 weight as a fraction of λ_max (lasso, l1-logistic; default 0.1).
     #[arg(long)]
     pub lambda_ratio: Option<f64>,
+    /// Fit an unpenalised intercept (one per class for softmax); it is reported, and the
+    /// `--out` file holds the weights only.
+    #[arg(long)]
+    pub intercept: bool,
     /// Label column of a dense table.
     #[arg(long, value_enum, default_value = "last")]
     pub label_column: LabelColumnArg,
@@ -348,6 +352,11 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         }
     }
     let mut details = serde_json::Map::new();
+    if args.intercept && args.problem == BcdProblem::Labelprop {
+        return Err(CliError::Usage(
+            "--intercept applies to the regression problems, not labelprop".into(),
+        ));
+    }
     if args.save_data.is_some() && args.problem == BcdProblem::Labelprop {
         return Err(CliError::Usage(
             "--save-data writes a design matrix: not for labelprop".into(),
@@ -445,7 +454,11 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         } else {
             Penalty::None
         };
-        let glm = Glm::new(x, y, loss, smooth_l2, pen0)?;
+        let glm = if args.intercept {
+            Glm::with_intercept(x, y, loss, smooth_l2, pen0)?
+        } else {
+            Glm::new(x, y, loss, smooth_l2, pen0)?
+        };
         let glm = if l1 {
             let lmax = glm.lambda_max();
             let lam = args.lambda.unwrap_or(args.lambda_ratio.unwrap_or(0.1) * lmax);
@@ -464,15 +477,15 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         let mut bcd = settings(args, !l1 && pen0 == Penalty::None, false, loss == Loss::Squared);
         let (state, report) = solve(&glm, &mut bcd, args)?;
         let c = glm.classes();
-        let shape = if c > 1 {
-            vec![glm.design().ncols(), c]
-        } else {
-            vec![glm.design().ncols()]
-        };
+        let features = glm.design().ncols() - usize::from(args.intercept);
+        let shape = if c > 1 { vec![features, c] } else { vec![features] };
+        if args.intercept {
+            details.insert("intercept".into(), json!(state.x[features * c..].to_vec()));
+        }
         if c > 1 || loss == Loss::Logistic {
             details.insert("class_labels".into(), json!(glm.class_labels()));
         }
-        (state.x.clone(), shape, state, report)
+        (state.x[..features * c].to_vec(), shape, state, report)
     };
     if let Some(path) = &args.out {
         npy::write_f64(path, &shape, &solution)?;

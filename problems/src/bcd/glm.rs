@@ -36,6 +36,8 @@ pub struct Glm {
     l2: f64,
     penalty: Penalty,
     lip: Vec<f64>,
+    /// First coordinate of the unpenalised intercept (one per class), `dim` without one.
+    intercept_from: usize,
 }
 
 fn check_lambda(what: &str, v: f64) -> Result<()> {
@@ -76,6 +78,42 @@ impl Glm {
     /// 1/2 files all work); integer class labels for softmax (at least two classes; the sorted
     /// distinct values become classes `0..C`).
     pub fn new(x: CsrMatrix, labels: Vec<f64>, loss: Loss, l2: f64, penalty: Penalty) -> Result<Self> {
+        Self::build(x, labels, loss, l2, penalty, false)
+    }
+
+    /// [`Glm::new`] with an unpenalised intercept (one per class for softmax): a column of ones
+    /// appended to the design, its coordinates exempt from the L1/L2 penalties (as in
+    /// scikit-learn). The intercepts are the last coordinates of the iterate.
+    pub fn with_intercept(
+        x: CsrMatrix,
+        labels: Vec<f64>,
+        loss: Loss,
+        l2: f64,
+        penalty: Penalty,
+    ) -> Result<Self> {
+        Self::build(x, labels, loss, l2, penalty, true)
+    }
+
+    fn build(
+        x: CsrMatrix,
+        labels: Vec<f64>,
+        loss: Loss,
+        l2: f64,
+        penalty: Penalty,
+        intercept: bool,
+    ) -> Result<Self> {
+        let p0 = x.ncols();
+        let x = if intercept {
+            let mut trip = Vec::with_capacity(x.nnz() + x.nrows());
+            for i in 0..x.nrows() {
+                let (cols, vals) = x.row(i);
+                trip.extend(cols.iter().zip(vals).map(|(&j, &v)| (i, j as usize, v)));
+                trip.push((i, p0, 1.0));
+            }
+            CsrMatrix::from_triplets(x.nrows(), p0 + 1, &trip)?
+        } else {
+            x
+        };
         let x = Design::new(x)?;
         let n = x.nrows();
         if labels.len() != n {
@@ -140,10 +178,17 @@ impl Glm {
             Loss::Squared => 1.0,
             Loss::Logistic | Loss::Softmax => 0.25,
         };
+        let intercept_from = if intercept {
+            p0 * classes
+        } else {
+            x.ncols() * classes
+        };
         let lip = x
             .col_sq_norms()
             .iter()
-            .flat_map(|&s| std::iter::repeat_n(kappa * s / n as f64 + l2, classes))
+            .flat_map(|&s| std::iter::repeat_n(kappa * s / n as f64, classes))
+            .enumerate()
+            .map(|(k, l)| l + if k < intercept_from { l2 } else { 0.0 })
             .map(|l| if l > 0.0 { l } else { 1.0 })
             .collect();
         Ok(Self {
@@ -155,6 +200,7 @@ impl Glm {
             l2,
             penalty,
             lip,
+            intercept_from,
         })
     }
 
@@ -182,6 +228,19 @@ impl Glm {
     pub fn l2(&self) -> f64 {
         self.l2
     }
+    /// Whether the model has an intercept (the last `classes()` coordinates).
+    pub fn has_intercept(&self) -> bool {
+        self.intercept_from < self.dim()
+    }
+    /// `λ₂` of coordinate `k` (zero for intercepts).
+    #[inline]
+    fn l2_at(&self, k: usize) -> f64 {
+        if k < self.intercept_from {
+            self.l2
+        } else {
+            0.0
+        }
+    }
     /// The same model with another penalty (regularisation paths).
     pub fn with_penalty(mut self, penalty: Penalty) -> Result<Self> {
         if let Penalty::L1(l) = penalty {
@@ -194,11 +253,29 @@ impl Glm {
     /// `λ_max = ‖∇f(0)‖∞`: the smallest L1 weight whose solution is `w = 0` (for least squares
     /// `‖Xᵀy‖∞ / n`).
     pub fn lambda_max(&self) -> f64 {
-        let w = vec![0.0; self.dim()];
+        // at w = 0 with the intercepts (if any) at their optimum: ȳ, the log-odds, the log class
+        // frequencies
+        let mut w = vec![0.0; self.dim()];
+        if self.has_intercept() {
+            let n = self.y.len() as f64;
+            match self.loss {
+                Loss::Squared => w[self.intercept_from] = self.y.iter().sum::<f64>() / n,
+                Loss::Logistic => {
+                    let pos = self.y.iter().filter(|v| **v > 0.0).count() as f64 / n;
+                    w[self.intercept_from] = (pos / (1.0 - pos)).ln();
+                }
+                Loss::Softmax => {
+                    for c in 0..self.classes {
+                        let f = self.y.iter().filter(|v| **v as usize == c).count() as f64 / n;
+                        w[self.intercept_from + c] = f.ln();
+                    }
+                }
+            }
+        }
         let cache = self.new_cache(&w);
         let mut g = vec![0.0; self.dim()];
         self.full_gradient(&w, &cache, &mut g);
-        g.iter().fold(0.0, |m, v| m.max(v.abs()))
+        g[..self.intercept_from].iter().fold(0.0, |m, v| m.max(v.abs()))
     }
 
     #[inline]
@@ -292,7 +369,7 @@ impl Glm {
             for b in 0..m {
                 h[(a, b)] *= inv_n;
             }
-            h[(a, a)] += self.l2;
+            h[(a, a)] += self.l2_at(block[a]);
         }
         h
     }
@@ -310,6 +387,9 @@ impl CoordinateProblem for Glm {
     }
     fn is_quadratic(&self) -> bool {
         self.loss == Loss::Squared
+    }
+    fn unpenalized_from(&self) -> usize {
+        self.intercept_from
     }
 
     fn new_cache(&self, w: &[f64]) -> Cache {
@@ -344,7 +424,7 @@ impl CoordinateProblem for Glm {
         let loss: f64 = (0..n)
             .map(|i| self.row_loss(i, &cache.z[i * c..(i + 1) * c]))
             .sum();
-        loss / n as f64 + 0.5 * self.l2 * w.iter().map(|v| v * v).sum::<f64>()
+        loss / n as f64 + 0.5 * self.l2 * w[..self.intercept_from].iter().map(|v| v * v).sum::<f64>()
     }
 
     #[inline]
@@ -371,7 +451,7 @@ impl CoordinateProblem for Glm {
                 .map(|(&i, &a)| a * cache.r[i as usize * c + cl])
                 .sum()
         };
-        s / self.x.nrows() as f64 + self.l2 * w[k]
+        s / self.x.nrows() as f64 + self.l2_at(k) * w[k]
     }
 
     fn full_gradient(&self, w: &[f64], cache: &Cache, g: &mut [f64]) {
@@ -412,7 +492,7 @@ impl CoordinateProblem for Glm {
                 }
             }
             if let Some(g) = grad.as_deref_mut() {
-                g[k] += self.l2 * d;
+                g[k] += self.l2_at(k) * d;
             }
         }
         let touched = std::mem::take(&mut cache.touched);
@@ -517,7 +597,7 @@ impl CoordinateProblem for Glm {
                 .zip(vals)
                 .map(|(&i, &a)| a * u[i as usize * c + k % c])
                 .sum();
-            *o = s * inv_n + self.l2 * vk;
+            *o = s * inv_n + self.l2_at(k) * vk;
         }
     }
 
@@ -529,14 +609,35 @@ impl CoordinateProblem for Glm {
         // θ = −ℓ'(z): the residual y − z for least squares, y·σ(−yz) for logistic; and
         // Xᵀθ/n = −(∇f − λ₂w), read off the gradient
         let mut theta: Vec<f64> = cache.r.iter().map(|r| -r).collect();
+        let centred: Vec<f64>;
+        let grad = if self.has_intercept() {
+            // the intercept makes 1ᵀθ = 0 a dual constraint: centre θ (least squares only, where
+            // the conjugate accepts any θ) and recompute Xᵀθ over the features
+            if self.loss != Loss::Squared {
+                return None;
+            }
+            let mean = theta.iter().sum::<f64>() / nf;
+            theta.iter_mut().for_each(|t| *t -= mean);
+            let mut xt = vec![0.0; self.x.ncols()];
+            self.x.mul_transpose(&theta, &mut xt);
+            centred = xt
+                .iter()
+                .enumerate()
+                .map(|(k, v)| -v / nf + self.l2_at(k) * w[k])
+                .take(self.intercept_from)
+                .collect();
+            &centred[..]
+        } else {
+            grad
+        };
         let xt = |k: usize| -(grad[k] - self.l2 * w[k]);
         let (scale, quad) = match self.penalty {
             Penalty::L1(l) if l > 0.0 && self.l2 == 0.0 => {
-                let m = (0..grad.len()).fold(0.0, |a: f64, k| a.max(xt(k).abs()));
+                let m = (0..self.intercept_from).fold(0.0, |a: f64, k| a.max(xt(k).abs()));
                 ((l / m.max(1e-300)).min(1.0), 0.0)
             }
             Penalty::None if self.l2 > 0.0 => {
-                let q = (0..grad.len()).map(|k| xt(k) * xt(k)).sum::<f64>() / (2.0 * self.l2);
+                let q = (0..self.intercept_from).map(|k| xt(k) * xt(k)).sum::<f64>() / (2.0 * self.l2);
                 (1.0, q)
             }
             _ => return None,

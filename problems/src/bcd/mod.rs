@@ -214,16 +214,29 @@ pub trait CoordinateProblem: Sync {
     fn duality_gap(&self, _x: &[f64], _cache: &Cache, _grad: &[f64]) -> Option<f64> {
         None
     }
+    /// Coordinates from this index on carry no penalty (intercepts); `dim()` when all do.
+    fn unpenalized_from(&self) -> usize {
+        self.dim()
+    }
+    /// The penalty of coordinate `i`.
+    #[inline]
+    fn penalty_at(&self, i: usize) -> Penalty {
+        if i < self.unpenalized_from() {
+            self.penalty()
+        } else {
+            Penalty::None
+        }
+    }
     /// `F(x) = f(x) + g(x)`.
     fn objective(&self, x: &[f64], cache: &Cache) -> f64 {
-        self.smooth_value(x, cache) + self.penalty().total(x)
+        self.smooth_value(x, cache) + self.penalty().total(&x[..self.unpenalized_from()])
     }
     /// `‖min-norm subgradient of F‖∞` from a full gradient.
     fn kkt_residual(&self, x: &[f64], grad: &[f64]) -> f64 {
-        let p = self.penalty();
         x.iter()
             .zip(grad)
-            .map(|(&xi, &gi)| p.min_norm_subgradient(xi, gi).abs())
+            .enumerate()
+            .map(|(i, (&xi, &gi))| self.penalty_at(i).min_norm_subgradient(xi, gi).abs())
             .fold(0.0, f64::max)
     }
 }

@@ -56,7 +56,6 @@ pub(crate) fn block_score<P: CoordinateProblem + ?Sized>(
     k: usize,
     g: &[f64],
 ) -> f64 {
-    let pen = p.penalty();
     let b = &s.blocks[k];
     let lip = p.lipschitz();
     match bcd.rule {
@@ -79,7 +78,7 @@ pub(crate) fn block_score<P: CoordinateProblem + ?Sized>(
         Rule::GsS | Rule::GsR | Rule::GsQ => {
             let l = s.block_lip[k];
             b.iter()
-                .map(|&i| coord_score(bcd.rule, pen, s.x[i], g[i], l))
+                .map(|&i| coord_score(bcd.rule, p.penalty_at(i), s.x[i], g[i], l))
                 .sum()
         }
         Rule::Cyclic | Rule::Random | Rule::Lipschitz => 0.0,
@@ -184,7 +183,6 @@ fn gsq_htp<P: CoordinateProblem + ?Sized>(p: &P, g: &[f64], scores: &[f64], tau:
 pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut BcdState) -> Vec<usize> {
     let n = p.dim();
     let tau = bcd.block_size.min(n);
-    let pen = p.penalty();
     if !s.blocks.is_empty() {
         let nb = s.blocks.len();
         let k = match bcd.rule {
@@ -256,7 +254,7 @@ pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut Bc
                             Some(g) if !lazy => g[i],
                             _ => p.coord_gradient(&s.x, &s.cache, i),
                         };
-                        coord_score(rule, pen, s.x[i], gi, lip[i])
+                        coord_score(rule, p.penalty_at(i), s.x[i], gi, lip[i])
                     })
                     .collect();
                 let b = top(&sc, tau).into_iter().map(|a| cand[a]).collect();
@@ -276,7 +274,7 @@ pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut Bc
             };
             let mut scores = std::mem::take(&mut s.scores);
             scores.clear();
-            scores.extend((0..n).map(|i| coord_score(rule, pen, s.x[i], g[i], lip[i])));
+            scores.extend((0..n).map(|i| coord_score(rule, p.penalty_at(i), s.x[i], g[i], lip[i])));
             let block = if bcd.partition == Partition::GreedyTree {
                 let mut cand: Vec<usize> = (0..n).filter(|&i| scores[i] > 0.0).collect();
                 cand.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));

@@ -190,9 +190,13 @@ impl Bcd {
         let (_, value) = measure(p, &s.x, &s.cache, &g);
         let pen = p.penalty();
         if self.active_set && pen.is_nonsmooth() {
-            let free: Vec<usize> = (0..s.x.len()).filter(|&i| !pen.at_kink(s.x[i])).collect();
-            let violated =
-                (0..s.x.len()).any(|i| pen.at_kink(s.x[i]) && pen.min_norm_subgradient(s.x[i], g[i]) != 0.0);
+            let free: Vec<usize> = (0..s.x.len())
+                .filter(|&i| !p.penalty_at(i).at_kink(s.x[i]))
+                .collect();
+            let violated = (0..s.x.len()).any(|i| {
+                let pi = p.penalty_at(i);
+                pi.at_kink(s.x[i]) && pi.min_norm_subgradient(s.x[i], g[i]) != 0.0
+            });
             match s.phase {
                 Phase::Blocks => {
                     if !violated && free == s.last_free && !free.is_empty() {
@@ -273,7 +277,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
         let n = p.dim();
         let mut x = self.start.clone().unwrap_or_else(|| vec![0.0; n]);
         if p.penalty() == Penalty::NonNegative {
-            x.iter_mut().for_each(|v| *v = v.max(0.0));
+            x[..p.unpenalized_from()].iter_mut().for_each(|v| *v = v.max(0.0));
         }
         let cache = p.new_cache(&x);
         let grad = self.needs_gradient(p).then(|| {

@@ -60,14 +60,15 @@ fn fista<P: CoordinateProblem>(p: &P, iters: usize) -> Vec<f64> {
     let n = p.dim();
     let all: Vec<usize> = (0..n).collect();
     let l = block_lipschitz(p, &all);
-    let pen = p.penalty();
     let (mut x, mut y) = (vec![0.0; n], vec![0.0; n]);
     let mut t: f64 = 1.0;
     let mut g = vec![0.0; n];
     for _ in 0..iters {
         let cache = p.new_cache(&y);
         p.full_gradient(&y, &cache, &mut g);
-        let xn: Vec<f64> = (0..n).map(|i| pen.prox(y[i] - g[i] / l, 1.0 / l)).collect();
+        let xn: Vec<f64> = (0..n)
+            .map(|i| p.penalty_at(i).prox(y[i] - g[i] / l, 1.0 / l))
+            .collect();
         let tn = 0.5 * (1.0 + (1.0 + 4.0 * t * t).sqrt());
         for i in 0..n {
             y[i] = xn[i] + (t - 1.0) / tn * (xn[i] - x[i]);
@@ -724,4 +725,88 @@ fn bad_settings_and_problems_are_named() {
     .report
     .status;
     assert!(matches!(status, Status::IterationLimit { .. }));
+}
+
+#[test]
+fn intercepts_are_unpenalised_and_fitted() {
+    let (a, y) = data(80, 20, 0.3, SyntheticKind::LeastSquares, 21);
+    let shifted: Vec<f64> = y.iter().map(|v| v + 3.0).collect();
+    // least squares with an intercept = the dense normal equations of [X, 1]
+    let p = Glm::with_intercept(a.clone(), shifted.clone(), Loss::Squared, 0.0, Penalty::None).unwrap();
+    assert_eq!(p.dim(), 21);
+    let d = a.to_dense();
+    let aug = Mat::from_fn(80, 21, |i, j| if j < 20 { d[(i, j)] } else { 1.0 });
+    let ata = aug.transpose() * &aug;
+    let aty = aug.transpose() * Mat::from_fn(80, 1, |i, _| shifted[i]);
+    let w = ata.llt(Side::Lower).unwrap().solve(&aty);
+    let exact: Vec<f64> = (0..21).map(|i| w[(i, 0)]).collect();
+    let (x, rep) = solve(
+        &p,
+        Bcd::new(Rule::Gsq, Update::Matrix).block_size(5),
+        1e-12,
+        100_000,
+    );
+    assert!(rep.status.is_converged(), "{:?}", rep.status);
+    assert!(max_diff(&x, &exact) < 1e-6, "{}", max_diff(&x, &exact));
+    // Lasso with an intercept: FISTA reference, KKT (the intercept's gradient vanishes), gap
+    let base = Glm::with_intercept(a.clone(), shifted.clone(), Loss::Squared, 0.0, Penalty::None).unwrap();
+    let lmax = base.lambda_max();
+    let p = base.clone().with_penalty(Penalty::L1(0.2 * lmax)).unwrap();
+    let reference = fista(&p, 30_000);
+    assert!(kkt(&p, &reference) < 1e-8);
+    for (rule, upd) in [
+        (Rule::GsR, Update::Matrix),
+        (Rule::Cyclic, Update::Gradient),
+        (Rule::GsQ, Update::Newton),
+    ] {
+        let (x, rep) = solve(&p, Bcd::new(rule, upd).block_size(3), 1e-10, 200_000);
+        assert!(rep.status.is_converged(), "{rule:?} {:?}", rep.status);
+        assert_eq!(rep.metrics.criterion, crate::Criterion::DualityGap);
+        assert!(
+            max_diff(&x, &reference) < 1e-5,
+            "{rule:?}: {}",
+            max_diff(&x, &reference)
+        );
+        assert!(
+            (x[20] - reference[20]).abs() < 1e-6 && x[20].abs() > 1.0,
+            "intercept {}",
+            x[20]
+        );
+    }
+    // λ_max with an intercept: above it only the intercept is non-zero, below it is not
+    let above = base.clone().with_penalty(Penalty::L1(1.0001 * lmax)).unwrap();
+    let (x, _) = solve(
+        &above,
+        Bcd::new(Rule::GsR, Update::Matrix).block_size(3),
+        1e-12,
+        100_000,
+    );
+    assert!(x[..20].iter().all(|v| *v == 0.0));
+    let mean = shifted.iter().sum::<f64>() / 80.0;
+    assert!((x[20] - mean).abs() < 1e-8, "intercept {} vs mean {mean}", x[20]);
+    let below = base.with_penalty(Penalty::L1(0.95 * lmax)).unwrap();
+    let (x, _) = solve(
+        &below,
+        Bcd::new(Rule::GsR, Update::Matrix).block_size(3),
+        1e-12,
+        100_000,
+    );
+    assert!(x[..20].iter().any(|v| *v != 0.0));
+    // L1-logistic with an intercept (stops on KKT): matches FISTA
+    let (a, yl) = data(150, 15, 0.3, SyntheticKind::Logistic, 22);
+    let base = Glm::with_intercept(a, yl, Loss::Logistic, 0.0, Penalty::None).unwrap();
+    let p = base
+        .clone()
+        .with_penalty(Penalty::L1(0.1 * base.lambda_max()))
+        .unwrap();
+    let reference = fista(&p, 50_000);
+    let (x, rep) = solve(
+        &p,
+        Bcd::new(Rule::GsQ, Update::Newton).block_size(3),
+        1e-10,
+        100_000,
+    );
+    assert!(rep.status.is_converged(), "{:?}", rep.status);
+    assert_eq!(rep.metrics.criterion, crate::Criterion::KktResidual);
+    assert!(max_diff(&x, &reference) < 1e-5, "{}", max_diff(&x, &reference));
 }

@@ -27,11 +27,11 @@ fn model_minimiser(
     h: &Mat<f64>,
     g: &[f64],
     xb: &[f64],
-    pen: Penalty,
+    pens: &[Penalty],
     chol: Option<&faer::linalg::solvers::Llt<f64>>,
 ) -> Vec<f64> {
     let m = g.len();
-    if pen == Penalty::None {
+    if pens.iter().all(|&q| q == Penalty::None) {
         let rhs = Mat::from_fn(m, 1, |a, _| -g[a]);
         let owned;
         let f = match chol {
@@ -59,7 +59,7 @@ fn model_minimiser(
             if !(haa > 0.0) {
                 continue;
             }
-            let target = pen.prox(xb[a] + d[a] - (g[a] + hd[a]) / haa, 1.0 / haa) - xb[a];
+            let target = pens[a].prox(xb[a] + d[a] - (g[a] + hd[a]) / haa, 1.0 / haa) - xb[a];
             let delta = target - d[a];
             if delta != 0.0 {
                 for b in 0..m {
@@ -123,8 +123,12 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
     d
 }
 
-fn penalty_change(pen: Penalty, xb: &[f64], d: &[f64]) -> f64 {
-    xb.iter().zip(d).map(|(&x, &dx)| pen.delta(x, dx)).sum()
+fn penalty_change(pens: &[Penalty], xb: &[f64], d: &[f64]) -> f64 {
+    xb.iter()
+        .zip(d)
+        .zip(pens)
+        .map(|((&x, &dx), q)| q.delta(x, dx))
+        .sum()
 }
 
 fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize], d: &[f64]) {
@@ -142,14 +146,13 @@ fn apply<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize]
 /// sweeps of exact single-coordinate updates over the block (each one costs its column).
 fn exact_sweeps<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState, block: &[usize]) {
     s.scan_fresh = false;
-    let pen = p.penalty();
     let lip = p.lipschitz().to_vec();
     for _ in 0..200 {
         let mut change: f64 = 0.0;
         let mut scale: f64 = 0.0;
         for &i in block {
             let g = p.coord_gradient(&s.x, &s.cache, i);
-            let d = pen.prox(s.x[i] - g / lip[i], 1.0 / lip[i]) - s.x[i];
+            let d = p.penalty_at(i).prox(s.x[i] - g / lip[i], 1.0 / lip[i]) - s.x[i];
             if d != 0.0 {
                 p.apply(&mut s.x, &mut s.cache, &[(i, d)], s.grad.as_deref_mut());
                 change = change.max(d.abs());
@@ -170,7 +173,8 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
     block: &[usize],
 ) -> Result<()> {
     let m = block.len();
-    let pen = p.penalty();
+    let pens: Vec<Penalty> = block.iter().map(|&i| p.penalty_at(i)).collect();
+    let smooth = pens.iter().all(|&q| q == Penalty::None);
     let g: Vec<f64> = match &s.grad {
         Some(g) => block.iter().map(|&i| g[i]).collect(),
         None => block
@@ -187,28 +191,28 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 _ => variable_block_lipschitz(p, block),
             };
             (0..m)
-                .map(|a| pen.prox(xb[a] - g[a] / l, 1.0 / l) - xb[a])
+                .map(|a| pens[a].prox(xb[a] - g[a] / l, 1.0 / l) - xb[a])
                 .collect()
         }
         Update::Matrix => match fixed {
             Some(k) => {
-                if s.block_factor[k].is_none() && pen == Penalty::None {
+                if s.block_factor[k].is_none() && smooth {
                     s.block_factor[k] = factor(&p.block_hessian_bound(block));
                 }
-                let h = if pen == Penalty::None && s.block_factor[k].is_some() {
+                let h = if smooth && s.block_factor[k].is_some() {
                     Mat::zeros(0, 0)
                 } else {
                     p.block_hessian_bound(block)
                 };
-                model_minimiser(STEP_SWEEPS, &h, &g, &xb, pen, s.block_factor[k].as_ref())
+                model_minimiser(STEP_SWEEPS, &h, &g, &xb, &pens, s.block_factor[k].as_ref())
             }
-            None => model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, pen, None),
+            None => model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, &pens, None),
         },
         Update::Newton => {
             let h = p.block_hessian(&s.x, &s.cache, block);
-            let d = model_minimiser(STEP_SWEEPS, &h, &g, &xb, pen, None);
+            let d = model_minimiser(STEP_SWEEPS, &h, &g, &xb, &pens, None);
             let decrease: f64 =
-                g.iter().zip(&d).map(|(a, b)| a * b).sum::<f64>() + penalty_change(pen, &xb, &d);
+                g.iter().zip(&d).map(|(a, b)| a * b).sum::<f64>() + penalty_change(&pens, &xb, &d);
             // below the round-off of F the line search cannot see a decrease: there the model is
             // accurate (Newton's quadratic region) and the full step is taken
             let noise = 1e-13 * (1.0 + p.smooth_value(&s.x, &s.cache).abs());
@@ -219,7 +223,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 let mut accepted = None;
                 for _ in 0..40 {
                     let dt: Vec<f64> = d.iter().map(|v| t * v).collect();
-                    let change = p.block_delta(&s.x, &s.cache, block, &dt) + penalty_change(pen, &xb, &dt);
+                    let change = p.block_delta(&s.x, &s.cache, block, &dt) + penalty_change(&pens, &xb, &dt);
                     if change <= 1e-4 * t * decrease {
                         accepted = Some(dt);
                         break;
@@ -229,13 +233,13 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                 // no sufficient decrease (round-off near the optimum, or a poor model): the
                 // matrix step with the constant bound decreases F without a line search
                 accepted.unwrap_or_else(|| {
-                    model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, pen, None)
+                    model_minimiser(STEP_SWEEPS, &p.block_hessian_bound(block), &g, &xb, &pens, None)
                 })
             }
         }
         Update::Exact => {
             let rhs: Vec<f64> = g.iter().map(|v| -v).collect();
-            if pen == Penalty::None {
+            if smooth {
                 // fixed blocks keep their forest (Q is constant): each later visit only solves
                 let built;
                 let forest = match (p.quadratic_matrix(), fixed) {
@@ -262,7 +266,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                         &p.block_hessian(&s.x, &s.cache, block),
                         &g,
                         &xb,
-                        pen,
+                        &pens,
                         None,
                     ),
                     None => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
@@ -273,7 +277,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                     &p.block_hessian(&s.x, &s.cache, block),
                     &g,
                     &xb,
-                    pen,
+                    &pens,
                     None,
                 )
             } else {
@@ -290,8 +294,10 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
 /// fixed: CG on `H_FF d = −(∇_F f + λ sign x_F)`, then a projected backtracking line search
 /// (a coordinate that would cross zero stops at zero). False when no decrease was found.
 pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState) -> bool {
-    let pen = p.penalty();
-    let free: Vec<usize> = (0..s.x.len()).filter(|&i| !pen.at_kink(s.x[i])).collect();
+    let free: Vec<usize> = (0..s.x.len())
+        .filter(|&i| !p.penalty_at(i).at_kink(s.x[i]))
+        .collect();
+    let pens: Vec<Penalty> = free.iter().map(|&i| p.penalty_at(i)).collect();
     if free.is_empty() {
         return false;
     }
@@ -302,14 +308,14 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
             .map(|&i| p.coord_gradient(&s.x, &s.cache, i))
             .collect(),
     };
-    let lam = match pen {
-        Penalty::L1(l) => l,
-        _ => 0.0,
-    };
     let slope_g: Vec<f64> = free
         .iter()
         .zip(&g_free)
-        .map(|(&i, &gi)| gi + lam * s.x[i].signum())
+        .zip(&pens)
+        .map(|((&i, &gi), q)| match q {
+            Penalty::L1(l) => gi + l * s.x[i].signum(),
+            _ => gi,
+        })
         .collect();
     let rhs: Vec<f64> = slope_g.iter().map(|v| -v).collect();
     let m = free.len();
@@ -319,7 +325,7 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
         let h = p.block_hessian(&s.x, &s.cache, &free);
         let g: Vec<f64> = slope_g.clone();
         let xb: Vec<f64> = vec![0.0; m];
-        model_minimiser(EXACT_SWEEPS, &h, &g, &xb, Penalty::None, None)
+        model_minimiser(EXACT_SWEEPS, &h, &g, &xb, &vec![Penalty::None; m], None)
     } else {
         block_cg(p, s, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
     };
@@ -331,9 +337,10 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
             .map(|a| {
                 let v = t * d[a];
                 let (x, y) = (xb[a], xb[a] + v);
-                let crosses = match pen {
+                let crosses = match pens[a] {
                     Penalty::NonNegative => y < 0.0,
-                    _ => (x > 0.0 && y < 0.0) || (x < 0.0 && y > 0.0),
+                    Penalty::L1(_) => (x > 0.0 && y < 0.0) || (x < 0.0 && y > 0.0),
+                    Penalty::None => false,
                 };
                 if crosses {
                     -x
@@ -346,7 +353,7 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
         if !(lin < 0.0) {
             return false;
         }
-        let change = p.block_delta(&s.x, &s.cache, &free, &dt) + penalty_change(pen, &xb, &dt);
+        let change = p.block_delta(&s.x, &s.cache, &free, &dt) + penalty_change(&pens, &xb, &dt);
         // below F's round-off the line search is blind: the model is exact there (quadratics)
         // or accurate (Newton's quadratic region), so the step is taken
         if change <= 1e-4 * lin || (t == 1.0 && -lin <= noise) {
