@@ -239,6 +239,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
         }
         Update::Exact => {
             let rhs: Vec<f64> = g.iter().map(|v| -v).collect();
+            let mut solved = None;
             if smooth {
                 // fixed blocks keep their forest (Q is constant): each later visit only solves
                 let built;
@@ -252,37 +253,27 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                         built.as_ref()
                     }
                 };
-                let mut solved = None;
                 if let Some(f) = forest {
                     let mut r = rhs.clone();
                     if f.solve_with(&mut r, &mut s.forest) {
                         solved = Some(r);
                     }
                 }
-                match solved {
-                    Some(d) => d,
-                    None if m <= 2000 => model_minimiser(
-                        EXACT_SWEEPS,
-                        &p.block_hessian(&s.x, &s.cache, block),
-                        &g,
-                        &xb,
-                        &pens,
-                        None,
-                    ),
-                    None => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
+            }
+            // otherwise: the dense block (Cholesky, or CD with a penalty) while it is small,
+            // CG beyond without a penalty, sweeps of exact coordinate updates beyond with one
+            let dense_max = if smooth { 2000 } else { 500 };
+            match solved {
+                Some(d) => d,
+                None if m <= dense_max => {
+                    let h = p.block_hessian(&s.x, &s.cache, block);
+                    model_minimiser(EXACT_SWEEPS, &h, &g, &xb, &pens, None)
                 }
-            } else if m <= 500 {
-                model_minimiser(
-                    EXACT_SWEEPS,
-                    &p.block_hessian(&s.x, &s.cache, block),
-                    &g,
-                    &xb,
-                    &pens,
-                    None,
-                )
-            } else {
-                exact_sweeps(p, s, block);
-                return Ok(());
+                None if smooth => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
+                None => {
+                    exact_sweeps(p, s, block);
+                    return Ok(());
+                }
             }
         }
     };
