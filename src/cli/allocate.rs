@@ -17,7 +17,7 @@ use solvent_problems::allocation::{
 use solvent_solvers::allocation::{
     baselines, dp, hull, two_budget, Additive, Evaluator, EvolveSettings, EvolveSolver, ExactDpSolver, Mckp,
 };
-use solvent_solvers::{run as run_solver, run_observed, Options, ProgressObserver, SolverError};
+use solvent_solvers::{run as run_solver, Options, SolverError};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -434,12 +434,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
                 evaluator,
                 settings,
             };
-            let mut bar = ProgressObserver::new();
-            let mut observers: Vec<&mut dyn solvent_solvers::Observer> = Vec::new();
-            if !args.quiet {
-                observers.push(&mut bar);
-            }
-            let out = run_observed(&p, &mut solver, &options, &mut observers)?;
+            let out = super::run_with_progress(&p, &mut solver, &options, args.quiet)?;
             let st = out.state;
             extra.insert(
                 "evolve".into(),

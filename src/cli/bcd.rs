@@ -1,7 +1,7 @@
 //! `solvent bcd`: block coordinate descent with greedy rules, message passing and active sets,
 //! on svmlight / CSV data, edge-list graphs, or the built-in generators.
 
-use super::{check_output_path, run_options, write_json, CliError};
+use super::{check_output_path, run_options, run_with_progress, write_json, CliError};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use solvent_linalg::io::dense_csv::{self, LabelColumn};
@@ -11,7 +11,7 @@ use solvent_problems::bcd::{
     CoordinateProblem, Glm, Graph, LabelPropagation, Loss, Penalty, SyntheticConfig, SyntheticKind,
 };
 use solvent_solvers::bcd::{Bcd, BcdState, Partition, Phase, Rule, Update};
-use solvent_solvers::{run_observed, Observer, ProgressObserver, Report, TraceSchedule};
+use solvent_solvers::{Report, TraceSchedule};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -317,12 +317,7 @@ fn solve<P: CoordinateProblem>(p: &P, bcd: &mut Bcd, args: &BcdArgs) -> Result<(
     if args.no_trace {
         options = options.trace(TraceSchedule::Off);
     }
-    let mut bar = ProgressObserver::new();
-    let mut observers: Vec<&mut dyn Observer> = Vec::new();
-    if !args.quiet {
-        observers.push(&mut bar);
-    }
-    let out = run_observed(p, bcd, &options, &mut observers)?;
+    let out = run_with_progress(p, bcd, &options, args.quiet)?;
     Ok((out.state, out.report))
 }
 

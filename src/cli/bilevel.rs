@@ -1,14 +1,14 @@
 //! `solvent bilevel`: bilevel optimization by first-order penalty methods (and the F2SA and
 //! implicit-differentiation baselines) on built-in problems or svmlight data.
 
-use super::{check_output_path, run_options, write_json, CliError};
+use super::{check_output_path, run_options, run_with_progress, write_json, CliError};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use solvent_problems::bilevel::{
     Bilevel, HyperCleaning, HyperParam, LogisticData, QuadraticBilevel, QuadraticConfig, Set, ToyBilevel,
 };
 use solvent_solvers::bilevel::{BilevelSolver, BilevelState, Method, Sigma};
-use solvent_solvers::{run_observed, Observer, ProgressObserver, Report};
+use solvent_solvers::Report;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -260,12 +260,7 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     s.step = args.step;
     s.seed = args.seed;
     let options = run_options(args.tol, args.max_iters, args.time_limit)?;
-    let mut bar = ProgressObserver::new();
-    let mut observers: Vec<&mut dyn Observer> = Vec::new();
-    if !args.quiet {
-        observers.push(&mut bar);
-    }
-    let out = run_observed(p, &mut s, &options, &mut observers)?;
+    let out = run_with_progress(p, &mut s, &options, args.quiet)?;
     Ok((out.state, out.report))
 }
 

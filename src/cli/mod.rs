@@ -120,6 +120,26 @@ pub fn run_options(
     Ok(options)
 }
 
+/// Runs a solver through the shared loop with a progress bar unless `quiet`.
+pub fn run_with_progress<P: ?Sized, S: solvent_solvers::Solver<P>>(
+    problem: &P,
+    solver: &mut S,
+    options: &solvent_solvers::Options,
+    quiet: bool,
+) -> Result<solvent_solvers::RunOutput<S::State>, CliError> {
+    let mut bar = solvent_solvers::ProgressObserver::new();
+    let mut observers: Vec<&mut dyn solvent_solvers::Observer> = Vec::new();
+    if !quiet {
+        observers.push(&mut bar);
+    }
+    Ok(solvent_solvers::run_observed(
+        problem,
+        solver,
+        options,
+        &mut observers,
+    )?)
+}
+
 /// Writes a JSON value to `path` atomically.
 pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), CliError> {
     solvent_linalg::io::atomic_write(path, |w| {

@@ -8,7 +8,7 @@
 //! the block a forest.
 
 use super::partition::greedy_tree;
-use super::solver::{block_lipschitz, factor, BcdState};
+use super::solver::{factor, BcdState};
 use super::{Bcd, Partition, Rule};
 use faer::linalg::solvers::Solve;
 use faer::Mat;
@@ -298,9 +298,4 @@ pub(crate) fn select<P: CoordinateProblem + ?Sized>(bcd: &Bcd, p: &P, s: &mut Bc
             block
         }
     }
-}
-
-/// The step constant of a variable block for gradient updates.
-pub(crate) fn variable_block_lipschitz<P: CoordinateProblem + ?Sized>(p: &P, block: &[usize]) -> f64 {
-    block_lipschitz(p, block)
 }

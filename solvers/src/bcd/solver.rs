@@ -222,7 +222,7 @@ impl Bcd {
             // the next full scan (aligned with the checks) reads this gradient: x has not moved
             s.scan_grad = g;
             s.scan_fresh = true;
-        } else if self.needs_gradient(p) {
+        } else if self.needs_gradient() {
             s.grad = Some(g);
         }
         value
@@ -233,7 +233,7 @@ impl Bcd {
     /// blocks it is not: a full scan recomputes it by streaming the columns, and the working set
     /// in between reads its few coordinates from the columns — cheaper than scattering every
     /// update into all features of the rows it reaches.
-    fn needs_gradient<P: CoordinateProblem + ?Sized>(&self, _p: &P) -> bool {
+    fn needs_gradient(&self) -> bool {
         self.rule.is_greedy() && !self.lazy_gradient()
     }
 
@@ -280,7 +280,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
             x[..p.unpenalized_from()].iter_mut().for_each(|v| *v = v.max(0.0));
         }
         let cache = p.new_cache(&x);
-        let grad = self.needs_gradient(p).then(|| {
+        let grad = self.needs_gradient().then(|| {
             let mut g = vec![0.0; n];
             p.full_gradient(&x, &cache, &mut g);
             g

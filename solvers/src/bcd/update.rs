@@ -3,8 +3,7 @@
 //! the Newton step on the free coordinates of the active-set phase.
 
 use super::message_passing::Forest;
-use super::rules::variable_block_lipschitz;
-use super::solver::{factor, BcdState};
+use super::solver::{block_lipschitz, factor, BcdState};
 use super::{Bcd, Update};
 use crate::Result;
 use faer::linalg::solvers::Solve;
@@ -188,7 +187,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
         Update::Gradient => {
             let l = match fixed {
                 Some(k) if s.block_lip[k] > 0.0 => s.block_lip[k],
-                _ => variable_block_lipschitz(p, block),
+                _ => block_lipschitz(p, block),
             };
             (0..m)
                 .map(|a| pens[a].prox(xb[a] - g[a] / l, 1.0 / l) - xb[a])
