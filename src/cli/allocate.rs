@@ -211,9 +211,14 @@ impl Evaluator for CommandEvaluator<'_> {
             .spawn()
             .map_err(|e| fail(format!("cannot start: {e}")))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(input.as_bytes())
-                .map_err(|e| fail(format!("writing stdin: {e}")))?;
+            // an evaluator may ignore its input and exit first: a closed pipe is not an error,
+            // its output and exit status decide
+            match stdin.write_all(input.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(fail(format!("writing stdin: {e}")))
+                }
+                _ => {}
+            }
         }
         let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
         if !out.status.success() {
