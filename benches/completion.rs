@@ -8,7 +8,33 @@
 //! (time per sweep and memory per observed entry at scale, e.g. 10⁸ entries).
 
 use solvent::problems::completion::{synthetic, SyntheticConfig};
-use solvent::solvers::completion::{complete, CompletionConfig, Omega};
+use solvent::solvers::completion::{Completion, CompletionConfig, CompletionProblem, Omega};
+use solvent::solvers::{run, run_observed, Observer, Options, TraceSample, TraceSchedule};
+
+/// Runs `cfg` for `sweeps` sweeps through the shared loop (`tol` > 0: stop when a sweep
+/// lowers the training RMSE by less than that fraction), every sweep measured; returns
+/// the trace as (sweep, solver seconds so far, train RMSE, test RMSE, CG its/row).
+fn sweeps_of(p: &CompletionProblem, cfg: CompletionConfig, sweeps: usize, tol: f64) -> Vec<(usize, f64, f64, f64, f64)> {
+    let options = Options::default()
+        .tol(tol.max(f64::MIN_POSITIVE))
+        .max_iters(sweeps)
+        .trace(TraceSchedule::Every(1));
+    let out = run(p, &mut Completion::new(cfg), &options).unwrap();
+    out.report
+        .trace
+        .iter()
+        .map(|t| {
+            let e = &t.metrics.extra;
+            (
+                t.iteration,
+                t.time_s,
+                e["train_rmse"],
+                e.get("test_rmse").copied().unwrap_or(f64::NAN),
+                e["cg_iterations_per_row"],
+            )
+        })
+        .collect()
+}
 
 fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -30,23 +56,32 @@ fn main() {
     })
     .unwrap();
     let (train, test) = all.split(0.1, 2).unwrap();
-    let omega = Omega::new(m, n, &train.entries);
+    let p = CompletionProblem {
+        omega: Omega::new(m, n, &train.entries),
+        test: test.entries.clone(),
+    };
+    let omega = &p.omega;
     println!(
-        "{m} × {n}, |Ω| = {} ({:.1} bytes per entry), {} held out, {sweeps} sweeps per run",
+        "{m} × {n}, |Ω| = {} ({:.1} bytes per entry, {:.0} per row and column on average), {} held out, {sweeps} sweeps per run",
         omega.len(),
         omega.bytes_per_entry(),
+        omega.len() as f64 / m.min(n) as f64,
         test.len()
     );
+    let no_test = CompletionProblem {
+        omega: p.omega.clone(),
+        test: Vec::new(),
+    };
     println!("| rank | altmin s/sweep | ALS s/sweep | altmin CG its/row | ALS / altmin |");
     println!("|---|---|---|---|---|");
     let mut per = Vec::new();
     for k in [16usize, 32, 64] {
         let run = |mut c: CompletionConfig| {
-            c.sweeps = sweeps;
             c.reg = 0.01;
-            let (_, trace) = complete(&omega, &[], &c, &mut |_| {}).unwrap();
-            let s: f64 = trace[1..].iter().map(|r| r.sweep_s).sum::<f64>() / sweeps as f64;
-            (s, trace.last().unwrap().cg_iterations_per_row)
+            let trace = sweeps_of(&no_test, c, sweeps, 0.0);
+            // solver seconds of sweeps 1..: the start (spectral + first half-step) apart
+            let s = (trace.last().unwrap().1 - trace[0].1) / sweeps as f64;
+            (s, trace.last().unwrap().4)
         };
         let (a, its) = run(CompletionConfig::altmin(k));
         let (e, _) = run(CompletionConfig::als(k));
@@ -61,33 +96,23 @@ fn main() {
     // time to ALS's test RMSE at rank 64
     let target_run = |c: CompletionConfig| {
         let mut c = c;
-        c.sweeps = 30;
         c.reg = 0.01;
-        c.tol = 1e-4;
-        complete(&omega, &test.entries, &c, &mut |_| {}).unwrap().1
+        sweeps_of(&p, c, 30, 1e-4)
     };
     let als = target_run(CompletionConfig::als(64));
-    let target = als
-        .iter()
-        .map(|r| r.test_rmse.unwrap())
-        .fold(f64::INFINITY, f64::min);
-    let als_t = als
-        .iter()
-        .find(|r| r.test_rmse.unwrap() <= target * 1.001)
-        .unwrap()
-        .total_s;
+    let target = als.iter().map(|r| r.3).fold(f64::INFINITY, f64::min);
+    let als_t = als.iter().find(|r| r.3 <= target * 1.001).unwrap().1;
     let alt = target_run(CompletionConfig::altmin(64));
-    let hit = alt.iter().find(|r| r.test_rmse.unwrap() <= target * 1.001);
-    match hit {
+    match alt.iter().find(|r| r.3 <= target * 1.001) {
         Some(r) => println!(
             "rank 64 to ALS's best test RMSE {target:.4} (+0.1%): ALS {als_t:.2} s, altmin {:.2} s (sweep {}) → {:.2}x",
-            r.total_s,
-            r.sweep,
-            als_t / r.total_s
+            r.1,
+            r.0,
+            als_t / r.1
         ),
         None => println!(
             "rank 64: altmin did not reach ALS's best test RMSE {target:.4} within 30 sweeps (best {:.4})",
-            alt.iter().map(|r| r.test_rmse.unwrap()).fold(f64::INFINITY, f64::min)
+            alt.iter().map(|r| r.3).fold(f64::INFINITY, f64::min)
         ),
     }
 }
@@ -107,8 +132,12 @@ fn scale(m: usize, n: usize, obs: usize, sweeps: usize) {
         seed: 1,
     })
     .unwrap();
-    let omega = Omega::new(m, n, &r.entries);
+    let p = CompletionProblem {
+        omega: Omega::new(m, n, &r.entries),
+        test: Vec::new(),
+    };
     drop(r);
+    let omega = &p.omega;
     println!(
         "{m} × {n}, |Ω| = {} generated and stored in {:.1} s; Ω holds {:.1} bytes per observed entry, factors {} MB",
         omega.len(),
@@ -117,13 +146,25 @@ fn scale(m: usize, n: usize, obs: usize, sweeps: usize) {
         (m + n) * 10 * 8 / 1_000_000
     );
     let mut c = CompletionConfig::altmin(10);
-    c.sweeps = sweeps;
     c.reg = 0.01;
-    complete(&omega, &[], &c, &mut |r| {
-        println!(
-            "sweep {}: {:.2} s (train RMSE {:.4}, {:.1} CG iterations per row)",
-            r.sweep, r.sweep_s, r.train_rmse, r.cg_iterations_per_row
-        )
-    })
-    .unwrap();
+    /// Prints each sweep's solver time as it is measured.
+    struct Lines(f64);
+    impl Observer for Lines {
+        fn on_sample(&mut self, s: &TraceSample) {
+            let e = &s.metrics.extra;
+            println!(
+                "sweep {}: {:.2} s (train RMSE {:.4}, {:.1} CG iterations per row)",
+                s.iteration,
+                s.time_s - self.0,
+                e["train_rmse"],
+                e["cg_iterations_per_row"]
+            );
+            self.0 = s.time_s;
+        }
+    }
+    let options = Options::default()
+        .tol(f64::MIN_POSITIVE)
+        .max_iters(sweeps)
+        .trace(TraceSchedule::Every(1));
+    run_observed(&p, &mut Completion::new(c), &options, &mut [&mut Lines(0.0)]).unwrap();
 }

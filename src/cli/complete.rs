@@ -9,7 +9,8 @@ use super::{check_output_path, write_json, CliError};
 use clap::{Args, ValueEnum};
 use solvent_linalg::io::{atomic_write, npy};
 use solvent_problems::completion::{read_pairs, read_ratings, Delimiter, Ratings};
-use solvent_solvers::completion::{complete, CompletionConfig, Omega, RowSolver, SweepRecord};
+use solvent_solvers::completion::{Completion, CompletionConfig, CompletionProblem, Omega, RowSolver};
+use solvent_solvers::{Observer, Status, TraceSample, TraceSchedule};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,11 +70,14 @@ pub struct CompleteArgs {
     /// Stop when a sweep lowers the training RMSE by less than this fraction (0: run all sweeps).
     #[arg(long, default_value_t = 1e-4)]
     pub tol: f64,
+    /// Stop after this many seconds of sweeps (the factors so far are still written).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
     /// altmin: reduction of each row's residual per half-step.
     #[arg(long, default_value_t = 1e-2)]
     pub cg_reduction: f64,
     /// altmin: CG iteration cap per row and half-step (warm starts carry the rest over).
-    #[arg(long, default_value_t = solvent_solvers::completion::sweep::ALTMIN_CG_ITERS)]
+    #[arg(long, default_value_t = solvent_solvers::completion::solver::ALTMIN_CG_ITERS)]
     pub cg_iters: usize,
     /// Fit the deviations from the training mean (predictions add it back). Off by
     /// default: on MovieLens-100k the uncentered ALS-WR model generalises better (its
@@ -146,6 +150,28 @@ fn map_test(
     (seen, unseen)
 }
 
+/// Prints one line per sweep as the run loop measures it.
+struct SweepLines {
+    last_s: f64,
+}
+
+impl Observer for SweepLines {
+    fn on_sample(&mut self, s: &TraceSample) {
+        let e = &s.metrics.extra;
+        println!(
+            "sweep {:>3}: train RMSE {:.5}{}  ({:.3} s, {:.1} CG iterations per row)",
+            s.iteration,
+            e["train_rmse"],
+            e.get("test_rmse")
+                .map(|t| format!(", test RMSE {t:.5}"))
+                .unwrap_or_default(),
+            s.time_s - self.last_s,
+            e["cg_iterations_per_row"]
+        );
+        self.last_s = s.time_s;
+    }
+}
+
 /// Runs `solvent complete`.
 pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     for (p, what) in [(&args.json, "the report"), (&args.out, "the predictions")] {
@@ -180,27 +206,39 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         .iter()
         .map(|&(i, j, v)| (i, j, v - offset))
         .collect();
-    let omega = Omega::new(m, n, &centered);
+    let problem = CompletionProblem {
+        omega: Omega::new(m, n, &centered),
+        test: test_seen,
+    };
     drop(centered);
+    let omega = &problem.omega;
     let k = args.rank;
     let solver = match args.solver {
         CompletionSolver::Als => RowSolver::Exact,
         CompletionSolver::Altmin => RowSolver::Cg {
             reduction: args.cg_reduction,
             max_iters: args.cg_iters,
-            sketch_above: solvent_solvers::completion::sweep::SKETCH_ABOVE_K2 * k * k,
+            sketch_above: solvent_solvers::completion::solver::SKETCH_ABOVE_K2 * k * k,
         },
     };
     let cfg = CompletionConfig {
         rank: k,
         reg: args.reg,
         solver,
-        sweeps: args.sweeps,
-        tol: args.tol,
         mu: 1.0,
         seed: args.seed,
-        sample_splitting: args.sample_splitting,
+        sample_splitting: args.sample_splitting.then_some(args.sweeps),
     };
+    if !(args.tol >= 0.0 && args.tol.is_finite()) {
+        return Err(CliError::Usage(format!("--tol must be ≥ 0, got {}", args.tol)));
+    }
+    if args.sweeps == 0 {
+        return Err(CliError::Usage("--sweeps must be at least 1".into()));
+    }
+    // tol 0 = run every sweep: the smallest positive tolerance only stops a sweep that
+    // changes nothing at all
+    let options = super::run_options(args.tol.max(f64::MIN_POSITIVE), args.sweeps, args.time_limit)?
+        .trace(TraceSchedule::Every(1));
     let quiet = args.quiet;
     if !quiet {
         println!(
@@ -209,25 +247,19 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             n,
             omega.len(),
             omega.bytes_per_entry(),
-            test_seen.len() + test_unseen.len(),
+            problem.test.len() + test_unseen.len(),
             test_unseen.len(),
             args.solver
         );
     }
-    let (factors, trace) = complete(&omega, &test_seen, &cfg, &mut |r: &SweepRecord| {
-        if !quiet {
-            println!(
-                "sweep {:>3}: train RMSE {:.5}{}  ({:.3} s, {:.1} CG iterations per row)",
-                r.sweep,
-                r.train_rmse,
-                r.test_rmse
-                    .map(|t| format!(", test RMSE {t:.5}"))
-                    .unwrap_or_default(),
-                r.sweep_s,
-                r.cg_iterations_per_row
-            );
-        }
-    })?;
+    let mut lines = SweepLines { last_s: 0.0 };
+    let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if !quiet {
+        observers.push(&mut lines);
+    }
+    let out = solvent_solvers::run_observed(&problem, &mut Completion::new(cfg), &options, &mut observers)?;
+    let (factors, report) = (out.state.factors, out.report);
+    let test_seen = &problem.test;
     let test_rmse_all = test.as_ref().map(|_| {
         let se: f64 = test_seen
             .iter()
@@ -286,20 +318,27 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             "fallback": "training mean",
             "train_mean": mean,
             "centered": args.center,
-            "train_rmse": trace.last().map(|r| r.train_rmse),
-            "test_rmse": trace.last().and_then(|r| r.test_rmse),
+            "train_rmse": report.metrics.extra.get("train_rmse"),
+            "test_rmse": report.metrics.extra.get("test_rmse"),
             "test_rmse_with_fallback": test_rmse_all,
             "fallback_predictions": fallback_predictions,
-            "trace": trace,
+            "run": report,
         });
         write_json(p, &v)?;
     }
     if !quiet {
-        let last = trace.last().expect("at least the start is recorded");
+        let why = match &report.status {
+            Status::Converged { value, tol, .. } => {
+                format!("Stopped (the last sweep lowered the training RMSE by {value:.1e} ≤ {tol:.0e})")
+            }
+            Status::IterationLimit { .. } => "Done".to_string(),
+            other => other.describe(report.metrics.value),
+        };
         println!(
-            "Done in {:.2} s: train RMSE {:.5}{}{}",
-            last.total_s,
-            last.train_rmse,
+            "{why}: {} sweeps in {:.2} s, train RMSE {:.5}{}{}",
+            report.iterations,
+            report.elapsed_s,
+            report.metrics.extra["train_rmse"],
             test_rmse_all
                 .map(|t| format!(
                     ", test RMSE {t:.5} (unseen ids predicted by the training mean {mean:.3}: {})",
@@ -313,5 +352,9 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             }
         );
     }
-    Ok(ExitCode::SUCCESS)
+    // running out of sweeps (or time) is a normal end here; a breakdown is not
+    Ok(match report.status {
+        Status::Diverged { .. } | Status::Breakdown { .. } => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    })
 }

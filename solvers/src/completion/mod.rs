@@ -8,16 +8,17 @@
 //! - [`omega`]: the observed set stored by rows and by columns.
 //! - [`regression`]: the per-row solvers and the parallel half-step.
 //! - [`spectral`]: initialisation from a randomized truncated SVD of the sparse data.
-//! - [`sweep`]: the alternating loop, its settings and its trace.
+//! - [`solver`]: the alternating loop as a [`crate::Solver`] (one step = one sweep), its
+//!   settings and its metrics (train and test RMSE after every sweep).
 
 pub mod omega;
 pub mod regression;
 pub mod spectral;
-pub mod sweep;
+pub mod solver;
 
 pub use omega::Omega;
 pub use regression::RowSolver;
-pub use sweep::{complete, CompletionConfig, Factors, SweepRecord};
+pub use solver::{Completion, CompletionConfig, CompletionProblem, CompletionState, Factors};
 
 #[cfg(test)]
 mod tests;

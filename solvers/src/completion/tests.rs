@@ -1,8 +1,43 @@
 //! Completion against planted low-rank matrices and between the two row solvers.
 
 use super::*;
+use crate::{run, Options, Status, TraceSchedule};
 use faer::linalg::solvers::Solve;
 use solvent_problems::completion::{synthetic, SyntheticConfig};
+
+/// One sweep's trace line: train RMSE, test RMSE, CG iterations per row.
+struct Line {
+    train: f64,
+    test: f64,
+    cg: f64,
+}
+
+/// Runs `cfg` for exactly `sweeps` sweeps (no early stop), measuring every sweep.
+fn fit(problem: &CompletionProblem, cfg: CompletionConfig, sweeps: usize) -> (Factors, Vec<Line>) {
+    let options = Options::default()
+        .tol(f64::MIN_POSITIVE)
+        .max_iters(sweeps)
+        .trace(TraceSchedule::Every(1));
+    let out = run(problem, &mut Completion::new(cfg), &options).unwrap();
+    let lines = out
+        .report
+        .trace
+        .iter()
+        .map(|t| Line {
+            train: t.metrics.extra["train_rmse"],
+            test: t.metrics.extra.get("test_rmse").copied().unwrap_or(f64::NAN),
+            cg: t.metrics.extra["cg_iterations_per_row"],
+        })
+        .collect();
+    (out.state.factors, lines)
+}
+
+fn problem(m: usize, n: usize, train: &[(u32, u32, f64)], test: &[(u32, u32, f64)]) -> CompletionProblem {
+    CompletionProblem {
+        omega: Omega::new(m, n, train),
+        test: test.to_vec(),
+    }
+}
 
 fn rel_error(f: &Factors, entries: &[(u32, u32, f64)]) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
@@ -28,11 +63,8 @@ fn altmin_recovers_a_planted_rank_5_matrix_to_1e6_on_held_out_entries() {
     let (all, _, _) = synthetic(&cfg).unwrap();
     let (train, test) = all.split(0.09, 2).unwrap();
     assert!((train.len() as f64 - 2e5).abs() < 1e4, "|Ω| = {}", train.len());
-    let omega = Omega::new(m, n, &train.entries);
-    let mut c = CompletionConfig::altmin(k);
-    c.sweeps = 60;
-    c.tol = 0.0;
-    let (f, trace) = complete(&omega, &test.entries, &c, &mut |_| {}).unwrap();
+    let p = problem(m, n, &train.entries, &test.entries);
+    let (f, trace) = fit(&p, CompletionConfig::altmin(k), 60);
     let err = rel_error(&f, &test.entries);
     eprintln!(
         "held-out relative error {err:.2e} after {} sweeps",
@@ -40,8 +72,8 @@ fn altmin_recovers_a_planted_rank_5_matrix_to_1e6_on_held_out_entries() {
     );
     assert!(err <= 1e-6, "held-out relative error {err:.2e}");
     // the CG rows did the work in O(k) iterations each
-    let its = trace.iter().map(|r| r.cg_iterations_per_row).fold(0.0, f64::max);
-    assert!(its > 0.0 && its <= sweep::ALTMIN_CG_ITERS as f64, "{its}");
+    let its = trace.iter().map(|r| r.cg).fold(0.0, f64::max);
+    assert!(its > 0.0 && its <= solver::ALTMIN_CG_ITERS as f64, "{its}");
 }
 
 #[test]
@@ -57,27 +89,27 @@ fn als_and_altmin_reach_the_same_fit_on_noisy_data() {
     };
     let (all, _, _) = synthetic(&cfg).unwrap();
     let (train, test) = all.split(0.2, 6).unwrap();
-    let omega = Omega::new(m, n, &train.entries);
+    let p = problem(m, n, &train.entries, &test.entries);
     let mut a = CompletionConfig::als(k);
     a.reg = 0.01;
-    a.sweeps = 40;
     let mut b = CompletionConfig::altmin(k);
     b.reg = 0.01;
-    b.sweeps = 40;
-    let (fa, ta) = complete(&omega, &test.entries, &a, &mut |_| {}).unwrap();
-    let (fb, tb) = complete(&omega, &test.entries, &b, &mut |_| {}).unwrap();
+    let (fa, ta) = fit(&p, a, 40);
+    let (fb, tb) = fit(&p, b, 40);
     let (ra, rb) = (fa.rmse(&test.entries), fb.rmse(&test.entries));
     // both near the noise level, and within 1% of each other
     assert!(ra < 0.15 && rb < 0.15, "test RMSE als {ra}, altmin {rb}");
     assert!((ra - rb).abs() <= 0.01 * ra, "als {ra} vs altmin {rb}");
-    assert_eq!(ta.last().unwrap().cg_iterations_per_row, 0.0);
-    assert!(tb.last().unwrap().cg_iterations_per_row > 0.0);
+    assert_eq!(ta.last().unwrap().cg, 0.0);
+    assert!(tb.last().unwrap().cg > 0.0);
+    // the trace's test RMSE is the factors' own
+    assert_eq!(ta.last().unwrap().test, ra);
     // the train RMSE never rises along ALS (each half-step is an exact minimisation)
     for w in ta.windows(2) {
         assert!(
-            w[1].train_rmse <= w[0].train_rmse * (1.0 + 1e-9),
+            w[1].train <= w[0].train * (1.0 + 1e-9),
             "{:?}",
-            (w[0].train_rmse, w[1].train_rmse)
+            (w[0].train, w[1].train)
         );
     }
 }
@@ -142,23 +174,21 @@ fn exact_rows_match_a_dense_least_squares_solve() {
 
 #[test]
 fn bad_settings_are_typed_errors() {
-    let omega = Omega::new(3, 4, &[(0, 0, 1.0), (1, 2, 2.0)]);
+    let p = problem(3, 4, &[(0, 0, 1.0), (1, 2, 2.0)], &[]);
+    let go = |p: &CompletionProblem, c: CompletionConfig| run(p, &mut Completion::new(c), &Options::default());
     for k in [0, 4] {
-        assert!(
-            complete(&omega, &[], &CompletionConfig::altmin(k), &mut |_| {}).is_err(),
-            "rank {k}"
-        );
+        let e = go(&p, CompletionConfig::altmin(k)).unwrap_err().to_string();
+        assert!(e.contains("rank") && e.contains("min(m, n) = 3"), "rank {k}: {e}");
     }
     let mut c = CompletionConfig::altmin(2);
     c.reg = f64::NAN;
-    assert!(complete(&omega, &[], &c, &mut |_| {}).is_err());
-    assert!(complete(
-        &Omega::new(3, 4, &[]),
-        &[],
-        &CompletionConfig::als(1),
-        &mut |_| {}
-    )
-    .is_err());
+    assert!(go(&p, c).unwrap_err().to_string().contains("reg"));
+    assert!(go(&problem(3, 4, &[], &[]), CompletionConfig::als(1)).is_err());
+    // a test entry outside the training matrix
+    let e = go(&problem(3, 4, &[(0, 0, 1.0)], &[(3, 0, 1.0)]), CompletionConfig::als(1))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("(3, 0)"), "{e}");
 }
 
 #[test]
@@ -228,11 +258,10 @@ fn sample_splitting_recovers_with_a_fresh_part_per_half_step() {
     })
     .unwrap();
     let (train, test) = all.split(0.1, 12).unwrap();
-    let omega = Omega::new(m, n, &train.entries);
+    let p = problem(m, n, &train.entries, &test.entries);
     let mut c = CompletionConfig::als(k);
-    c.sweeps = 8;
-    c.sample_splitting = true;
-    let (f, trace) = complete(&omega, &test.entries, &c, &mut |_| {}).unwrap();
+    c.sample_splitting = Some(8);
+    let (f, trace) = fit(&p, c, 8);
     let err = rel_error(&f, &test.entries);
     eprintln!("sample splitting: held-out relative error {err:.2e}");
     assert!(
@@ -240,7 +269,48 @@ fn sample_splitting_recovers_with_a_fresh_part_per_half_step() {
         "held-out relative error {err:.2e} with sample splitting"
     );
     // the error falls sweep after sweep although every half-step sees only 1/18 of Ω
-    let first = trace[1].test_rmse.unwrap();
-    let last = trace.last().unwrap().test_rmse.unwrap();
+    let first = trace[1].test;
+    let last = trace.last().unwrap().test;
     assert!(last < 1e-2 * first, "{first:.2e} → {last:.2e}");
+}
+
+#[test]
+fn the_run_loop_stops_when_a_sweep_barely_lowers_the_training_rmse() {
+    // noisy data: the training RMSE levels off at the noise; with tol 1e-3 the run stops
+    // at the first sweep whose relative decrease (measured from scratch) is below it
+    let (m, n, k) = (200, 150, 3);
+    let (all, _, _) = synthetic(&SyntheticConfig {
+        m,
+        n,
+        rank: k,
+        p: 0.3,
+        noise: 0.1,
+        seed: 21,
+    })
+    .unwrap();
+    let p = problem(m, n, &all.entries, &[]);
+    let (_, full) = fit(&p, CompletionConfig::als(k), 30);
+    let first_small = (1..full.len())
+        .find(|&s| (full[s - 1].train - full[s].train) / full[s - 1].train <= 1e-3)
+        .expect("the decrease falls below 1e-3 within 30 sweeps");
+    let options = Options::default()
+        .tol(1e-3)
+        .max_iters(30)
+        .trace(TraceSchedule::Every(1));
+    let out = run(&p, &mut Completion::new(CompletionConfig::als(k)), &options).unwrap();
+    assert!(out.report.status.is_converged(), "{:?}", out.report.status);
+    assert_eq!(out.report.iterations, first_small);
+    let rmse = out.state.factors.rmse_on(&p.omega);
+    assert_eq!(out.report.metrics.objective, Some(rmse));
+    assert!((rmse - full[first_small].train).abs() <= 1e-12 * rmse);
+    // an interrupted run still hands back its factors
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let out = run(
+        &p,
+        &mut Completion::new(CompletionConfig::altmin(k)),
+        &Options::default().interrupt(flag),
+    )
+    .unwrap();
+    assert_eq!(out.report.status, Status::Interrupted);
+    assert_eq!(out.state.factors.u.len(), m * k);
 }
