@@ -14,7 +14,12 @@ use solvent::solvers::{run, run_observed, Observer, Options, TraceSample, TraceS
 /// Runs `cfg` for `sweeps` sweeps through the shared loop (`tol` > 0: stop when a sweep
 /// lowers the training RMSE by less than that fraction), every sweep measured; returns
 /// the trace as (sweep, solver seconds so far, train RMSE, test RMSE, CG its/row).
-fn sweeps_of(p: &CompletionProblem, cfg: CompletionConfig, sweeps: usize, tol: f64) -> Vec<(usize, f64, f64, f64, f64)> {
+fn sweeps_of(
+    p: &CompletionProblem,
+    cfg: CompletionConfig,
+    sweeps: usize,
+    tol: f64,
+) -> Vec<(usize, f64, f64, f64, f64)> {
     let options = Options::default()
         .tol(tol.max(f64::MIN_POSITIVE))
         .max_iters(sweeps)

@@ -115,6 +115,10 @@ pub struct BilevelArgs {
     /// penalty, aid: Nesterov momentum on x with gradient restarts.
     #[arg(long)]
     pub accelerate: bool,
+    /// penalty: solve both inner problems to σ·‖G‖ from their own warm starts, as published,
+    /// instead of z first and y on the problem tilted by z's gradient mapping.
+    #[arg(long)]
+    pub no_tilt: bool,
     /// Fixed outer step (default: adaptive, 1/L from secant estimates).
     #[arg(long)]
     pub step: Option<f64>,
@@ -256,6 +260,7 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     s.batch = args.batch;
     s.inner_tol = args.inner_tol;
     s.accelerate = args.accelerate;
+    s.tilt = !args.no_tilt;
     s.inner_steps = args.inner_steps;
     s.step = args.step;
     s.seed = args.seed;

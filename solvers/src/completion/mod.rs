@@ -13,8 +13,8 @@
 
 pub mod omega;
 pub mod regression;
-pub mod spectral;
 pub mod solver;
+pub mod spectral;
 
 pub use omega::Omega;
 pub use regression::RowSolver;

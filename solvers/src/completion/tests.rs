@@ -175,7 +175,8 @@ fn exact_rows_match_a_dense_least_squares_solve() {
 #[test]
 fn bad_settings_are_typed_errors() {
     let p = problem(3, 4, &[(0, 0, 1.0), (1, 2, 2.0)], &[]);
-    let go = |p: &CompletionProblem, c: CompletionConfig| run(p, &mut Completion::new(c), &Options::default());
+    let go =
+        |p: &CompletionProblem, c: CompletionConfig| run(p, &mut Completion::new(c), &Options::default());
     for k in [0, 4] {
         let e = go(&p, CompletionConfig::altmin(k)).unwrap_err().to_string();
         assert!(e.contains("rank") && e.contains("min(m, n) = 3"), "rank {k}: {e}");
@@ -185,9 +186,12 @@ fn bad_settings_are_typed_errors() {
     assert!(go(&p, c).unwrap_err().to_string().contains("reg"));
     assert!(go(&problem(3, 4, &[], &[]), CompletionConfig::als(1)).is_err());
     // a test entry outside the training matrix
-    let e = go(&problem(3, 4, &[(0, 0, 1.0)], &[(3, 0, 1.0)]), CompletionConfig::als(1))
-        .unwrap_err()
-        .to_string();
+    let e = go(
+        &problem(3, 4, &[(0, 0, 1.0)], &[(3, 0, 1.0)]),
+        CompletionConfig::als(1),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("(3, 0)"), "{e}");
 }
 
