@@ -39,6 +39,33 @@ fn bilevel_quadratic_writes_the_solution_and_a_report() {
     let r = read(&rep);
     assert!(r["details"]["closed_form_relative_error"].as_f64().unwrap() < 1e-4);
     assert_eq!(r["report"]["status"]["kind"], "converged");
+    // the published form (--no-tilt) and FISTA inner solves (--fista) reach the same point
+    for flag in ["--no-tilt", "--fista"] {
+        let other = d.path().join("other.json");
+        let o = solvent(&[
+            "bilevel",
+            "--problem",
+            "quadratic",
+            "--dim-x",
+            "4",
+            "--dim-y",
+            "6",
+            "--sigma",
+            "1e-5",
+            "--tol",
+            "1e-8",
+            flag,
+            "--quiet",
+            "--out",
+            other.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{flag}: {}", stderr(&o));
+        let (a, b) = (&s["x"], &read(&other)["x"]);
+        for (u, v) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+            let (u, v) = (u.as_f64().unwrap(), v.as_f64().unwrap());
+            assert!((u - v).abs() <= 1e-6 * (1.0 + u.abs()), "{flag}: {u} vs {v}");
+        }
+    }
     let last = r["report"]["trace"].as_array().unwrap().last().unwrap().clone();
     for k in ["grad_calls", "lower_gap", "lower_residual"] {
         assert!(last["metrics"]["extra"][k].is_number(), "{k}");

@@ -110,7 +110,7 @@ pub struct BilevelArgs {
     #[arg(long, default_value_t = 10)]
     pub inner_steps: usize,
     /// Inner tolerance factor: inner solves stop at factor·σ·‖G‖ (AID: factor·‖G‖).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.1)]
     pub inner_tol: f64,
     /// penalty, aid: Nesterov momentum on x with gradient restarts.
     #[arg(long)]
@@ -119,6 +119,10 @@ pub struct BilevelArgs {
     /// instead of z first and y on the problem tilted by z's gradient mapping.
     #[arg(long)]
     pub no_tilt: bool,
+    /// penalty, aid: inner solves by the accelerated projected gradient (FISTA) even when Y
+    /// is free (default there: L-BFGS carrying its curvature pairs across outer steps).
+    #[arg(long)]
+    pub fista: bool,
     /// Fixed outer step (default: adaptive, 1/L from secant estimates).
     #[arg(long)]
     pub step: Option<f64>,
@@ -261,6 +265,7 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     s.inner_tol = args.inner_tol;
     s.accelerate = args.accelerate;
     s.tilt = !args.no_tilt;
+    s.lbfgs = !args.fista;
     s.inner_steps = args.inner_steps;
     s.step = args.step;
     s.seed = args.seed;

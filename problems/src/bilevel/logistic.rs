@@ -198,6 +198,22 @@ impl LogisticData {
     }
 }
 
+impl LogisticData {
+    /// Σᵢ wᵢ·loss(marginᵢ)/n over all samples, with its gradient in y added to `out`, in one
+    /// pass (the margin serves both).
+    fn weighted_loss_and_grad(&self, y: &[f64], weight: impl Fn(usize) -> f64, out: &mut [f64]) -> f64 {
+        let n = self.b.len().max(1) as f64;
+        let mut total = 0.0;
+        for i in 0..self.b.len() {
+            let m = self.margin(i, y);
+            let w = weight(i);
+            total += w * loss(m);
+            self.add_row(i, -w * self.b[i] * sigmoid(-m) / n, out);
+        }
+        total / n
+    }
+}
+
 fn same_features(train: &LogisticData, val: &LogisticData) -> Result<()> {
     if train.a.ncols() != val.a.ncols() {
         return Err(ProblemError::Invalid(format!(
@@ -254,6 +270,18 @@ impl Bilevel for HyperParam {
         out.iter_mut().for_each(|o| *o = 0.0);
         self.val
             .loss_grad(y, batch_range(&batch, self.val.b.len()), |_| 1.0, out);
+    }
+    fn f_and_grad_y(&self, _x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        self.val.weighted_loss_and_grad(y, |_| 1.0, out)
+    }
+    fn g_and_grad_y(&self, x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        let mut ridge = 0.0;
+        for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
+            *o = x.exp() * y;
+            ridge += 0.5 * x.exp() * y * y;
+        }
+        self.train.weighted_loss_and_grad(y, |_| 1.0, out) + ridge
     }
     fn grad_g_x(&self, x: &[f64], y: &[f64], _b: Batch, out: &mut [f64]) {
         for ((o, &x), &y) in out.iter_mut().zip(x).zip(y) {
@@ -366,6 +394,17 @@ impl Bilevel for HyperCleaning {
             let w = sigmoid(x[i]);
             out[i] = w * (1.0 - w) * loss(self.train.margin(i, y)) / len;
         }
+    }
+    fn f_and_grad_y(&self, _x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        self.val.weighted_loss_and_grad(y, |_| 1.0, out)
+    }
+    fn g_and_grad_y(&self, x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        for (o, &y) in out.iter_mut().zip(y) {
+            *o = self.mu * y;
+        }
+        let ridge = 0.5 * self.mu * y.iter().map(|v| v * v).sum::<f64>();
+        self.train.weighted_loss_and_grad(y, |i| sigmoid(x[i]), out) + ridge
     }
     fn grad_g_y(&self, x: &[f64], y: &[f64], batch: Batch, out: &mut [f64]) {
         for (o, &y) in out.iter_mut().zip(y) {

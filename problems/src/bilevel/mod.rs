@@ -41,6 +41,19 @@ pub trait Bilevel: Sync {
     fn grad_g_x(&self, x: &[f64], y: &[f64], batch: Batch, out: &mut [f64]);
     /// ∇_y g(x, y), averaged over the lower samples in `batch`.
     fn grad_g_y(&self, x: &[f64], y: &[f64], batch: Batch, out: &mut [f64]);
+    /// f(x, y) and ∇_y f(x, y) over all samples at once: the inner solvers need both at
+    /// every point they visit, and a problem that computes them in one pass over its data
+    /// (the logistic ones) overrides this. The default calls [`Self::f`] and
+    /// [`Self::grad_f_y`].
+    fn f_and_grad_y(&self, x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        self.grad_f_y(x, y, None, out);
+        self.f(x, y)
+    }
+    /// g(x, y) and ∇_y g(x, y) over all samples at once (see [`Self::f_and_grad_y`]).
+    fn g_and_grad_y(&self, x: &[f64], y: &[f64], out: &mut [f64]) -> f64 {
+        self.grad_g_y(x, y, None, out);
+        self.g(x, y)
+    }
     /// The feasible set X.
     fn x_set(&self) -> &Set;
     /// The feasible set Y.
@@ -134,6 +147,14 @@ mod tests {
         for k in 0..ny {
             close(fy[k], fd(&f, false, k), "∇_y f");
             close(gy[k], fd(&g, false, k), "∇_y g");
+        }
+        // the one-pass value-and-gradient oracles agree with the separate ones
+        let (mut fy1, mut gy1) = (vec![0.0; ny], vec![0.0; ny]);
+        close(p.f_and_grad_y(x, y, &mut fy1), p.f(x, y), "f of f_and_grad_y");
+        close(p.g_and_grad_y(x, y, &mut gy1), p.g(x, y), "g of g_and_grad_y");
+        for k in 0..ny {
+            close(fy1[k], fy[k], "∇_y f of f_and_grad_y");
+            close(gy1[k], gy[k], "∇_y g of g_and_grad_y");
         }
         // HVPs against differences of ∇_y g.
         let v: Vec<f64> = (0..ny).map(|k| 0.3 + 0.1 * k as f64).collect();

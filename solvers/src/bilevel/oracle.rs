@@ -23,6 +23,13 @@ impl Calls {
     pub fn gradients(&self) -> f64 {
         self.grad_f + self.grad_g + self.hvp
     }
+    /// Adds the calls counted elsewhere (a concurrent inner solve).
+    pub fn add(&mut self, other: &Calls) {
+        self.grad_f += other.grad_f;
+        self.grad_g += other.grad_g;
+        self.values += other.values;
+        self.hvp += other.hvp;
+    }
 }
 
 /// The fraction of `n` samples a batch covers (1 for a full batch or no samples).
@@ -182,6 +189,162 @@ pub fn inner_solve(
         }
     }
     (residual, max_iters)
+}
+
+/// The inner objective's value and full gradient at `y` in one call per level
+/// ([`Bilevel::g_and_grad_y`], [`Bilevel::f_and_grad_y`]), counted as one gradient and one
+/// value call per level.
+fn inner_value_grad(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &[f64],
+    which: Inner,
+    calls: &mut Calls,
+    out: &mut [f64],
+    scratch: &mut [f64],
+) -> f64 {
+    let mut v = p.g_and_grad_y(x, y, out);
+    calls.grad_g += 1.0;
+    calls.values += 1.0;
+    if let Inner::Penalised(sigma) | Inner::Tilted(sigma, _) = which {
+        v += sigma * p.f_and_grad_y(x, y, scratch);
+        calls.grad_f += 1.0;
+        out.iter_mut()
+            .zip(scratch.iter())
+            .for_each(|(o, g)| *o += sigma * g);
+    }
+    if let Inner::Tilted(_, t) = which {
+        v -= dot(t, y);
+        out.iter_mut().zip(t).for_each(|(o, t)| *o -= t);
+    }
+    v
+}
+
+/// Curvature pairs (s, Δ∇) of one inner problem, carried from one inner solve to the next:
+/// between outer steps the inner problem moves little, so its quasi-Newton model stays good
+/// and a warm-started solve needs only a few steps.
+#[derive(Clone, Debug, Default)]
+pub struct CurvatureMemory {
+    pairs: std::collections::VecDeque<(Vec<f64>, Vec<f64>, f64)>,
+}
+
+/// Curvature pairs kept (L-BFGS memory).
+const MEMORY: usize = 10;
+
+impl CurvatureMemory {
+    /// `-H g` by the two-loop recursion, H₀ = (sᵀΔ∇/Δ∇ᵀΔ∇)·I from the newest pair, or
+    /// `step`·I without pairs.
+    fn direction(&self, g: &[f64], step: f64) -> Vec<f64> {
+        let mut q = g.to_vec();
+        let mut alphas = Vec::with_capacity(self.pairs.len());
+        for (s, y, rho) in self.pairs.iter().rev() {
+            let a = rho * dot(s, &q);
+            q.iter_mut().zip(y).for_each(|(q, y)| *q -= a * y);
+            alphas.push(a);
+        }
+        let gamma = match self.pairs.back() {
+            Some((_, y, rho)) => 1.0 / (rho * dot(y, y)),
+            None => step,
+        };
+        q.iter_mut().for_each(|q| *q *= gamma);
+        for ((s, y, rho), a) in self.pairs.iter().zip(alphas.iter().rev()) {
+            let b = rho * dot(y, &q);
+            q.iter_mut().zip(s).for_each(|(q, s)| *q += (a - b) * s);
+        }
+        q.iter_mut().for_each(|q| *q = -*q);
+        q
+    }
+    /// Keeps the pair when it has positive curvature (always, for a convex inner problem).
+    fn push(&mut self, s: Vec<f64>, y: Vec<f64>) {
+        let sy = dot(&s, &y);
+        if sy > 1e-12 * norm(&s) * norm(&y) && sy.is_finite() {
+            if self.pairs.len() == MEMORY {
+                self.pairs.pop_front();
+            }
+            self.pairs.push_back((s, y, 1.0 / sy));
+        }
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// L-BFGS with Armijo backtracking on an inner problem over a free Y, warm started at `y`
+/// with the curvature pairs in `memory`, until ‖∇‖ ≤ `tol` at the iterate itself or
+/// `max_iters` steps. `step` scales the first direction when the memory is empty. Returns
+/// the last gradient norm and the steps taken.
+#[allow(clippy::too_many_arguments)]
+pub fn lbfgs_solve(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &mut [f64],
+    which: Inner,
+    tol: f64,
+    max_iters: usize,
+    memory: &mut CurvatureMemory,
+    step: f64,
+    calls: &mut Calls,
+) -> (f64, usize) {
+    let n = y.len();
+    let (mut grad, mut next, mut scratch) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut value = inner_value_grad(p, x, y, which, calls, &mut grad, &mut scratch);
+    let mut trial = vec![0.0; n];
+    for it in 0..max_iters {
+        let r = norm(&grad);
+        if r <= tol || !r.is_finite() {
+            return (r, it);
+        }
+        let mut d = memory.direction(&grad, step);
+        let mut slope = dot(&grad, &d);
+        if slope >= 0.0 || !slope.is_finite() {
+            // the model is stale (a nonconvex region, a changed problem): steepest descent
+            memory.pairs.clear();
+            d = grad.iter().map(|g| -step * g).collect();
+            slope = dot(&grad, &d);
+        }
+        let mut t = 1.0;
+        let tv = loop {
+            for i in 0..n {
+                trial[i] = y[i] + t * d[i];
+            }
+            // value and gradient together: the first trial is nearly always accepted
+            let tv = inner_value_grad(p, x, &trial, which, calls, &mut next, &mut scratch);
+            // a decrease below the values' rounding cannot be tested: take the step
+            let blind = (t * slope).abs() <= VALUE_ROUNDING * value.abs().max(tv.abs());
+            if blind || tv <= value + 1e-4 * t * slope || t < 1e-12 {
+                break tv;
+            }
+            t *= 0.5;
+        };
+        let s: Vec<f64> = (0..n).map(|i| trial[i] - y[i]).collect();
+        let dg: Vec<f64> = (0..n).map(|i| next[i] - grad[i]).collect();
+        memory.push(s, dg);
+        y.copy_from_slice(&trial);
+        std::mem::swap(&mut grad, &mut next);
+        value = tv;
+    }
+    (norm(&grad), max_iters)
+}
+
+/// Solves an inner problem: L-BFGS carrying `memory` when Y is free and a memory is given,
+/// the accelerated projected gradient [`inner_solve`] otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn solve_inner(
+    p: &dyn Bilevel,
+    x: &[f64],
+    y: &mut [f64],
+    which: Inner,
+    tol: f64,
+    max_iters: usize,
+    step: &mut f64,
+    memory: Option<&mut CurvatureMemory>,
+    calls: &mut Calls,
+) -> (f64, usize) {
+    match memory {
+        Some(m) if p.y_set().is_free() => lbfgs_solve(p, x, y, which, tol, max_iters, m, *step, calls),
+        _ => inner_solve(p, x, y, which, tol, max_iters, step, calls),
+    }
 }
 
 /// One stochastic projected-gradient step on the inner objective with a fixed step.

@@ -7,7 +7,8 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::oracle::{
-    inner_sgd_step, inner_solve, lower_gradient_mapping, norm, penalty_hypergradient, projected, Calls, Inner,
+    inner_sgd_step, lower_gradient_mapping, norm, penalty_hypergradient, projected, solve_inner, Calls,
+    CurvatureMemory, Inner,
 };
 use crate::error::{Result, SolverError};
 use crate::metrics::{Criterion, Metrics};
@@ -112,18 +113,22 @@ pub struct BilevelSolver {
     /// Off: both inner problems to factor·σ·‖G‖, each warm started from itself (as
     /// published).
     pub tilt: bool,
+    /// Inner solves over a free Y by L-BFGS carrying its curvature pairs from one outer
+    /// step to the next (penalty and AID); off, or when Y is constrained, by the
+    /// accelerated projected gradient. F2SA's fixed inner steps are always the latter.
+    pub lbfgs: bool,
 }
 
 impl BilevelSolver {
     /// Defaults for a method: σ fixed at 1e-4 (F2SA: λ from 10 by +1 per step up to 1e4),
-    /// inner tolerance factor 0.01, batch 64, 10 inner steps, β = 0.1.
+    /// inner tolerance factor 0.1, batch 64, 10 inner steps, β = 0.1.
     pub fn new(method: Method) -> Self {
         Self {
             method,
             sigma: Sigma::Fixed(if method == Method::F2sa { 0.1 } else { 1e-4 }),
             f2sa_ramp: 1.0,
             f2sa_sigma_min: 1e-4,
-            inner_tol: 0.01,
+            inner_tol: 0.1,
             inner_max_iters: 1_000,
             inner_steps: 10,
             batch: 64,
@@ -133,6 +138,7 @@ impl BilevelSolver {
             start: None,
             accelerate: false,
             tilt: true,
+            lbfgs: true,
         }
     }
 
@@ -213,14 +219,16 @@ pub struct BilevelState {
     l_est: f64,
     step_y: f64,
     step_z: f64,
+    mem_y: CurvatureMemory,
+    mem_z: CurvatureMemory,
     rng: ChaCha8Rng,
 }
 
 /// Secants kept for the Lipschitz estimate of the outer step.
 const SECANT_WINDOW: usize = 10;
 
-/// Length of the probe step that gives the first secant, relative to 1 + ‖x₀‖.
-const PROBE: f64 = 1e-4;
+/// Longest probe step (the one that gives the first secant), relative to 1 + ‖x₀‖.
+const PROBE: f64 = 0.1;
 
 fn check_finite(what: &str, it: usize, v: &[f64]) -> Result<()> {
     match v.iter().position(|x| !x.is_finite()) {
@@ -256,9 +264,12 @@ impl BilevelSolver {
         let max = inner_iters.unwrap_or(self.inner_max_iters);
         // inner tolerances: exact when a fixed number of steps is asked for
         let tol = |t: f64| if inner_iters.is_some() { 0.0 } else { t };
+        // quasi-Newton inner solves (free Y) unless a fixed number of steps is asked for; the
+        // stochastic methods start from FISTA, whose backtracking sizes their inner steps
+        let qn = self.lbfgs && inner_iters.is_none() && !self.stochastic();
         match self.method {
             Method::Aid => {
-                let (r, _) = inner_solve(
+                let (r, _) = solve_inner(
                     p,
                     &st.x,
                     &mut st.z,
@@ -266,6 +277,7 @@ impl BilevelSolver {
                     tol(self.inner_tol * scale * 0.1),
                     max,
                     &mut st.step_z,
+                    qn.then_some(&mut st.mem_z),
                     &mut st.calls,
                 );
                 st.lower_residual = r;
@@ -319,7 +331,7 @@ impl BilevelSolver {
             Method::Penalty if self.tilt && inner_iters.is_none() => {
                 // z to factor·‖G‖; y warm started at z + (y − z)_previous on the tilted problem
                 let offset: Vec<f64> = st.y.iter().zip(&st.z).map(|(y, z)| y - z).collect();
-                let (r, _) = inner_solve(
+                let (r, _) = solve_inner(
                     p,
                     &st.x,
                     &mut st.z,
@@ -327,6 +339,7 @@ impl BilevelSolver {
                     self.inner_tol * scale,
                     max,
                     &mut st.step_z,
+                    qn.then_some(&mut st.mem_z),
                     &mut st.calls,
                 );
                 st.lower_residual = r;
@@ -335,7 +348,7 @@ impl BilevelSolver {
                     *y = z + o;
                 }
                 p.y_set().project(&mut st.y);
-                inner_solve(
+                solve_inner(
                     p,
                     &st.x,
                     &mut st.y,
@@ -343,33 +356,31 @@ impl BilevelSolver {
                     self.inner_tol * st.sigma * scale,
                     max,
                     &mut st.step_y,
+                    qn.then_some(&mut st.mem_y),
                     &mut st.calls,
                 );
                 st.grad =
                     penalty_hypergradient(p, &st.x, &st.y, &st.z, st.sigma, (None, None), &mut st.calls);
             }
             _ => {
-                let t = self.inner_tol * st.sigma * scale;
-                inner_solve(
-                    p,
-                    &st.x,
-                    &mut st.y,
-                    Inner::Penalised(st.sigma),
-                    tol(t),
-                    max,
-                    &mut st.step_y,
-                    &mut st.calls,
+                // the two inner problems are independent: solved concurrently
+                let t = tol(self.inner_tol * st.sigma * scale);
+                let (x, sigma) = (&st.x, st.sigma);
+                let (mut cy, mut cz) = (Calls::default(), Calls::default());
+                let (y, step_y, mem_y) = (&mut st.y, &mut st.step_y, &mut st.mem_y);
+                let (z, step_z, mem_z) = (&mut st.z, &mut st.step_z, &mut st.mem_z);
+                let (_, (r, _)) = rayon::join(
+                    || {
+                        let m = qn.then_some(mem_y);
+                        solve_inner(p, x, y, Inner::Penalised(sigma), t, max, step_y, m, &mut cy)
+                    },
+                    || {
+                        let m = qn.then_some(mem_z);
+                        solve_inner(p, x, z, Inner::Lower, t, max, step_z, m, &mut cz)
+                    },
                 );
-                let (r, _) = inner_solve(
-                    p,
-                    &st.x,
-                    &mut st.z,
-                    Inner::Lower,
-                    tol(t),
-                    max,
-                    &mut st.step_z,
-                    &mut st.calls,
-                );
+                st.calls.add(&cy);
+                st.calls.add(&cz);
                 st.lower_residual = r;
                 st.grad =
                     penalty_hypergradient(p, &st.x, &st.y, &st.z, st.sigma, (None, None), &mut st.calls);
@@ -473,6 +484,8 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
             l_est: 1e-12,
             step_y: 1.0,
             step_z: 1.0,
+            mem_y: CurvatureMemory::default(),
+            mem_z: CurvatureMemory::default(),
             rng: ChaCha8Rng::seed_from_u64(self.seed),
         };
         self.refresh(p, &mut st, None)?;
@@ -486,7 +499,16 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
         let g0 = st.grad.clone();
         let x0 = st.x.clone();
         let gn = norm(&g0).max(1e-300);
-        let h = PROBE * (1.0 + norm(&x0)) / gn;
+        // a unit gradient step, shortened to PROBE·(1 + ‖x₀‖): long enough that the inner
+        // solves' error (a fraction inner_tol of ‖G‖) is small against the change in G
+        // (the stochastic methods keep the short probe of 1e-4·(1 + ‖x₀‖) their outer steps
+        // were sized with: with minibatch noise amplified by 1/σ, the noise-inflated L it
+        // gives is what keeps them stable)
+        let h = if self.stochastic() {
+            1e-4 * (1.0 + norm(&x0)) / gn
+        } else {
+            (PROBE * (1.0 + norm(&x0)) / gn).min(1.0)
+        };
         for (x, g) in st.x.iter_mut().zip(&g0) {
             *x -= h * g;
         }
@@ -620,7 +642,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
     fn finalize(&mut self, p: &P, st: &mut BilevelState) -> Result<()> {
         if self.method == Method::Penalty && self.tilt {
             let tol = self.inner_tol * st.sigma * st.pg_norm.clamp(1e-6, 1.0);
-            let (r, _) = inner_solve(
+            let (r, _) = solve_inner(
                 p,
                 &st.x,
                 &mut st.z,
@@ -628,6 +650,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
                 tol,
                 self.inner_max_iters,
                 &mut st.step_z,
+                self.lbfgs.then_some(&mut st.mem_z),
                 &mut st.calls,
             );
             st.lower_residual = r;

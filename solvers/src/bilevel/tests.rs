@@ -339,3 +339,43 @@ fn the_tilted_penalty_reaches_the_same_point_with_fewer_gradient_calls() {
     // the z handed back is the lower solution at the final x to σ-scaled accuracy
     assert!(a.state.lower_residual <= 1e-6, "{}", a.state.lower_residual);
 }
+
+#[test]
+fn lbfgs_inner_solves_hit_the_lower_solution_and_carried_curvature_pays() {
+    use super::oracle::{lbfgs_solve, Calls, CurvatureMemory, Inner};
+    let p = QuadraticBilevel::generate(&QuadraticConfig {
+        dim_x: 20,
+        dim_y: 30,
+        upper_samples: 100,
+        lower_samples: 100,
+        condition: 100.0,
+        seed: 4,
+    })
+    .unwrap();
+    let (xs, ys) = p.closed_form();
+    let mut calls = Calls::default();
+    let mut memory = CurvatureMemory::default();
+    let mut z = vec![0.0; 30];
+    let (r, its) = lbfgs_solve(
+        &p,
+        &xs,
+        &mut z,
+        Inner::Lower,
+        1e-11,
+        1000,
+        &mut memory,
+        0.1,
+        &mut calls,
+    );
+    assert!(r <= 1e-11, "gradient norm {r:e} after {its} steps");
+    assert!(rel(&z, &ys) <= 1e-9, "{:e}", rel(&z, &ys));
+    // a nearby x: the same solve from the same warm start with and without the pairs
+    let x2: Vec<f64> = xs.iter().map(|v| v + 1e-2).collect();
+    let solve = |memory: &mut CurvatureMemory| {
+        let mut z2 = z.clone();
+        let mut c = Calls::default();
+        lbfgs_solve(&p, &x2, &mut z2, Inner::Lower, 1e-10, 1000, memory, 0.1, &mut c).1
+    };
+    let (warm, cold) = (solve(&mut memory.clone()), solve(&mut CurvatureMemory::default()));
+    assert!(warm < cold, "carried pairs: {warm} steps, empty memory: {cold}");
+}
