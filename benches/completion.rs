@@ -8,7 +8,8 @@
 //! (time per sweep and memory per observed entry at scale, e.g. 10⁸ entries).
 
 use solvent::problems::completion::{synthetic, SyntheticConfig};
-use solvent::solvers::completion::{Completion, CompletionConfig, CompletionProblem, Omega};
+use solvent::solvers::completion::solver::ALTMIN_CG_ITERS;
+use solvent::solvers::completion::{Completion, CompletionConfig, CompletionProblem, Omega, RowSolver};
 use solvent::solvers::{run, run_observed, Observer, Options, TraceSample, TraceSchedule};
 
 /// Runs `cfg` for `sweeps` sweeps through the shared loop (`tol` > 0: stop when a sweep
@@ -152,6 +153,13 @@ fn scale(m: usize, n: usize, obs: usize, sweeps: usize) {
     );
     let mut c = CompletionConfig::altmin(10);
     c.reg = 0.01;
+    if std::env::args().any(|a| a == "nosketch") {
+        c.solver = RowSolver::Cg {
+            reduction: 1e-2,
+            max_iters: ALTMIN_CG_ITERS,
+            sketch_above: 0,
+        };
+    }
     /// Prints each sweep's solver time as it is measured.
     struct Lines(f64);
     impl Observer for Lines {

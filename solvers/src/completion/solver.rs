@@ -16,8 +16,8 @@ use std::cell::Cell;
 /// constant, so a sweep costs O(|Ω|k) whatever the rank.
 pub const ALTMIN_CG_ITERS: usize = 3;
 
-/// Rows with at least this many times k² observations are sketch-preconditioned by
-/// default ("n_i ≫ k²").
+/// Rows with at least this many times k² observations ("n_i ≫ k²") that plain CG leaves
+/// short of the reduction are finished by sketch-preconditioned CG.
 pub const SKETCH_ABOVE_K2: usize = 8;
 
 /// The observed training entries and, optionally, test entries that are only scored

@@ -318,3 +318,77 @@ fn the_run_loop_stops_when_a_sweep_barely_lowers_the_training_rmse() {
     assert_eq!(out.report.status, Status::Interrupted);
     assert_eq!(out.state.factors.u.len(), m * k);
 }
+
+#[test]
+fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
+    // one row with 4000 observations of an ill-conditioned factor (columns spanning 10⁷)
+    // and one well-conditioned heavy row: at 3 CG iterations the first needs the sketch,
+    // the second reaches the reduction with plain CG and is left alone
+    let (k, ni) = (8, 4000);
+    let f: Vec<f64> = (0..ni * k)
+        .map(|t| {
+            let (r, c) = (t / k, t % k);
+            let u = (((r * 7 + c * 13) * 2654435761usize) % 1000) as f64 / 1000.0 - 0.5;
+            u * 10f64.powf(c as f64)
+        })
+        .collect();
+    let entries: Vec<(u32, u32, f64)> = (0..ni as u32)
+        .map(|j| (0, j, ((j as usize * 31 % 17) as f64) - 8.0))
+        .collect();
+    let omega = Omega::new(1, ni, &entries);
+    let ridge_per_obs = 1e-3 / ni as f64;
+    let row = |sketch_above: usize| {
+        let mut u = vec![0.0; k];
+        let stats = regression::half_step(
+            omega.by_rows(),
+            &f,
+            &mut u,
+            k,
+            ridge_per_obs,
+            RowSolver::Cg {
+                reduction: 1e-10,
+                max_iters: 3,
+                sketch_above,
+            },
+        );
+        (u, stats.cg_iterations)
+    };
+    let mut exact = vec![0.0; k];
+    let idx: Vec<u32> = (0..ni as u32).collect();
+    let val: Vec<f64> = entries.iter().map(|e| e.2).collect();
+    regression::cg_row(&idx, &val, &f, k, 1e-3, 1e-14, 1000, &mut exact);
+    let dist = |x: &[f64]| {
+        x.iter()
+            .zip(&exact)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let ((plain, its_plain), (fallback, its_fb)) = (row(0), row(64));
+    assert_eq!(its_plain, 3);
+    assert!(its_fb > 3, "the fallback ran: {its_fb} iterations");
+    assert!(
+        dist(&fallback) * 10.0 <= dist(&plain),
+        "with fallback {:.2e}, plain {:.2e}",
+        dist(&fallback),
+        dist(&plain)
+    );
+    // a well-conditioned heavy row: plain CG finishes, no sketch iterations are added
+    let g: Vec<f64> = (0..ni * k)
+        .map(|t| (regression::mix(t as u64) % 1000) as f64 / 1000.0 - 0.5)
+        .collect();
+    let mut u = vec![0.0; k];
+    let stats = regression::half_step(
+        omega.by_rows(),
+        &g,
+        &mut u,
+        k,
+        ridge_per_obs,
+        RowSolver::Cg {
+            reduction: 1e-2,
+            max_iters: 3,
+            sketch_above: 64,
+        },
+    );
+    assert!(stats.cg_iterations <= 3, "{}", stats.cg_iterations);
+}

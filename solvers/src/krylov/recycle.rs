@@ -42,6 +42,26 @@ impl RecycleSpace {
         debug_assert!(u.len() == n * k && c.len() == n * k);
         Self { n, k, u, c }
     }
+    /// A space from vectors GCRO-DR has not seen (column-major `n × k`, in the
+    /// preconditioned variable; e.g. approximate eigenvectors computed elsewhere): `C`
+    /// is computed on first use, so hand it over with
+    /// `GcroDr::with_recycle(Some(space), false)`, which retargets it.
+    ///
+    /// # Panics
+    /// When `u.len() != n * k`.
+    pub fn from_vectors(n: usize, k: usize, u: Vec<f64>) -> Self {
+        assert_eq!(
+            u.len(),
+            n * k,
+            "RecycleSpace::from_vectors: u must hold n × k values"
+        );
+        Self {
+            n,
+            k,
+            c: vec![0.0; n * k],
+            u,
+        }
+    }
     /// Number of recycled vectors.
     pub fn dim(&self) -> usize {
         self.k
