@@ -13,7 +13,7 @@ fn read(path: &std::path::Path) -> Value {
 fn bilevel_quadratic_writes_the_solution_and_a_report() {
     let d = tempfile::tempdir().unwrap();
     let (out, rep) = (d.path().join("sol.json"), d.path().join("rep.json"));
-    let o = solvent(&[
+    let base = [
         "bilevel",
         "--problem",
         "quadratic",
@@ -25,11 +25,14 @@ fn bilevel_quadratic_writes_the_solution_and_a_report() {
         "1e-5",
         "--tol",
         "1e-8",
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-        rep.to_str().unwrap(),
-    ]);
+    ];
+    let o = solvent(
+        &[
+            &base[..],
+            &["--out", out.to_str().unwrap(), "--json", rep.to_str().unwrap()],
+        ]
+        .concat(),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("x = [") && text.contains("y = ["), "{text}");
@@ -42,23 +45,7 @@ fn bilevel_quadratic_writes_the_solution_and_a_report() {
     // the published form (--no-tilt) and FISTA inner solves (--fista) reach the same point
     for flag in ["--no-tilt", "--fista"] {
         let other = d.path().join("other.json");
-        let o = solvent(&[
-            "bilevel",
-            "--problem",
-            "quadratic",
-            "--dim-x",
-            "4",
-            "--dim-y",
-            "6",
-            "--sigma",
-            "1e-5",
-            "--tol",
-            "1e-8",
-            flag,
-            "--quiet",
-            "--out",
-            other.to_str().unwrap(),
-        ]);
+        let o = solvent(&[&base[..], &[flag, "--quiet", "--out", other.to_str().unwrap()]].concat());
         assert!(o.status.success(), "{flag}: {}", stderr(&o));
         let (a, b) = (&s["x"], &read(&other)["x"]);
         for (u, v) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {

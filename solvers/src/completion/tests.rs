@@ -195,11 +195,9 @@ fn bad_settings_are_typed_errors() {
     assert!(e.contains("(3, 0)"), "{e}");
 }
 
-#[test]
-fn sketch_preconditioning_makes_ill_conditioned_rows_converge_in_few_iterations() {
-    // one row with n_i = 4000 ≫ k² = 64 observations of a factor whose columns span
-    // seven orders of magnitude
-    let (k, ni) = (8, 4000);
+/// One row with `ni` observations of a factor (`ni × k`) whose columns span seven orders
+/// of magnitude: the factor, the observed columns `0..ni` and their values.
+fn ill_conditioned_row(ni: usize, k: usize) -> (Vec<f64>, Vec<u32>, Vec<f64>) {
     let f: Vec<f64> = (0..ni * k)
         .map(|t| {
             let (r, c) = (t / k, t % k);
@@ -209,6 +207,15 @@ fn sketch_preconditioning_makes_ill_conditioned_rows_converge_in_few_iterations(
         .collect();
     let idx: Vec<u32> = (0..ni as u32).collect();
     let val: Vec<f64> = (0..ni).map(|r| ((r * 31 % 17) as f64) - 8.0).collect();
+    (f, idx, val)
+}
+
+#[test]
+fn sketch_preconditioning_makes_ill_conditioned_rows_converge_in_few_iterations() {
+    // one row with n_i = 4000 ≫ k² = 64 observations of a factor whose columns span
+    // seven orders of magnitude
+    let (k, ni) = (8, 4000);
+    let (f, idx, val) = ill_conditioned_row(ni, k);
     let ridge = 1e-3;
     let solve = |sketch: bool, reduction: f64, max_iters: usize| {
         let mut x = vec![0.0; k];
@@ -325,16 +332,8 @@ fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
     // and one well-conditioned heavy row: at 3 CG iterations the first needs the sketch,
     // the second reaches the reduction with plain CG and is left alone
     let (k, ni) = (8, 4000);
-    let f: Vec<f64> = (0..ni * k)
-        .map(|t| {
-            let (r, c) = (t / k, t % k);
-            let u = (((r * 7 + c * 13) * 2654435761usize) % 1000) as f64 / 1000.0 - 0.5;
-            u * 10f64.powf(c as f64)
-        })
-        .collect();
-    let entries: Vec<(u32, u32, f64)> = (0..ni as u32)
-        .map(|j| (0, j, ((j as usize * 31 % 17) as f64) - 8.0))
-        .collect();
+    let (f, idx, val) = ill_conditioned_row(ni, k);
+    let entries: Vec<(u32, u32, f64)> = idx.iter().zip(&val).map(|(&j, &v)| (0, j, v)).collect();
     let omega = Omega::new(1, ni, &entries);
     let ridge_per_obs = 1e-3 / ni as f64;
     let row = |sketch_above: usize| {
@@ -354,8 +353,6 @@ fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
         (u, stats.cg_iterations)
     };
     let mut exact = vec![0.0; k];
-    let idx: Vec<u32> = (0..ni as u32).collect();
-    let val: Vec<f64> = entries.iter().map(|e| e.2).collect();
     regression::cg_row(&idx, &val, &f, k, 1e-3, 1e-14, 1000, &mut exact);
     let dist = |x: &[f64]| {
         x.iter()
