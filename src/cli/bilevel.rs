@@ -109,7 +109,8 @@ pub struct BilevelArgs {
     /// Inner steps per outer step (F2SA, penalty-stoch).
     #[arg(long, default_value_t = 10)]
     pub inner_steps: usize,
-    /// Inner tolerance factor: inner solves stop at factor·σ·‖G‖ (AID: factor·‖G‖).
+    /// Inner tolerance factor: penalty solves z to factor·‖G‖ and y to factor·σ·‖G‖ (with
+    /// --no-tilt both to factor·σ·‖G‖); AID its lower problem and CG to 0.1·factor·‖G‖.
     #[arg(long, default_value_t = 0.1)]
     pub inner_tol: f64,
     /// penalty, aid: Nesterov momentum on x with gradient restarts.
