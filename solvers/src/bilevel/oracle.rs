@@ -134,8 +134,7 @@ pub fn inner_solve(
     let mut t = 1.0f64;
     let mut residual = f64::INFINITY;
     for it in 0..max_iters {
-        let vw = inner_value(p, x, &w, which, calls);
-        inner_grad(p, x, &w, which, (None, None), calls, &mut grad, &mut scratch);
+        let vw = inner_value_grad(p, x, &w, which, calls, &mut grad, &mut scratch);
         loop {
             for i in 0..n {
                 trial[i] = w[i] - *step * grad[i];
