@@ -5,12 +5,15 @@
 //! warm-started CG on the normal equations without forming them (O(n_i k) per
 //! iteration). See `shared/algorithms/matrix-completion.md`.
 //!
+//! - [`kernels`]: the per-observation Gram and normal-equation kernels (AVX2 + FMA at
+//!   run time when the CPU has them).
 //! - [`omega`]: the observed set stored by rows and by columns.
 //! - [`regression`]: the per-row solvers and the parallel half-step.
 //! - [`spectral`]: initialisation from a randomized truncated SVD of the sparse data.
 //! - [`solver`]: the alternating loop as a [`crate::Solver`] (one step = one sweep), its
 //!   settings and its metrics (train and test RMSE after every sweep).
 
+pub mod kernels;
 pub mod omega;
 pub mod regression;
 pub mod solver;

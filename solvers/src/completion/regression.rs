@@ -2,6 +2,7 @@
 //! for row i with observed set Ω_i, `min_x ‖F_{Ω_i} x − m_i‖² + λ n_i ‖x‖²` where F is the
 //! fixed factor (row-major, k columns) and n_i = |Ω_i| (the ALS-WR scaling).
 
+use super::kernels::{self, normal_apply};
 use super::omega::Side;
 use faer::linalg::solvers::Solve;
 use faer::Mat;
@@ -50,7 +51,7 @@ pub fn half_step(
         .par_chunks_mut(k)
         .enumerate()
         .map_init(
-            || vec![0.0; k * k + k],
+            || vec![0.0; k * k + 2 * k],
             |scratch, (i, x)| {
                 let (a, b) = (side.ptr[i], side.ptr[i + 1]);
                 let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
@@ -95,26 +96,18 @@ pub fn half_step(
 /// costs more in setup than the work at k ≈ 16; this keeps the ALS baseline honest.) A
 /// Gram matrix that is not positive definite even after the shift falls back to faer's LU.
 fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, scratch: &mut [f64], x: &mut [f64]) {
-    let (g, rhs) = scratch.split_at_mut(k * k);
+    let (g, rest) = scratch.split_at_mut(k * k);
+    let (rhs, inv) = rest.split_at_mut(k);
     g.fill(0.0);
     rhs.fill(0.0);
-    // lower triangle, row-major: g[r·k + c] for c ≤ r
-    for (&j, &v) in idx.iter().zip(val) {
-        let fj = &f[j as usize * k..(j as usize + 1) * k];
-        for r in 0..k {
-            let fr = fj[r];
-            rhs[r] += v * fr;
-            for (gc, fc) in g[r * k..r * k + r + 1].iter_mut().zip(fj) {
-                *gc += fr * fc;
-            }
-        }
-    }
+    kernels::gram_lower(idx, val, f, k, g, rhs);
     let trace: f64 = (0..k).map(|c| g[c * k + c]).sum();
     let shift = ridge.max(1e-12 * trace / k as f64);
     for c in 0..k {
         g[c * k + c] += shift;
     }
-    // Cholesky G = L Lᵀ in place (lower triangle)
+    // Cholesky G = L Lᵀ in place (lower triangle), keeping 1/L_cc so that each column
+    // costs one division (a division's latency is ~10 multiply-adds)
     let mut ok = true;
     for r in 0..k {
         for c in 0..=r {
@@ -127,9 +120,11 @@ fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, scratch:
                     ok = false;
                     break;
                 }
-                g[r * k + r] = acc.sqrt();
+                let d = acc.sqrt();
+                g[r * k + r] = d;
+                inv[r] = 1.0 / d;
             } else {
-                g[r * k + c] = acc / g[c * k + c];
+                g[r * k + c] = acc * inv[c];
             }
         }
         if !ok {
@@ -146,14 +141,14 @@ fn exact_row(idx: &[u32], val: &[f64], f: &[f64], k: usize, ridge: f64, scratch:
         for t in 0..r {
             acc -= g[r * k + t] * rhs[t];
         }
-        rhs[r] = acc / g[r * k + r];
+        rhs[r] = acc * inv[r];
     }
     for r in (0..k).rev() {
         let mut acc = rhs[r];
         for t in r + 1..k {
             acc -= g[t * k + r] * x[t];
         }
-        x[r] = acc / g[r * k + r];
+        x[r] = acc * inv[r];
     }
 }
 
@@ -176,20 +171,6 @@ fn dense_fallback(idx: &[u32], val: &[f64], f: &[f64], k: usize, shift: f64, x: 
     g.partial_piv_lu().solve_in_place(rhs.as_mut());
     for c in 0..k {
         x[c] = rhs[(c, 0)];
-    }
-}
-
-/// `q = Fᵀ(F p) + ridge·p` over the observed rows of F.
-fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) {
-    for (qc, pc) in q.iter_mut().zip(p) {
-        *qc = ridge * pc;
-    }
-    for &j in idx {
-        let fj = &f[j as usize * k..(j as usize + 1) * k];
-        let t: f64 = fj.iter().zip(p).map(|(a, b)| a * b).sum();
-        for (qc, fc) in q.iter_mut().zip(fj) {
-            *qc += t * fc;
-        }
     }
 }
 

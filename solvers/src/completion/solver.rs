@@ -20,6 +20,12 @@ pub const ALTMIN_CG_ITERS: usize = 3;
 /// short of the reduction are finished by sketch-preconditioned CG.
 pub const SKETCH_ABOVE_K2: usize = 8;
 
+/// Entries per partial sum of a test RMSE and rows per partial sum of a train RMSE: the
+/// sums are taken in fixed blocks, in order, so an RMSE is the same to the bit on every
+/// run and thread count.
+const RMSE_CHUNK: usize = 4096;
+const RMSE_ROWS: usize = 64;
+
 /// The observed training entries and, optionally, test entries that are only scored
 /// (indices within the same m × n).
 #[derive(Clone, Debug)]
@@ -104,11 +110,17 @@ impl Factors {
         if entries.is_empty() {
             return 0.0;
         }
-        let s: f64 = entries
-            .par_iter()
-            .map(|&(i, j, v)| (self.predict(i as usize, j as usize) - v).powi(2))
-            .sum();
-        (s / entries.len() as f64).sqrt()
+        // fixed chunks summed in order: the same bits on every run (a rayon sum's
+        // association depends on how the work was stolen)
+        let parts: Vec<f64> = entries
+            .par_chunks(RMSE_CHUNK)
+            .map(|c| {
+                c.iter()
+                    .map(|&(i, j, v)| (self.predict(i as usize, j as usize) - v).powi(2))
+                    .sum()
+            })
+            .collect();
+        (parts.iter().sum::<f64>() / entries.len() as f64).sqrt()
     }
     /// Root mean square error over Ω, streamed by rows (no copy of the entries).
     pub fn rmse_on(&self, omega: &Omega) -> f64 {
@@ -116,15 +128,16 @@ impl Factors {
             return 0.0;
         }
         let rows = omega.by_rows();
-        let s: f64 = (0..rows.len())
+        let parts: Vec<f64> = (0..rows.len().div_ceil(RMSE_ROWS))
             .into_par_iter()
-            .with_min_len(64)
-            .map(|i| {
-                (rows.ptr[i]..rows.ptr[i + 1])
-                    .map(|p| (self.predict(i, rows.idx[p] as usize) - rows.val[p]).powi(2))
-                    .sum::<f64>()
+            .map(|b| {
+                (b * RMSE_ROWS..((b + 1) * RMSE_ROWS).min(rows.len()))
+                    .flat_map(|i| (rows.ptr[i]..rows.ptr[i + 1]).map(move |p| (i, p)))
+                    .map(|(i, p)| (self.predict(i, rows.idx[p] as usize) - rows.val[p]).powi(2))
+                    .sum()
             })
-            .sum();
+            .collect();
+        let s: f64 = parts.iter().sum();
         (s / omega.len() as f64).sqrt()
     }
 }
