@@ -7,7 +7,8 @@
 //! `helmholtz 100 100 1e-8 ilu0` is the Helmholtz one). Prints a table of
 //! total iterations and solve time (assembly excluded), the ratios to the
 //! baseline, and the cost of one GCRO-DR iteration relative to one GMRES
-//! iteration.
+//! iteration. `-- … --only=TEXT` runs only the configurations whose name contains
+//! TEXT (for profiling one of them).
 
 use solvent::linalg::precond::PrecondKind;
 use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
@@ -95,6 +96,9 @@ fn main() {
         "| configuration | iterations | solve s | s/iteration | iterations ratio | time ratio | not converged |"
     );
     println!("|---|---|---|---|---|---|---|");
+    if let Some(only) = std::env::args().find_map(|a| a.strip_prefix("--only=").map(str::to_owned)) {
+        rows.retain(|(name, _)| name.contains(only.as_str()));
+    }
     let mut base: Option<SequenceReport> = None;
     let mut per_iter = Vec::new();
     for (name, plan) in rows {

@@ -5,12 +5,13 @@
 //! basis vector, so it streams memory and parallelises; with the second pass
 //! it is as stable as MGS in practice (Giraud, Langou, Rozložník 2005).
 
+use crate::simd::{has_avx2_fma, madd};
 use crate::vector::{dot_serial, PAR_MIN_LEN};
 use rayon::prelude::*;
 
 /// A block of `capacity` vectors of length `n`, stored column after column in
-/// one allocation (no allocation per iteration).
-#[derive(Clone, Debug)]
+/// one allocation (no allocation per iteration). The default is an empty block.
+#[derive(Clone, Debug, Default)]
 pub struct Basis {
     n: usize,
     capacity: usize,
@@ -45,6 +46,10 @@ impl Basis {
     /// Vectors `0..j` as one column-major slice.
     pub fn first(&self, j: usize) -> &[f64] {
         &self.data[..j * self.n]
+    }
+    /// Vectors `0..j` as one column-major slice, mutable.
+    pub fn first_mut(&mut self, j: usize) -> &mut [f64] {
+        &mut self.data[..j * self.n]
     }
     /// Vector `j` mutably and vectors `0..j` immutably, at once.
     pub fn split_at_col(&mut self, j: usize) -> (&[f64], &mut [f64]) {
@@ -95,6 +100,29 @@ pub fn project(v: &[f64], n: usize, w: &[f64], h: &mut [f64]) {
 /// `part[k] = v_k[s..e] · wb` for every basis vector k, four vectors at a
 /// time so each element of `wb` is loaded once per four dot products.
 fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        return unsafe { block_project_avx2(v, n, s, e, wb, part) };
+    }
+    block_project_impl::<false>(v, n, s, e, wb, part)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_project_avx2(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) {
+    block_project_impl::<true>(v, n, s, e, wb, part)
+}
+
+#[inline(always)]
+fn block_project_impl<const FMA: bool>(
+    v: &[f64],
+    n: usize,
+    s: usize,
+    e: usize,
+    wb: &[f64],
+    part: &mut [f64],
+) {
     let j = part.len();
     let len = e - s;
     let body = len - len % 4;
@@ -108,7 +136,7 @@ fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut
             for q in 0..4 {
                 let vq = &vs[q][i..i + 4];
                 for l in 0..4 {
-                    acc[q][l] += vq[l] * wl[l];
+                    acc[q][l] = madd::<FMA>(vq[l], wl[l], acc[q][l]);
                 }
             }
             i += 4;
@@ -129,20 +157,46 @@ fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut
 
 /// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
 fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked just above).
+        return unsafe { block_subtract_avx2(v, n, s, h, wc) };
+    }
+    block_subtract_impl::<false>(v, n, s, h, wc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_subtract_avx2(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
+    block_subtract_impl::<true>(v, n, s, h, wc)
+}
+
+#[inline(always)]
+fn block_subtract_impl<const FMA: bool>(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
     let e = s + wc.len();
     let j = h.len();
     let mut k = 0;
     while k + 4 <= j {
         let vs: [&[f64]; 4] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
-        let hs = [h[k], h[k + 1], h[k + 2], h[k + 3]];
+        let hs = [-h[k], -h[k + 1], -h[k + 2], -h[k + 3]];
         for (i, wi) in wc.iter_mut().enumerate() {
-            *wi -= (hs[0] * vs[0][i] + hs[1] * vs[1][i]) + (hs[2] * vs[2][i] + hs[3] * vs[3][i]);
+            *wi = madd::<FMA>(
+                hs[3],
+                vs[3][i],
+                madd::<FMA>(
+                    hs[2],
+                    vs[2][i],
+                    madd::<FMA>(hs[1], vs[1][i], madd::<FMA>(hs[0], vs[0][i], *wi)),
+                ),
+            );
         }
         k += 4;
     }
     for (kk, &hk) in h.iter().enumerate().skip(k) {
         let vk = &v[kk * n + s..kk * n + e];
-        wc.iter_mut().zip(vk).for_each(|(wi, &vi)| *wi -= hk * vi);
+        wc.iter_mut()
+            .zip(vk)
+            .for_each(|(wi, &vi)| *wi = madd::<FMA>(-hk, vi, *wi));
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`vector`]: bandwidth-minded dense kernels with deterministic reductions.
 //! - [`gram_schmidt`]: two-pass classical Gram–Schmidt (CGS2).
 //! - [`precond`]: Jacobi, SSOR, ILU(0), IC(0).
+//! - [`simd`]: run-time choice of AVX2 + FMA builds of the hand-written kernels.
 //! - [`direct`]: sparse Cholesky and LU through faer.
 //! - [`io`]: Matrix Market and NumPy `.npy`, with errors that name file and line.
 //! - [`interop`]: conversions to and from sprs and nalgebra (features `sprs`, `nalgebra`).
@@ -23,6 +24,7 @@ pub mod interop;
 pub mod io;
 pub mod operator;
 pub mod precond;
+pub mod simd;
 pub mod vector;
 
 pub use csr::CsrMatrix;

@@ -4,26 +4,10 @@
 //! the CPU has them (the way faer dispatches its own kernels). The crate is built for
 //! the generic x86-64 target, whose 2-lane SSE2 code without fused multiply-add would
 //! leave both solvers at a fraction of what the machine does; both get the same
-//! treatment so that the ALS-versus-altmin comparison stays like for like.
+//! treatment so that the ALS-versus-altmin comparison stays like for like (see
+//! [`solvent_linalg::simd`]).
 
-/// `a·b + c`, fused when the kernel is compiled with FMA (`mul_add` without the
-/// instruction would call the slow software fma).
-#[inline(always)]
-fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
-
-/// Whether the AVX2 + FMA versions can run here (detected once).
-#[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
-    use std::sync::OnceLock;
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
-}
+use solvent_linalg::simd::{has_avx2_fma, madd};
 
 /// Adds `Σ_j f_j f_jᵀ` to the lower triangle of `g` (k × k, row-major: `g[r·k + c]` for
 /// c ≤ r) and `Σ_j v_j f_j` to `rhs`, over the observations (`idx`, `val`) of one row,

@@ -35,12 +35,14 @@ pub struct RecycleSpace {
 }
 
 impl RecycleSpace {
-    /// Wraps column-major `u`, `c` (`n × k` each). The caller guarantees the
-    /// relation `C = A M⁻¹ U` with orthonormal `C` for the operator it is
-    /// used with, or calls [`RecycleSpace::retarget`].
-    pub(crate) fn from_parts(n: usize, k: usize, u: Vec<f64>, c: Vec<f64>) -> Self {
-        debug_assert!(u.len() == n * k && c.len() == n * k);
-        Self { n, k, u, c }
+    /// A space of no vectors whose buffers a later [`RecycleSpace::refill`] fills.
+    pub(crate) fn empty(n: usize) -> Self {
+        Self {
+            n,
+            k: 0,
+            u: Vec::new(),
+            c: Vec::new(),
+        }
     }
     /// A space from vectors GCRO-DR has not seen (column-major `n × k`, in the
     /// preconditioned variable; e.g. approximate eigenvectors computed elsewhere): `C`
@@ -98,46 +100,74 @@ impl RecycleSpace {
     /// was measured 5% slower per sequence at n = 10⁴, k = 20, and needs a
     /// conditioning guard; CGS2 needs none.)
     pub fn retarget(&mut self, a: &dyn LinearOperator, m: &SharedPrecond) {
-        let n = self.n;
-        let mut z = vec![0.0; n];
-        for i in 0..self.k {
-            apply_precond(m, &self.u[i * n..(i + 1) * n], &mut z);
-            a.apply(&z, &mut self.c[i * n..(i + 1) * n]);
-        }
-        self.cgs2_qr();
-    }
-
-    /// Column-by-column CGS2 QR of `C` (holding `A M⁻¹ U`), dropping
-    /// dependent columns, with `U` transformed alike.
-    fn cgs2_qr(&mut self) {
-        let n = self.n;
-        let mut kept = 0;
-        let mut r = vec![0.0; self.k];
-        let mut scratch = vec![0.0; self.k];
-        for i in 0..self.k {
-            if kept != i {
-                self.c.copy_within(i * n..(i + 1) * n, kept * n);
-                self.u.copy_within(i * n..(i + 1) * n, kept * n);
-            }
-            let (done, rest) = self.c.split_at_mut(kept * n);
-            let ci = &mut rest[..n];
-            let before = norm2(ci);
-            let nrm = cgs2(done, n, ci, &mut r[..kept], &mut scratch[..kept]);
-            if nrm.is_nan() || nrm <= 1e-10 * before || !nrm.is_finite() {
-                continue;
-            }
-            scale(1.0 / nrm, ci);
-            // u_new = (u_i − Σ_{l<kept} u_new_l r_l) / nrm
-            let (done_u, rest_u) = self.u.split_at_mut(kept * n);
-            let ui = &mut rest_u[..n];
-            subtract(done_u, n, &r[..kept], ui);
-            scale(1.0 / nrm, ui);
-            kept += 1;
-        }
+        let kept = retarget_in_place(self.n, self.k, &mut self.u, &mut self.c, a, m);
         self.k = kept;
-        self.u.truncate(kept * n);
-        self.c.truncate(kept * n);
+        self.u.truncate(kept * self.n);
+        self.c.truncate(kept * self.n);
     }
+    /// Gives `U`'s buffer to the caller in exchange for `other` (a solver that keeps
+    /// `U` in its own state swaps instead of copying `n × k` values each way).
+    pub(crate) fn swap_u(&mut self, other: &mut Vec<f64>) {
+        std::mem::swap(&mut self.u, other);
+    }
+    /// Refills the space with `k` pairs, `U` by swapping with `u` (whose first `k·n`
+    /// values are taken) and `C` copied from `c`, reusing this space's allocations.
+    pub(crate) fn refill(&mut self, n: usize, k: usize, u: &mut Vec<f64>, c: &[f64]) {
+        std::mem::swap(&mut self.u, u);
+        self.u.truncate(k * n);
+        self.c.clear();
+        self.c.extend_from_slice(&c[..k * n]);
+        self.n = n;
+        self.k = k;
+    }
+}
+
+/// [`RecycleSpace::retarget`] on buffers held elsewhere: `c[..k·n] = A M⁻¹ U`, then
+/// its column-by-column CGS2 QR with `U` transformed alike, dependent columns
+/// dropped; returns the number of columns kept (the first ones of `u` and `c`).
+pub(crate) fn retarget_in_place(
+    n: usize,
+    k: usize,
+    u: &mut [f64],
+    c: &mut [f64],
+    a: &dyn LinearOperator,
+    m: &SharedPrecond,
+) -> usize {
+    let mut z = vec![0.0; n];
+    for i in 0..k {
+        apply_precond(m, &u[i * n..(i + 1) * n], &mut z);
+        a.apply(&z, &mut c[i * n..(i + 1) * n]);
+    }
+    cgs2_qr(n, k, u, c)
+}
+
+/// Column-by-column CGS2 QR of `c` (holding `A M⁻¹ U`, `k` columns), dropping
+/// dependent columns, with `u` transformed alike; returns the columns kept.
+fn cgs2_qr(n: usize, k: usize, u: &mut [f64], c: &mut [f64]) -> usize {
+    let mut kept = 0;
+    let mut r = vec![0.0; k];
+    let mut scratch = vec![0.0; k];
+    for i in 0..k {
+        if kept != i {
+            c.copy_within(i * n..(i + 1) * n, kept * n);
+            u.copy_within(i * n..(i + 1) * n, kept * n);
+        }
+        let (done, rest) = c.split_at_mut(kept * n);
+        let ci = &mut rest[..n];
+        let before = norm2(ci);
+        let nrm = cgs2(done, n, ci, &mut r[..kept], &mut scratch[..kept]);
+        if nrm.is_nan() || nrm <= 1e-10 * before || !nrm.is_finite() {
+            continue;
+        }
+        scale(1.0 / nrm, ci);
+        // u_new = (u_i − Σ_{l<kept} u_new_l r_l) / nrm
+        let (done_u, rest_u) = u.split_at_mut(kept * n);
+        let ui = &mut rest_u[..n];
+        subtract(done_u, n, &r[..kept], ui);
+        scale(1.0 / nrm, ui);
+        kept += 1;
+    }
+    kept
 }
 
 /// The pieces of a finished GCRO-DR cycle that the refresh needs.
@@ -387,11 +417,11 @@ mod tests {
         for c in [0, 1, 3] {
             good.extend_from_slice(&u[c * n..(c + 1) * n]);
         }
-        let mut sp = RecycleSpace::from_parts(n, 3, good, vec![0.0; n * 3]);
+        let mut sp = RecycleSpace::from_vectors(n, 3, good);
         sp.retarget(&a, &None);
         check(&a, &sp, n);
         // with a dependent column: dropped
-        let mut sp = RecycleSpace::from_parts(n, k, u, vec![0.0; n * k]);
+        let mut sp = RecycleSpace::from_vectors(n, k, u);
         sp.retarget(&a, &None);
         assert_eq!(sp.dim(), 3);
         check(&a, &sp, n);

@@ -1,0 +1,33 @@
+//! Run-time selection of AVX2 + FMA code for the hand-written hot loops.
+//!
+//! The workspace builds for the generic x86-64 target (a binary that runs on any
+//! x86-64), whose code is 2-lane SSE2 without fused multiply-add. faer picks its
+//! kernels at run time; the loops written here get the same treatment: a kernel is
+//! written once as an `#[inline(always)]` function generic over `const FMA: bool`,
+//! compiled a second time inside a `#[target_feature(enable = "avx2,fma")]` wrapper,
+//! and [`has_avx2_fma`] chooses which one runs.
+
+/// `a·b + c`, fused when `FMA` (a kernel compiled with the FMA feature); without it,
+/// `mul_add` would call the slow software fma, so the plain expression is used.
+#[inline(always)]
+pub fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Whether this CPU runs AVX2 and FMA instructions (detected once).
+#[cfg(target_arch = "x86_64")]
+pub fn has_avx2_fma() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+/// Whether this CPU runs AVX2 and FMA instructions (never, off x86-64).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn has_avx2_fma() -> bool {
+    false
+}
