@@ -17,6 +17,13 @@
 //! retarget (`k` SpMVs and preconditioner applications, CGS2).
 
 use super::recycle::{harmonic_ritz_refresh, retarget_in_place, CycleData, RecycleSpace, SmallCycle};
+use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
+use crate::{Metrics, Result, Solver, SolverError, Step};
+use solvent_linalg::gram_schmidt::{cgs2, combine, project, subtract, Basis};
+use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
+use solvent_linalg::Preconditioner;
+use solvent_problems::LinearSystem;
+use std::sync::Arc;
 
 /// Output buffers of the recycle-space refresh, reused across cycles.
 #[derive(Clone, Debug, Default)]
@@ -55,13 +62,6 @@ impl Workspace {
         self.cv.n() == n && self.cv.capacity() == m + 1 && self.u.len() == n * k && self.buf.u.len() == n * k
     }
 }
-use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
-use crate::{Metrics, Result, Solver, SolverError, Step};
-use solvent_linalg::gram_schmidt::{cgs2, combine, project, subtract, Basis};
-use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
-use solvent_linalg::Preconditioner;
-use solvent_problems::LinearSystem;
-use std::sync::Arc;
 
 /// GCRO-DR(m, k) solver. `m` is the total basis size per cycle (as in
 /// GMRES(m)); `k < m` vectors are recycled.
