@@ -5,7 +5,7 @@
 //! basis vector, so it streams memory and parallelises; with the second pass
 //! it is as stable as MGS in practice (Giraud, Langou, Rozložník 2005).
 
-use crate::simd::{has_avx2_fma, madd};
+use crate::simd::madd;
 use crate::vector::{dot_serial, PAR_MIN_LEN};
 use rayon::prelude::*;
 
@@ -97,21 +97,10 @@ pub fn project(v: &[f64], n: usize, w: &[f64], h: &mut [f64]) {
     reduce_blocks(n, j, h, |_, s, e, part| block_project(v, n, s, e, &w[s..e], part));
 }
 
-/// `part[k] = v_k[s..e] · wb` for every basis vector k, four vectors at a
-/// time so each element of `wb` is loaded once per four dot products.
-fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { block_project_avx2(v, n, s, e, wb, part) };
-    }
-    block_project_impl::<false>(v, n, s, e, wb, part)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block_project_avx2(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) {
-    block_project_impl::<true>(v, n, s, e, wb, part)
+crate::avx2_fma_dispatch! {
+    /// `part[k] = v_k[s..e] · wb` for every basis vector k, four vectors at a
+    /// time so each element of `wb` is loaded once per four dot products.
+    fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) => block_project_impl
 }
 
 #[inline(always)]
@@ -155,20 +144,9 @@ fn block_project_impl<const FMA: bool>(
     }
 }
 
-/// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
-fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { block_subtract_avx2(v, n, s, h, wc) };
-    }
-    block_subtract_impl::<false>(v, n, s, h, wc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block_subtract_avx2(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) {
-    block_subtract_impl::<true>(v, n, s, h, wc)
+crate::avx2_fma_dispatch! {
+    /// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
+    fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) => block_subtract_impl
 }
 
 #[inline(always)]

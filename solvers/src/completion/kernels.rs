@@ -7,27 +7,16 @@
 //! treatment so that the ALS-versus-altmin comparison stays like for like (see
 //! [`solvent_linalg::simd`]).
 
-use solvent_linalg::simd::{has_avx2_fma, madd};
+use solvent_linalg::avx2_fma_dispatch;
+use solvent_linalg::simd::madd;
 
-/// Adds `Σ_j f_j f_jᵀ` to the lower triangle of `g` (k × k, row-major: `g[r·k + c]` for
-/// c ≤ r) and `Σ_j v_j f_j` to `rhs`, over the observations (`idx`, `val`) of one row,
-/// `f_j` being row j of the fixed factor `f` (k columns). Entries above the diagonal may
-/// be written too (rows are rounded up to a multiple of 4 so the inner loops have no
-/// scalar tails); they are never meaningful.
-pub fn gram_lower(idx: &[u32], val: &[f64], f: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) {
-    assert!(g.len() >= k * k && rhs.len() >= k && idx.len() == val.len());
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { gram_lower_avx2(idx, val, f, k, g, rhs) };
-    }
-    gram_lower_impl::<false>(idx, val, f, k, g, rhs)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn gram_lower_avx2(idx: &[u32], val: &[f64], f: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) {
-    gram_lower_impl::<true>(idx, val, f, k, g, rhs)
+avx2_fma_dispatch! {
+    /// Adds `Σ_j f_j f_jᵀ` to the lower triangle of `g` (k × k, row-major: `g[r·k + c]`
+    /// for c ≤ r) and `Σ_j v_j f_j` to `rhs`, over the observations (`idx`, `val`) of one
+    /// row, `f_j` being row j of the fixed factor `f` (k columns). Entries above the
+    /// diagonal may be written too (rows are rounded up to a multiple of 4 so the inner
+    /// loops have no scalar tails); they are never meaningful.
+    pub fn gram_lower(idx: &[u32], val: &[f64], f: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) => gram_lower_impl
 }
 
 /// Four observations per pass over the triangle (a rank-4 update: one load and store of
@@ -41,6 +30,7 @@ fn gram_lower_impl<const FMA: bool>(
     g: &mut [f64],
     rhs: &mut [f64],
 ) {
+    assert!(g.len() >= k * k && rhs.len() >= k && idx.len() == val.len());
     let row_len = |r: usize| ((r + 4) & !3).min(k);
     let frow = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
     for (js, vs) in idx.chunks_exact(4).zip(val.chunks_exact(4)) {
@@ -78,22 +68,10 @@ fn gram_lower_impl<const FMA: bool>(
     }
 }
 
-/// `q = Fᵀ(F p) + ridge·p` over the observed rows `idx` of F (k columns): the product a CG
-/// row iteration costs, O(n_i k), without forming FᵀF.
-pub fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) {
-    assert!(p.len() == k && q.len() == k);
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        return unsafe { normal_apply_avx2(idx, f, k, ridge, p, q) };
-    }
-    normal_apply_impl::<false>(idx, f, k, ridge, p, q)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn normal_apply_avx2(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) {
-    normal_apply_impl::<true>(idx, f, k, ridge, p, q)
+avx2_fma_dispatch! {
+    /// `q = Fᵀ(F p) + ridge·p` over the observed rows `idx` of F (k columns): the product
+    /// a CG row iteration costs, O(n_i k), without forming FᵀF.
+    pub fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) => normal_apply_impl
 }
 
 /// Dot products in four partial sums (so they vectorise without reassociation by the
@@ -107,6 +85,7 @@ fn normal_apply_impl<const FMA: bool>(
     p: &[f64],
     q: &mut [f64],
 ) {
+    assert!(p.len() == k && q.len() == k);
     let frow = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
     let dot = |a: &[f64]| {
         let mut s = [0.0; 4];

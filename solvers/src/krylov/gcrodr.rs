@@ -65,7 +65,6 @@ impl Workspace {
 
 /// GCRO-DR(m, k) solver. `m` is the total basis size per cycle (as in
 /// GMRES(m)); `k < m` vectors are recycled.
-#[derive(Clone)]
 pub struct GcroDr {
     m: usize,
     k: usize,
@@ -78,6 +77,24 @@ pub struct GcroDr {
     spare: Option<Workspace>,
     /// The space consumed by the last solve, whose buffers hold the next one.
     spent: Option<RecycleSpace>,
+}
+
+/// A clone has the settings and the recycled space, not the reusable buffers (up to
+/// `(m + 4k + 3)·n` values: a clone is new work, not a copy of spare memory).
+impl Clone for GcroDr {
+    fn clone(&self) -> Self {
+        Self {
+            m: self.m,
+            k: self.k,
+            precond: self.precond.clone(),
+            recycle: self.recycle.clone(),
+            retarget: self.retarget,
+            refresh_every: self.refresh_every,
+            last_recycled_at_start: self.last_recycled_at_start,
+            spare: None,
+            spent: None,
+        }
+    }
 }
 
 impl Default for GcroDr {
@@ -141,6 +158,11 @@ impl GcroDr {
     /// The space left by the last solve (moved out).
     pub fn take_recycle(&mut self) -> Option<RecycleSpace> {
         self.recycle.take()
+    }
+    /// Lets go of the length-n buffers kept for the next solve of the same size.
+    pub fn release_buffers(&mut self) {
+        self.spare = None;
+        self.spent = None;
     }
     /// The recycle dimension in use by the next solve.
     pub fn recycled_dim(&self) -> usize {
@@ -390,13 +412,15 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
         };
         if let Some(mut space) = self.recycle.take() {
             if space.len() == n {
+                // a space from outside (no C yet) or cut to a smaller k needs a new C
+                let mut retarget = self.retarget || space.needs_retarget();
                 if space.dim() > k {
                     // the recycle dimension shrank: keep the leading k vectors
                     space.truncate(k);
-                    self.retarget = true;
+                    retarget = true;
                 }
                 let dim = space.dim();
-                if self.retarget {
+                if retarget {
                     // U moves into the state (a swap), C = A M⁻¹ U is computed straight
                     // into the basis and orthonormalised there
                     space.swap_u(&mut s.u);
@@ -467,6 +491,9 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
                 *vi = wi * inv;
             }
         } else {
+            // (near) breakdown: the next column is not defined; the refresh still reads
+            // it with weight hn, so it must not hold an earlier solve's values
+            s.cv.col_mut(col + 1).fill(0.0);
             s.cycle_done = true;
         }
         s.j = j + 1;
@@ -488,6 +515,10 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
         residual_metrics(problem, &x)
     }
     fn finalize(&mut self, _problem: &P, s: &mut GcroDrState) -> Result<()> {
+        if s.cv.capacity() == 0 {
+            // finalized already: its buffers went back to the solver, x is final
+            return Ok(());
+        }
         self.end_cycle(s, true);
         let (n, kk) = (s.n, s.kk);
         self.recycle = (kk > 0).then(|| {

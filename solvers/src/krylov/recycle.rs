@@ -32,6 +32,8 @@ pub struct RecycleSpace {
     k: usize,
     u: Vec<f64>,
     c: Vec<f64>,
+    /// `C` does not hold `A M⁻¹ U` for any operator yet (built from vectors alone).
+    needs_retarget: bool,
 }
 
 impl RecycleSpace {
@@ -42,12 +44,13 @@ impl RecycleSpace {
             k: 0,
             u: Vec::new(),
             c: Vec::new(),
+            needs_retarget: false,
         }
     }
     /// A space from vectors GCRO-DR has not seen (column-major `n × k`, in the
     /// preconditioned variable; e.g. approximate eigenvectors computed elsewhere): `C`
-    /// is computed on first use, so hand it over with
-    /// `GcroDr::with_recycle(Some(space), false)`, which retargets it.
+    /// is computed on first use — `GcroDr::with_recycle` retargets such a space even
+    /// when told the operator is unchanged.
     ///
     /// # Panics
     /// When `u.len() != n * k`.
@@ -62,6 +65,7 @@ impl RecycleSpace {
             k,
             c: vec![0.0; n * k],
             u,
+            needs_retarget: true,
         }
     }
     /// Number of recycled vectors.
@@ -101,6 +105,7 @@ impl RecycleSpace {
     /// conditioning guard; CGS2 needs none.)
     pub fn retarget(&mut self, a: &dyn LinearOperator, m: &SharedPrecond) {
         let kept = retarget_in_place(self.n, self.k, &mut self.u, &mut self.c, a, m);
+        self.needs_retarget = false;
         self.k = kept;
         self.u.truncate(kept * self.n);
         self.c.truncate(kept * self.n);
@@ -119,6 +124,12 @@ impl RecycleSpace {
         self.c.extend_from_slice(&c[..k * n]);
         self.n = n;
         self.k = k;
+        self.needs_retarget = false;
+    }
+    /// True for a space whose `C` was never computed (see [`RecycleSpace::from_vectors`]):
+    /// GCRO-DR retargets it whatever it is told about the operator.
+    pub fn needs_retarget(&self) -> bool {
+        self.needs_retarget
     }
 }
 

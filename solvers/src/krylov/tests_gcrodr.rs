@@ -1,7 +1,7 @@
 //! GCRO-DR against GMRES and the direct solve, and recycling along sequences.
 
 use super::*;
-use crate::{run, Options};
+use crate::{run, Options, Solver};
 use solvent_linalg::precond::Ilu0;
 use solvent_linalg::vector::relative_residual;
 use solvent_linalg::CsrMatrix;
@@ -191,4 +191,66 @@ fn reused_buffers_give_the_same_iterates_as_fresh_ones() {
         assert_eq!((a.u(), a.c()), (b.u(), b.c()), "system {i}: recycled space");
         kept.with_recycle(sk, false);
     }
+}
+
+#[test]
+fn a_breakdown_after_a_reused_solve_reads_no_stale_column() {
+    // The second matrix has three distinct eigenvalues: its Krylov space ends after
+    // three steps (breakdown), and the refresh still reads the basis column after the
+    // last one. A solver whose buffers hold the first solve's vectors must give the
+    // same bits as a fresh one.
+    let n = 400;
+    let diag = |f: &dyn Fn(usize) -> f64| {
+        let t: Vec<_> = (0..n).map(|i| (i, i, f(i))).collect();
+        CsrMatrix::from_triplets(n, n, &t).unwrap()
+    };
+    let a1 = diag(&|i| 1.0 + i as f64);
+    let a2 = diag(&|i| 1.0 + (i % 3) as f64);
+    let mut kept = GcroDr::new().restart(24).recycle_dim(8);
+    let (_, _) = solve_gcrodr(&mut kept, &a1, &rhs(n, 0), 1e-10);
+    // nothing recycled: the projected operator would hide the small Krylov space
+    kept.with_recycle(None, false);
+    let mut fresh = GcroDr::new().restart(24).recycle_dim(8);
+    let b = vec![1.0; n];
+    let (xf, itf) = solve_gcrodr(&mut fresh, &a2, &b, 1e-10);
+    let (xk, itk) = solve_gcrodr(&mut kept, &a2, &b, 1e-10);
+    assert_eq!((itk, &xk), (itf, &xf));
+    let (sk, sf) = (kept.take_recycle().unwrap(), fresh.take_recycle().unwrap());
+    assert_eq!((sk.u(), sk.c()), (sf.u(), sf.c()));
+}
+
+#[test]
+fn a_space_built_from_vectors_is_retargeted_even_for_the_same_operator() {
+    // from_vectors has no C yet: told "same operator", GCRO-DR must still compute it
+    let a = diffusion2d(30, |x, y| 1.0 + 20.0 * x * y).unwrap();
+    let n = a.nrows();
+    let u: Vec<f64> = (0..n * 6)
+        .map(|t| ((t * 7919) % 101) as f64 / 101.0 - 0.5)
+        .collect();
+    let b = rhs(n, 2);
+    let mut told_same = GcroDr::new().restart(30).recycle_dim(6);
+    told_same.with_recycle(Some(RecycleSpace::from_vectors(n, 6, u.clone())), true);
+    let (xs, its) = solve_gcrodr(&mut told_same, &a, &b, 1e-9);
+    let mut told_new = GcroDr::new().restart(30).recycle_dim(6);
+    told_new.with_recycle(Some(RecycleSpace::from_vectors(n, 6, u)), false);
+    let (xn, itn) = solve_gcrodr(&mut told_new, &a, &b, 1e-9);
+    assert_eq!((its, xs), (itn, xn));
+}
+
+#[test]
+fn finalize_twice_keeps_the_solution() {
+    let a = diffusion2d(12, |_, _| 1.0).unwrap();
+    let p = LinearSystemProblem::new(a.clone(), rhs(a.nrows(), 1)).unwrap();
+    let mut s = GcroDr::new().restart(10).recycle_dim(4);
+    let mut st = s.init(&p).unwrap();
+    for _ in 0..25 {
+        s.step(&p, &mut st).unwrap();
+    }
+    s.finalize(&p, &mut st).unwrap();
+    let x = st.x.clone();
+    let dim = s.recycled_dim();
+    s.finalize(&p, &mut st).unwrap();
+    assert_eq!(st.x, x);
+    assert_eq!(s.recycled_dim(), dim);
+    assert!(dim > 0);
 }
