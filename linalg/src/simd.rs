@@ -39,7 +39,7 @@ pub fn has_avx2_fma() -> bool {
 /// `IMPL` is an `#[inline(always)] fn<const FMA: bool>` of the same arguments, written
 /// with [`madd`] so that the FMA build fuses its multiply-adds.
 ///
-/// ```ignore
+/// ```text
 /// avx2_fma_dispatch! {
 ///     /// Doc of the public kernel.
 ///     pub fn axpy_kernel(a: f64, x: &[f64], y: &mut [f64]) => axpy_impl
