@@ -268,6 +268,17 @@ mod tests {
     use super::*;
     use crate::vector::{dot, norm2, scale};
 
+    /// Every pair of the first `m` basis vectors has inner product δ_ab within `tol`.
+    fn assert_orthonormal(basis: &Basis, m: usize, tol: f64) {
+        for a in 0..m {
+            for b in 0..m {
+                let d = dot(basis.col(a), basis.col(b));
+                let e = if a == b { 1.0 } else { 0.0 };
+                assert!((d - e).abs() < tol, "n={} ({a},{b}) = {d}", basis.n());
+            }
+        }
+    }
+
     #[test]
     fn cgs2_builds_an_orthonormal_basis_for_nearly_dependent_vectors() {
         // Columns that differ from a common vector by 1e-7 (condition number
@@ -286,13 +297,7 @@ mod tests {
                 scale(1.0 / nrm, &mut w);
                 basis.col_mut(j).copy_from_slice(&w);
             }
-            for a in 0..m {
-                for b in 0..m {
-                    let d = dot(basis.col(a), basis.col(b));
-                    let e = if a == b { 1.0 } else { 0.0 };
-                    assert!((d - e).abs() < 1e-12, "n={n} ({a},{b}) = {d}");
-                }
-            }
+            assert_orthonormal(&basis, m, 1e-12);
             assert!((norm2(basis.col(0)) - 1.0).abs() < 1e-14);
         }
     }
@@ -323,13 +328,7 @@ mod tests {
                 scale(1.0 / nrm, &mut w);
                 basis.col_mut(j).copy_from_slice(&w);
             }
-            for a in 0..m {
-                for b in 0..m {
-                    let d = dot(basis.col(a), basis.col(b));
-                    let e = if a == b { 1.0 } else { 0.0 };
-                    assert!((d - e).abs() < 1e-13, "n={n} ({a},{b}) = {d}");
-                }
-            }
+            assert_orthonormal(&basis, m, 1e-13);
         }
     }
 

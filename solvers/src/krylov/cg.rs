@@ -88,9 +88,16 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
         let alpha = s.rz / pq;
         axpy(alpha, &s.p, &mut s.x);
         axpy(-alpha, &s.q, &mut s.r);
-        apply_precond(&self.precond, &s.r, &mut s.z);
+        // z = M⁻¹ r (r itself without a preconditioner: no copy)
+        let z: &[f64] = match &self.precond {
+            Some(m) => {
+                m.apply(&s.r, &mut s.z);
+                &s.z
+            }
+            None => &s.r,
+        };
         let (rz_new, rr) = if self.precond.is_some() {
-            (dot(&s.r, &s.z), dot(&s.r, &s.r))
+            (dot(&s.r, z), dot(&s.r, &s.r))
         } else {
             let rr = dot(&s.r, &s.r);
             (rr, rr)
@@ -102,7 +109,7 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
         }
         let beta = rz_new / s.rz;
         s.rz = rz_new;
-        xpby(&s.z, beta, &mut s.p);
+        xpby(z, beta, &mut s.p);
         Ok(Step::Continue {
             estimate: Some(rr.sqrt() / s.bnorm),
         })

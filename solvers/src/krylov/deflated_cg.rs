@@ -169,18 +169,30 @@ impl DeflatedCg {
         if dim == 0 || self.k == 0 {
             return None;
         }
-        let mut z = Vec::with_capacity(dim * n);
-        z.extend_from_slice(&s.w[..kk * n]);
-        z.extend_from_slice(&s.pcol[..c * n]);
-        let mut az = Vec::with_capacity(dim * n);
-        az.extend_from_slice(&s.aw[..kk * n]);
-        az.extend_from_slice(&s.apcol[..c * n]);
-        let zm = MatRef::from_column_major_slice(&z, n, dim);
-        let azm = MatRef::from_column_major_slice(&az, n, dim);
+        // Gram blocks of Z = [W, P] against AZ and Z, product by product (no copy of
+        // W and P into one block)
+        let w = MatRef::from_column_major_slice(&s.w[..kk * n], n, kk);
+        let aw = MatRef::from_column_major_slice(&s.aw[..kk * n], n, kk);
+        let p = MatRef::from_column_major_slice(&s.pcol[..c * n], n, c);
+        let ap = MatRef::from_column_major_slice(&s.apcol[..c * n], n, c);
         let mut g = Mat::<f64>::zeros(dim, dim);
         let mut f = Mat::<f64>::zeros(dim, dim);
-        matmul(g.as_mut(), Accum::Replace, zm.transpose(), azm, 1.0, par_for(n));
-        matmul(f.as_mut(), Accum::Replace, zm.transpose(), zm, 1.0, par_for(n));
+        for (m, right) in [(&mut g, [aw, ap]), (&mut f, [w, p])] {
+            for (r0, left) in [(0, w), (kk, p)] {
+                for (c0, rt) in [(0, right[0]), (kk, right[1])] {
+                    if left.ncols() > 0 && rt.ncols() > 0 {
+                        matmul(
+                            m.as_mut().submatrix_mut(r0, c0, left.ncols(), rt.ncols()),
+                            Accum::Replace,
+                            left.transpose(),
+                            rt,
+                            1.0,
+                            par_for(n),
+                        );
+                    }
+                }
+            }
+        }
         let sym = |m: &Mat<f64>| Mat::<f64>::from_fn(dim, dim, |i, j| 0.5 * (m[(i, j)] + m[(j, i)]));
         let (g, f) = (sym(&g), sym(&f));
         // an orthonormal basis of span(Z) in coefficient space: B = Q Λ^{-1/2}
@@ -199,16 +211,24 @@ impl DeflatedCg {
         let knew = self.k.min(keep.len());
         // eigenvalues ascending: the first knew are the smallest Ritz values
         let y = &b * ge.U().subcols(0, knew);
-        let mut w = vec![0.0; n * knew];
-        matmul(
-            faer::MatMut::from_column_major_slice_mut(&mut w, n, knew),
-            Accum::Replace,
-            zm,
-            &y,
-            1.0,
-            par_for(n),
-        );
-        Some(DeflationSpace { n, k: knew, w })
+        // W_new = Z y = W y_W + P y_P
+        let mut wn = vec![0.0; n * knew];
+        let mut dst = faer::MatMut::from_column_major_slice_mut(&mut wn, n, knew);
+        let mut accum = Accum::Replace;
+        for (r0, block) in [(0, w), (kk, p)] {
+            if block.ncols() > 0 {
+                matmul(
+                    dst.as_mut(),
+                    accum,
+                    block,
+                    y.as_ref().subrows(r0, block.ncols()),
+                    1.0,
+                    par_for(n),
+                );
+                accum = Accum::Add;
+            }
+        }
+        Some(DeflationSpace { n, k: knew, w: wn })
     }
 }
 
@@ -295,21 +315,33 @@ impl<P: LinearSystem + ?Sized> Solver<P> for DeflatedCg {
         let alpha = s.rz / pq;
         axpy(alpha, &s.p, &mut s.x);
         axpy(-alpha, &s.q, &mut s.r);
-        apply_precond(&self.precond, &s.r, &mut s.z);
-        let rz_new = dot(&s.r, &s.z);
+        // z = M⁻¹ r (r itself without a preconditioner: no copy)
+        let z: &[f64] = match &self.precond {
+            Some(m) => {
+                m.apply(&s.r, &mut s.z);
+                &s.z
+            }
+            None => &s.r,
+        };
+        let rz_new = dot(&s.r, z);
+        let rr = if self.precond.is_some() {
+            dot(&s.r, &s.r)
+        } else {
+            rz_new
+        };
         let beta = rz_new / s.rz;
         s.rz = rz_new;
         // p = z + β p − W μ
-        xpby(&s.z, beta, &mut s.p);
+        xpby(z, beta, &mut s.p);
         if s.kk > 0 {
             let (n, kk) = (s.n, s.kk);
             let l = s.waw.as_ref().expect("set with kk > 0");
-            project(&s.aw[..kk * n], n, &s.z, &mut s.mu[..kk]);
+            project(&s.aw[..kk * n], n, z, &mut s.mu[..kk]);
             waw_solve(l, &mut s.mu[..kk]);
             subtract(&s.w[..kk * n], n, &s.mu[..kk], &mut s.p);
         }
         Ok(Step::Continue {
-            estimate: Some(dot(&s.r, &s.r).sqrt() / s.bnorm),
+            estimate: Some(rr.sqrt() / s.bnorm),
         })
     }
     fn metrics(&self, problem: &P, s: &DeflatedCgState) -> Metrics {
