@@ -197,6 +197,11 @@ fn bad_settings_are_typed_errors() {
 
 /// One row with `ni` observations of a factor (`ni × k`) whose columns span seven orders
 /// of magnitude: the factor, the observed columns `0..ni` and their values.
+/// Euclidean distance between two row solutions.
+fn distance(x: &[f64], y: &[f64]) -> f64 {
+    x.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt()
+}
+
 fn ill_conditioned_row(ni: usize, k: usize) -> (Vec<f64>, Vec<u32>, Vec<f64>) {
     let f: Vec<f64> = (0..ni * k)
         .map(|t| {
@@ -238,13 +243,7 @@ fn sketch_preconditioning_makes_ill_conditioned_rows_converge_in_few_iterations(
     assert!(err <= 1e-6 * scale, "sketched solution off by {err:.2e}");
     assert!(its_s * 2 <= its_p, "sketch {its_s} vs plain {its_p} iterations");
     // at altmin's budget (3 iterations from zero) the sketched row is far closer to the answer
-    let dist = |x: &[f64]| {
-        x.iter()
-            .zip(&exact)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
+    let dist = |x: &[f64]| distance(x, &exact);
     let (x3s, _) = solve(true, 1e-30, 3);
     let (x3p, _) = solve(false, 1e-30, 3);
     let (es, ep) = (dist(&x3s), dist(&x3p));
@@ -336,16 +335,17 @@ fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
     let entries: Vec<(u32, u32, f64)> = idx.iter().zip(&val).map(|(&j, &v)| (0, j, v)).collect();
     let omega = Omega::new(1, ni, &entries);
     let ridge_per_obs = 1e-3 / ni as f64;
-    let row = |sketch_above: usize| {
+    // one half-step of the single row with factor `f`, 3 CG iterations at most
+    let row = |f: &[f64], reduction: f64, sketch_above: usize| {
         let mut u = vec![0.0; k];
         let stats = regression::half_step(
             omega.by_rows(),
-            &f,
+            f,
             &mut u,
             k,
             ridge_per_obs,
             RowSolver::Cg {
-                reduction: 1e-10,
+                reduction,
                 max_iters: 3,
                 sketch_above,
             },
@@ -354,14 +354,8 @@ fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
     };
     let mut exact = vec![0.0; k];
     regression::cg_row(&idx, &val, &f, k, 1e-3, 1e-14, 1000, &mut exact);
-    let dist = |x: &[f64]| {
-        x.iter()
-            .zip(&exact)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
-    let ((plain, its_plain), (fallback, its_fb)) = (row(0), row(64));
+    let dist = |x: &[f64]| distance(x, &exact);
+    let ((plain, its_plain), (fallback, its_fb)) = (row(&f, 1e-10, 0), row(&f, 1e-10, 64));
     assert_eq!(its_plain, 3);
     assert!(its_fb > 3, "the fallback ran: {its_fb} iterations");
     assert!(
@@ -374,18 +368,6 @@ fn heavy_rows_that_plain_cg_cannot_finish_fall_back_to_the_sketch() {
     let g: Vec<f64> = (0..ni * k)
         .map(|t| (regression::mix(t as u64) % 1000) as f64 / 1000.0 - 0.5)
         .collect();
-    let mut u = vec![0.0; k];
-    let stats = regression::half_step(
-        omega.by_rows(),
-        &g,
-        &mut u,
-        k,
-        ridge_per_obs,
-        RowSolver::Cg {
-            reduction: 1e-2,
-            max_iters: 3,
-            sketch_above: 64,
-        },
-    );
-    assert!(stats.cg_iterations <= 3, "{}", stats.cg_iterations);
+    let (_, its) = row(&g, 1e-2, 64);
+    assert!(its <= 3, "{its}");
 }
