@@ -10,62 +10,176 @@
 use solvent_linalg::avx2_fma_dispatch;
 use solvent_linalg::simd::madd;
 
-avx2_fma_dispatch! {
-    /// Adds `Σ_j f_j f_jᵀ` to the lower triangle of `g` (k × k, row-major: `g[r·k + c]`
-    /// for c ≤ r) and `Σ_j v_j f_j` to `rhs`, over the observations (`idx`, `val`) of one
-    /// row, `f_j` being row j of the fixed factor `f` (k columns). Entries above the
-    /// diagonal may be written too (rows are rounded up to a multiple of 4 so the inner
-    /// loops have no scalar tails); they are never meaningful.
-    pub fn gram_lower(idx: &[u32], val: &[f64], f: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) => gram_lower_impl
+/// Rows and columns of one register tile of the Gram matrix: 4 × 8 accumulators (eight
+/// 4-wide registers under AVX2) stay in registers over a whole chunk of observations.
+const TILE_ROWS: usize = 4;
+const TILE_COLS: usize = 8;
+
+/// Observations gathered per chunk: 256 rows of at most 64 + padding columns stay in L2.
+pub const GRAM_CHUNK: usize = 256;
+
+/// The padded width of a gathered factor row: k rounded up to a whole tile of columns.
+pub fn padded_width(k: usize) -> usize {
+    k.div_ceil(TILE_COLS) * TILE_COLS
 }
 
-/// Four observations per pass over the triangle (a rank-4 update: one load and store of
-/// g per four multiply-adds), then the remaining ones singly.
+/// Copies rows `idx` of the factor `f` (k columns) into `out`, one after the other with
+/// stride [`padded_width`]`(k)`, zero-padded: the contiguous block the tiled Gram kernel
+/// streams, instead of rows scattered across the factor.
+pub fn gather_rows(idx: &[u32], f: &[f64], k: usize, out: &mut Vec<f64>) {
+    let kp = padded_width(k);
+    out.clear();
+    out.resize(idx.len() * kp, 0.0);
+    for (dst, &j) in out.chunks_exact_mut(kp).zip(idx) {
+        dst[..k].copy_from_slice(&f[j as usize * k..(j as usize + 1) * k]);
+    }
+}
+
+avx2_fma_dispatch! {
+    /// Adds `BᵀB` to the lower triangle of `g` (k × k, row-major: `g[r·k + c]` for c ≤ r)
+    /// and `Bᵀval` to `rhs`, B being the gathered rows `b` ([`gather_rows`]: one row per
+    /// entry of `val`, stride [`padded_width`]`(k)`). Entries above the diagonal are not
+    /// touched.
+    pub fn gram_tiled(b: &[f64], val: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) => gram_tiled_impl
+}
+
+/// The Gram matrix tile by tile (a syrk): each 4 × 8 tile on or below the diagonal is
+/// accumulated in registers over all rows of B — per row four broadcasts, two loads and
+/// eight multiply-adds, no load or store of g — and the tiles of the last block row
+/// carry `val` as a fifth row, which gives `rhs`.
 #[inline(always)]
-fn gram_lower_impl<const FMA: bool>(
-    idx: &[u32],
+fn gram_tiled_impl<const FMA: bool>(b: &[f64], val: &[f64], k: usize, g: &mut [f64], rhs: &mut [f64]) {
+    let kp = padded_width(k);
+    assert!(b.len() == val.len() * kp && g.len() >= k * k && rhs.len() >= k);
+    if k == 0 {
+        return;
+    }
+    let last = (k - 1) / TILE_ROWS;
+    for rb in 0..=last {
+        let r0 = rb * TILE_ROWS;
+        let c_end = (r0 + TILE_ROWS).min(k);
+        for c0 in (0..c_end).step_by(TILE_COLS) {
+            let (acc, acc_val) = if rb == last {
+                tile::<FMA, true>(b, val, kp, r0, c0)
+            } else {
+                tile::<FMA, false>(b, val, kp, r0, c0)
+            };
+            for (ri, acc_r) in acc.iter().enumerate() {
+                let r = r0 + ri;
+                if r >= k {
+                    break;
+                }
+                let c_hi = (r + 1).min(c0 + TILE_COLS);
+                for (gc, a) in g[r * k + c0..r * k + c_hi].iter_mut().zip(acc_r) {
+                    *gc += a;
+                }
+            }
+            if rb == last {
+                let c_hi = k.min(c0 + TILE_COLS);
+                for (rc, a) in rhs[c0..c_hi].iter_mut().zip(&acc_val) {
+                    *rc += a;
+                }
+            }
+        }
+    }
+}
+
+/// One tile: `Σ_t B[t, r0..r0+4]ᵀ B[t, c0..c0+8]` and, with `VAL`, `Σ_t val_t B[t, c0..c0+8]`.
+#[inline(always)]
+fn tile<const FMA: bool, const VAL: bool>(
+    b: &[f64],
     val: &[f64],
-    f: &[f64],
-    k: usize,
+    kp: usize,
+    r0: usize,
+    c0: usize,
+) -> ([[f64; TILE_COLS]; TILE_ROWS], [f64; TILE_COLS]) {
+    let mut acc = [[0.0; TILE_COLS]; TILE_ROWS];
+    let mut acc_val = [0.0; TILE_COLS];
+    for (row, &v) in b.chunks_exact(kp).zip(val) {
+        let rs: &[f64; TILE_ROWS] = row[r0..r0 + TILE_ROWS].try_into().unwrap();
+        let cs: &[f64; TILE_COLS] = row[c0..c0 + TILE_COLS].try_into().unwrap();
+        for (acc_r, &a) in acc.iter_mut().zip(rs) {
+            for (x, &c) in acc_r.iter_mut().zip(cs) {
+                *x = madd::<FMA>(a, c, *x);
+            }
+        }
+        if VAL {
+            for (x, &c) in acc_val.iter_mut().zip(cs) {
+                *x = madd::<FMA>(v, c, *x);
+            }
+        }
+    }
+    (acc, acc_val)
+}
+
+/// `Σ a_t b_t` in four partial sums, so that it vectorises without the compiler having
+/// to reassociate (a single running sum is one dependent multiply-add per term).
+#[inline(always)]
+fn dot4<const FMA: bool>(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0; 4];
+    let (ac, bc) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ar, br) = (ac.remainder(), bc.remainder());
+    for (x, y) in ac.zip(bc) {
+        for l in 0..4 {
+            s[l] = madd::<FMA>(x[l], y[l], s[l]);
+        }
+    }
+    let mut t = (s[0] + s[1]) + (s[2] + s[3]);
+    for (x, y) in ar.iter().zip(br) {
+        t = madd::<FMA>(*x, *y, t);
+    }
+    t
+}
+
+avx2_fma_dispatch! {
+    /// Solves `G x = rhs` for the symmetric positive definite `G` whose lower triangle
+    /// `g` holds (k × k, row-major), by Cholesky `G = L Lᵀ` in place (`g` then holds L,
+    /// `inv` the reciprocals of its diagonal, `rhs` the forward solve). Returns false —
+    /// leaving `x` untouched — when a pivot is not positive and finite.
+    pub fn cholesky_solve(g: &mut [f64], rhs: &mut [f64], inv: &mut [f64], k: usize, x: &mut [f64]) -> bool => cholesky_solve_impl
+}
+
+/// Left-looking (row-by-row) Cholesky whose inner products run over contiguous rows of
+/// L in four partial sums, one division per column; the back substitution goes by
+/// columns of Lᵀ (contiguous rows of L) as updates of the remaining right-hand side.
+#[inline(always)]
+fn cholesky_solve_impl<const FMA: bool>(
     g: &mut [f64],
     rhs: &mut [f64],
-) {
-    assert!(g.len() >= k * k && rhs.len() >= k && idx.len() == val.len());
-    let row_len = |r: usize| ((r + 4) & !3).min(k);
-    let frow = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
-    for (js, vs) in idx.chunks_exact(4).zip(val.chunks_exact(4)) {
-        let (f0, f1, f2, f3) = (frow(js[0]), frow(js[1]), frow(js[2]), frow(js[3]));
-        for r in 0..k {
-            let (a0, a1, a2, a3) = (f0[r], f1[r], f2[r], f3[r]);
-            rhs[r] = madd::<FMA>(
-                vs[3],
-                a3,
-                madd::<FMA>(vs[2], a2, madd::<FMA>(vs[1], a1, madd::<FMA>(vs[0], a0, rhs[r]))),
-            );
-            let len = row_len(r);
-            let gr = &mut g[r * k..r * k + len];
-            let (b0, b1, b2, b3) = (&f0[..len], &f1[..len], &f2[..len], &f3[..len]);
-            for c in 0..len {
-                gr[c] = madd::<FMA>(
-                    a3,
-                    b3[c],
-                    madd::<FMA>(a2, b2[c], madd::<FMA>(a1, b1[c], madd::<FMA>(a0, b0[c], gr[c]))),
-                );
-            }
+    inv: &mut [f64],
+    k: usize,
+    x: &mut [f64],
+) -> bool {
+    assert!(g.len() >= k * k && rhs.len() >= k && inv.len() >= k && x.len() >= k);
+    for r in 0..k {
+        let (done, row) = g.split_at_mut(r * k);
+        let row = &mut row[..=r];
+        for c in 0..r {
+            let lc = &done[c * k..c * k + c];
+            row[c] = (row[c] - dot4::<FMA>(&row[..c], lc)) * inv[c];
+        }
+        let d = row[r] - dot4::<FMA>(&row[..r], &row[..r]);
+        if d <= 0.0 || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        row[r] = d;
+        inv[r] = 1.0 / d;
+    }
+    // L y = rhs
+    for r in 0..k {
+        rhs[r] = (rhs[r] - dot4::<FMA>(&g[r * k..r * k + r], &rhs[..r])) * inv[r];
+    }
+    // Lᵀ x = y, by columns of Lᵀ: once x_r is known, take L_{r,t} x_r off y_t for t < r
+    for r in (0..k).rev() {
+        let xr = rhs[r] * inv[r];
+        x[r] = xr;
+        let (lr, y) = (&g[r * k..r * k + r], &mut rhs[..r]);
+        for (yt, l) in y.iter_mut().zip(lr) {
+            *yt = madd::<FMA>(-xr, *l, *yt);
         }
     }
-    let rest = idx.len() / 4 * 4;
-    for (&j, &v) in idx[rest..].iter().zip(&val[rest..]) {
-        let fj = frow(j);
-        for r in 0..k {
-            let fr = fj[r];
-            rhs[r] = madd::<FMA>(v, fr, rhs[r]);
-            let len = row_len(r);
-            for (gc, fc) in g[r * k..r * k + len].iter_mut().zip(&fj[..len]) {
-                *gc = madd::<FMA>(fr, *fc, *gc);
-            }
-        }
-    }
+    true
 }
 
 avx2_fma_dispatch! {
@@ -74,8 +188,7 @@ avx2_fma_dispatch! {
     pub fn normal_apply(idx: &[u32], f: &[f64], k: usize, ridge: f64, p: &[f64], q: &mut [f64]) => normal_apply_impl
 }
 
-/// Dot products in four partial sums (so they vectorise without reassociation by the
-/// compiler), four observations per update of q.
+/// Dot products in four partial sums ([`dot4`]), four observations per update of q.
 #[inline(always)]
 fn normal_apply_impl<const FMA: bool>(
     idx: &[u32],
@@ -87,21 +200,7 @@ fn normal_apply_impl<const FMA: bool>(
 ) {
     assert!(p.len() == k && q.len() == k);
     let frow = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
-    let dot = |a: &[f64]| {
-        let mut s = [0.0; 4];
-        let (ac, pc) = (a.chunks_exact(4), p.chunks_exact(4));
-        let (ar, pr) = (ac.remainder(), pc.remainder());
-        for (x, y) in ac.zip(pc) {
-            for l in 0..4 {
-                s[l] = madd::<FMA>(x[l], y[l], s[l]);
-            }
-        }
-        let mut t = (s[0] + s[1]) + (s[2] + s[3]);
-        for (x, y) in ar.iter().zip(pr) {
-            t = madd::<FMA>(*x, *y, t);
-        }
-        t
-    };
+    let dot = |a: &[f64]| dot4::<FMA>(a, p);
     for (qc, pc) in q.iter_mut().zip(p) {
         *qc = ridge * pc;
     }
@@ -138,8 +237,9 @@ mod tests {
 
     #[test]
     fn kernels_match_the_plain_sums_at_every_rank_and_count() {
-        // ranks off and on the 4-wide blocks, counts with and without a remainder of 4
-        for k in [1usize, 3, 4, 5, 8, 10, 16, 17] {
+        // ranks off and on the 4-row and 8-column tiles, counts with and without a
+        // remainder of 4
+        for k in [1usize, 3, 4, 5, 8, 10, 12, 16, 17, 24, 29] {
             let f = factor(40, k);
             for n in [0usize, 1, 3, 4, 7, 9] {
                 let idx: Vec<u32> = (0..n).map(|t| ((t * 17 + k) % 40) as u32).collect();
@@ -173,16 +273,75 @@ mod tests {
                         }
                     }
                 };
-                // the dispatched kernels (AVX2 + FMA where the CPU has them)
-                let (mut g, mut rhs, mut q) = (vec![0.0; k * k], vec![0.0; k], vec![0.0; k]);
-                gram_lower(&idx, &val, &f, k, &mut g, &mut rhs);
-                normal_apply(&idx, &f, k, 0.7, &p, &mut q);
-                check(&g, &rhs, &q, "dispatched");
-                // the baseline build of the same kernels
-                let (mut g, mut rhs, mut q) = (vec![0.0; k * k], vec![0.0; k], vec![0.0; k]);
-                gram_lower_impl::<false>(&idx, &val, &f, k, &mut g, &mut rhs);
-                normal_apply_impl::<false>(&idx, &f, k, 0.7, &p, &mut q);
-                check(&g, &rhs, &q, "baseline");
+                let mut gathered = Vec::new();
+                gather_rows(&idx, &f, k, &mut gathered);
+                // the dispatched kernels (AVX2 + FMA where the CPU has them), then the
+                // baseline build of the same kernels
+                type Gram = fn(&[f64], &[f64], usize, &mut [f64], &mut [f64]);
+                type Normal = fn(&[u32], &[f64], usize, f64, &[f64], &mut [f64]);
+                let builds: [(&str, Gram, Normal); 2] = [
+                    ("dispatched", gram_tiled, normal_apply),
+                    ("baseline", gram_tiled_impl::<false>, normal_apply_impl::<false>),
+                ];
+                for (path, gram, normal) in builds {
+                    let (mut g, mut rhs, mut q) = (vec![0.0; k * k], vec![0.0; k], vec![0.0; k]);
+                    gram(&gathered, &val, k, &mut g, &mut rhs);
+                    normal(&idx, &f, k, 0.7, &p, &mut q);
+                    check(&g, &rhs, &q, path);
+                    // above the diagonal: untouched
+                    assert!(
+                        (0..k).all(|r| (r + 1..k).all(|c| g[r * k + c] == 0.0)),
+                        "{path} k={k}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cholesky_solve_matches_a_dense_solve_and_refuses_an_indefinite_matrix() {
+        use faer::linalg::solvers::Solve;
+        for k in [1usize, 2, 5, 8, 16, 17, 33] {
+            // G = BᵀB + I (SPD), lower triangle only, junk above the diagonal
+            let b = factor(k + 3, k);
+            let mut g = vec![f64::NAN; k * k];
+            let mut dense = faer::Mat::<f64>::zeros(k, k);
+            for r in 0..k {
+                for c in 0..k {
+                    let v: f64 = (0..k + 3).map(|t| b[t * k + r] * b[t * k + c]).sum::<f64>()
+                        + if r == c { 1.0 } else { 0.0 };
+                    dense[(r, c)] = v;
+                    if c <= r {
+                        g[r * k + c] = v;
+                    }
+                }
+            }
+            let rhs: Vec<f64> = (0..k).map(|r| 1.0 - 0.3 * r as f64).collect();
+            let mut want = faer::Mat::<f64>::from_fn(k, 1, |r, _| rhs[r]);
+            dense.partial_piv_lu().solve_in_place(want.as_mut());
+            type Kernel = fn(&mut [f64], &mut [f64], &mut [f64], usize, &mut [f64]) -> bool;
+            let paths: [(&str, Kernel); 2] = [
+                ("dispatched", cholesky_solve),
+                ("baseline", cholesky_solve_impl::<false>),
+            ];
+            for (path, kernel) in paths {
+                let (mut g, mut y, mut inv, mut x) = (g.clone(), rhs.clone(), vec![0.0; k], vec![0.0; k]);
+                assert!(kernel(&mut g, &mut y, &mut inv, k, &mut x), "{path} k={k}");
+                for r in 0..k {
+                    assert!(
+                        (x[r] - want[(r, 0)]).abs() <= 1e-10 * (1.0 + want[(r, 0)].abs()),
+                        "{path} k={k} x[{r}]"
+                    );
+                }
+                // a negative pivot in the last row: refused, x untouched
+                let mut bad: Vec<f64> = (0..k * k).map(|t| dense[(t / k, t % k)]).collect();
+                bad[k * k - 1] = -1.0;
+                let mut x2 = vec![7.0; k];
+                assert!(
+                    !kernel(&mut bad, &mut rhs.clone(), &mut inv, k, &mut x2),
+                    "{path} k={k}"
+                );
+                assert!(x2.iter().all(|&v| v == 7.0));
             }
         }
     }

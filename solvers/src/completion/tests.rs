@@ -116,13 +116,21 @@ fn als_and_altmin_reach_the_same_fit_on_noisy_data() {
 
 #[test]
 fn exact_rows_match_a_dense_least_squares_solve() {
-    // one half-step of ALS equals the normal equations solved densely, row by row
-    let (m, n, k) = (30, 20, 3);
+    // one half-step of ALS equals the normal equations solved densely, row by row: short
+    // rows, and rows of ~420 observations at a rank off the 4 × 8 tiles (the Gram matrix
+    // built from two gathered chunks)
+    const { assert!(super::kernels::GRAM_CHUNK < 400) };
+    for (m, n, k) in [(30, 20, 3), (12, 700, 11)] {
+        exact_rows_match_dense(m, n, k);
+    }
+}
+
+fn exact_rows_match_dense(m: usize, n: usize, k: usize) {
     let (r, _, _) = synthetic(&SyntheticConfig {
         m,
         n,
         rank: k,
-        p: 0.5,
+        p: 0.6,
         noise: 0.05,
         seed: 9,
     })
