@@ -112,6 +112,156 @@ fn tile<const FMA: bool, const VAL: bool>(
     (acc, acc_val)
 }
 
+/// Rows with at most this many observations are gathered for their CG solve (k columns
+/// of n_i doubles: 8 MB per thread at k = 64); heavier rows are read where they lie.
+pub const GATHER_MAX: usize = 1 << 14;
+
+/// Copies rows `idx` of the factor `f` (k columns) into `out` column by column (k × n_i,
+/// column-major: component c of every observation contiguous), so that the products of a
+/// CG row are long vector operations over contiguous memory instead of one short dot
+/// product per observation, and the scattered rows are fetched once per half-step
+/// instead of once per CG iteration.
+pub fn gather_cols(idx: &[u32], f: &[f64], k: usize, out: &mut Vec<f64>) {
+    let n = idx.len();
+    out.clear();
+    out.resize(n * k, 0.0);
+    let row = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
+    // eight observations at a time, so that each component is written as one run of
+    // eight contiguous values (a cache line) rather than as eight scattered stores
+    let blocks = n / 8 * 8;
+    for (b, js) in idx[..blocks].chunks_exact(8).enumerate() {
+        let rows: [&[f64]; 8] = std::array::from_fn(|l| row(js[l]));
+        for (c, dst) in out.chunks_exact_mut(n).enumerate() {
+            let dst: &mut [f64; 8] = (&mut dst[b * 8..b * 8 + 8]).try_into().unwrap();
+            for (d, r) in dst.iter_mut().zip(&rows) {
+                *d = r[c];
+            }
+        }
+    }
+    for (t, &j) in idx.iter().enumerate().skip(blocks) {
+        for (dst, &v) in out.chunks_exact_mut(n).zip(row(j)) {
+            dst[t] = v;
+        }
+    }
+}
+
+avx2_fma_dispatch! {
+    /// `s = val − B x` and `r = Bᵀs − ridge·x` (the normal-equation residual
+    /// `Fᵀm − (FᵀF + ridge·I) x` of a row), B being the gathered columns `cols`
+    /// ([`gather_cols`], one row per entry of `val`); `s` is scratch of that length.
+    pub fn cols_residual(cols: &[f64], val: &[f64], k: usize, ridge: f64, x: &[f64], s: &mut [f64], r: &mut [f64]) => cols_residual_impl
+}
+
+#[inline(always)]
+fn cols_residual_impl<const FMA: bool>(
+    cols: &[f64],
+    val: &[f64],
+    k: usize,
+    ridge: f64,
+    x: &[f64],
+    s: &mut [f64],
+    r: &mut [f64],
+) {
+    assert!(x.len() == k && r.len() == k);
+    s.copy_from_slice(val);
+    cols_axpy::<FMA>(cols, -1.0, x, s);
+    cols_tdot::<FMA>(cols, s, r);
+    for (rc, xc) in r.iter_mut().zip(x) {
+        *rc = madd::<FMA>(-ridge, *xc, *rc);
+    }
+}
+
+avx2_fma_dispatch! {
+    /// `q = Bᵀ(B p) + ridge·p` on the gathered columns `cols` ([`gather_cols`], `s.len()`
+    /// rows): a CG row iteration's product, as two passes over contiguous memory.
+    pub fn cols_normal_apply(cols: &[f64], k: usize, ridge: f64, p: &[f64], s: &mut [f64], q: &mut [f64]) => cols_normal_apply_impl
+}
+
+#[inline(always)]
+fn cols_normal_apply_impl<const FMA: bool>(
+    cols: &[f64],
+    k: usize,
+    ridge: f64,
+    p: &[f64],
+    s: &mut [f64],
+    q: &mut [f64],
+) {
+    assert!(p.len() == k && q.len() == k);
+    s.fill(0.0);
+    cols_axpy::<FMA>(cols, 1.0, p, s);
+    cols_tdot::<FMA>(cols, s, q);
+    for (qc, pc) in q.iter_mut().zip(p) {
+        *qc = madd::<FMA>(ridge, *pc, *qc);
+    }
+}
+
+/// Columns of B per pass over s in [`cols_axpy`] and [`cols_tdot`]: eight loads of B per
+/// eight multiply-adds, against one load (and one store) of s.
+const COL_BLOCK: usize = 8;
+
+/// `s += a·B y` for B = `cols` (k × n column-major, n = `s.len()`), eight columns per
+/// pass over s.
+#[inline(always)]
+fn cols_axpy<const FMA: bool>(cols: &[f64], a: f64, y: &[f64], s: &mut [f64]) {
+    let n = s.len();
+    let k = y.len();
+    assert!(cols.len() == n * k);
+    let mut c = 0;
+    while c < k {
+        let w = COL_BLOCK.min(k - c);
+        let ys: [f64; COL_BLOCK] = std::array::from_fn(|l| if l < w { a * y[c + l] } else { 0.0 });
+        // past the last column: column c again, with weight 0
+        let cs: [&[f64]; COL_BLOCK] = std::array::from_fn(|l| {
+            let cl = if l < w { c + l } else { c };
+            &cols[cl * n..cl * n + n]
+        });
+        for (t, st) in s.iter_mut().enumerate() {
+            let mut v = *st;
+            for l in 0..COL_BLOCK {
+                v = madd::<FMA>(ys[l], cs[l][t], v);
+            }
+            *st = v;
+        }
+        c += w;
+    }
+}
+
+/// `q = Bᵀ s` for B = `cols` (k × n column-major, n = `s.len()`): eight columns per pass
+/// over s, each summed in four lanes (eight independent multiply-adds in flight).
+#[inline(always)]
+fn cols_tdot<const FMA: bool>(cols: &[f64], s: &[f64], q: &mut [f64]) {
+    let n = s.len();
+    let k = q.len();
+    assert!(cols.len() == n * k);
+    let chunks = n / 4;
+    let mut c = 0;
+    while c < k {
+        let w = COL_BLOCK.min(k - c);
+        let cs: [&[f64]; COL_BLOCK] = std::array::from_fn(|l| {
+            let cl = if l < w { c + l } else { c };
+            &cols[cl * n..cl * n + n]
+        });
+        let mut acc = [[0.0; 4]; COL_BLOCK];
+        for i in 0..chunks {
+            let sv: &[f64; 4] = s[4 * i..4 * i + 4].try_into().unwrap();
+            for l in 0..COL_BLOCK {
+                let b: &[f64; 4] = cs[l][4 * i..4 * i + 4].try_into().unwrap();
+                for m in 0..4 {
+                    acc[l][m] = madd::<FMA>(b[m], sv[m], acc[l][m]);
+                }
+            }
+        }
+        for l in 0..w {
+            let mut t = (acc[l][0] + acc[l][1]) + (acc[l][2] + acc[l][3]);
+            for (x, y) in cs[l][4 * chunks..].iter().zip(&s[4 * chunks..]) {
+                t = madd::<FMA>(*x, *y, t);
+            }
+            q[c + l] = t;
+        }
+        c += w;
+    }
+}
+
 /// `Σ a_t b_t` in four partial sums, so that it vectorises without the compiler having
 /// to reassociate (a single running sum is one dependent multiply-add per term).
 #[inline(always)]
@@ -237,11 +387,11 @@ mod tests {
 
     #[test]
     fn kernels_match_the_plain_sums_at_every_rank_and_count() {
-        // ranks off and on the 4-row and 8-column tiles, counts with and without a
-        // remainder of 4
+        // ranks off and on the 4-row and 8-column tiles and column blocks, counts with and
+        // without a remainder of 4 and of 8
         for k in [1usize, 3, 4, 5, 8, 10, 12, 16, 17, 24, 29] {
             let f = factor(40, k);
-            for n in [0usize, 1, 3, 4, 7, 9] {
+            for n in [0usize, 1, 3, 4, 7, 9, 17, 35] {
                 let idx: Vec<u32> = (0..n).map(|t| ((t * 17 + k) % 40) as u32).collect();
                 let val: Vec<f64> = (0..n).map(|t| t as f64 * 0.3 - 1.0).collect();
                 let p: Vec<f64> = (0..k).map(|c| 0.5 - c as f64 * 0.1).collect();
@@ -275,6 +425,29 @@ mod tests {
                 };
                 let mut gathered = Vec::new();
                 gather_rows(&idx, &f, k, &mut gathered);
+                let mut cols = Vec::new();
+                gather_cols(&idx, &f, k, &mut cols);
+                // the residual at x = p: Fᵀm − (FᵀF + 0.7) p
+                let r_ref: Vec<f64> = rhs_ref.iter().zip(&q_ref).map(|(a, b)| a - b).collect();
+                type ColsApply = fn(&[f64], usize, f64, &[f64], &mut [f64], &mut [f64]);
+                type ColsResidual = fn(&[f64], &[f64], usize, f64, &[f64], &mut [f64], &mut [f64]);
+                let col_builds: [(&str, ColsApply, ColsResidual); 2] = [
+                    ("dispatched", cols_normal_apply, cols_residual),
+                    (
+                        "baseline",
+                        cols_normal_apply_impl::<false>,
+                        cols_residual_impl::<false>,
+                    ),
+                ];
+                for (path, apply, residual) in col_builds {
+                    let (mut q, mut r, mut sc) = (vec![0.0; k], vec![0.0; k], vec![f64::NAN; n]);
+                    apply(&cols, k, 0.7, &p, &mut sc, &mut q);
+                    residual(&cols, &val, k, 0.7, &p, &mut sc, &mut r);
+                    for c in 0..k {
+                        assert!(close(q[c], q_ref[c]), "{path} columns k={k} n={n} q[{c}]");
+                        assert!((r[c] - r_ref[c]).abs() <= 1e-12 * (1.0 + rhs_ref[c].abs() + q_ref[c].abs()));
+                    }
+                }
                 // the dispatched kernels (AVX2 + FMA where the CPU has them), then the
                 // baseline build of the same kernels
                 type Gram = fn(&[f64], &[f64], usize, &mut [f64], &mut [f64]);

@@ -51,8 +51,8 @@ pub fn half_step(
         .par_chunks_mut(k)
         .enumerate()
         .map_init(
-            || (vec![0.0; k * k + 2 * k], Vec::new()),
-            |(scratch, gathered), (i, x)| {
+            || (vec![0.0; k * k + 2 * k], Vec::new(), Vec::new()),
+            |(scratch, gathered, s), (i, x)| {
                 let (a, b) = (side.ptr[i], side.ptr[i + 1]);
                 let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
                 if idx.is_empty() {
@@ -73,8 +73,27 @@ pub fn half_step(
                         // plain CG first: on well-conditioned rows (the common case) it
                         // reaches the reduction in a few iterations, and building the sketch
                         // would cost more than it saves (2x per sweep at 10⁸ entries, rank 10)
-                        let (its, reached) =
-                            pcg_row(idx, val, fixed, k, ridge, reduction, max_iters, x, copy);
+                        let (its, reached) = if idx.len() <= kernels::GATHER_MAX {
+                            kernels::gather_cols(idx, fixed, k, gathered);
+                            s.resize(idx.len(), 0.0);
+                            let mut op = Gathered {
+                                cols: gathered,
+                                val,
+                                k,
+                                ridge,
+                                s,
+                            };
+                            pcg_row(&mut op, k, reduction, max_iters, x, copy)
+                        } else {
+                            let mut op = Scattered {
+                                idx,
+                                val,
+                                f: fixed,
+                                k,
+                                ridge,
+                            };
+                            pcg_row(&mut op, k, reduction, max_iters, x, copy)
+                        };
                         if !reached && sketch_above > 0 && idx.len() >= sketch_above {
                             its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, i as u64, x)
                         } else {
@@ -165,7 +184,14 @@ pub fn cg_row(
     max_iters: usize,
     x: &mut [f64],
 ) -> usize {
-    pcg_row(idx, val, f, k, ridge, reduction, max_iters, x, copy).0
+    let mut op = Scattered {
+        idx,
+        val,
+        f,
+        k,
+        ridge,
+    };
+    pcg_row(&mut op, k, reduction, max_iters, x, copy).0
 }
 
 /// The identity preconditioner.
@@ -173,31 +199,72 @@ fn copy(r: &[f64], z: &mut [f64]) {
     z.copy_from_slice(r)
 }
 
+/// The normal-equation operator `FᵀF + ridge·I` of one row, with its right side `Fᵀm`.
+trait RowNormal {
+    /// `q = (FᵀF + ridge·I) p`.
+    fn apply(&mut self, p: &[f64], q: &mut [f64]);
+    /// `r = Fᵀm − (FᵀF + ridge·I) x`.
+    fn residual(&mut self, x: &[f64], r: &mut [f64]);
+}
+
+/// The row's factor rows read where they lie in F (any row size; heavy rows).
+struct Scattered<'a> {
+    idx: &'a [u32],
+    val: &'a [f64],
+    f: &'a [f64],
+    k: usize,
+    ridge: f64,
+}
+
+impl RowNormal for Scattered<'_> {
+    fn apply(&mut self, p: &[f64], q: &mut [f64]) {
+        normal_apply(self.idx, self.f, self.k, self.ridge, p, q);
+    }
+    fn residual(&mut self, x: &[f64], r: &mut [f64]) {
+        let k = self.k;
+        normal_apply(self.idx, self.f, k, self.ridge, x, r);
+        r.iter_mut().for_each(|v| *v = -*v);
+        for (&j, &v) in self.idx.iter().zip(self.val) {
+            let fj = &self.f[j as usize * k..(j as usize + 1) * k];
+            for (rc, fc) in r.iter_mut().zip(fj) {
+                *rc += v * fc;
+            }
+        }
+    }
+}
+
+/// The row's factor rows gathered column by column ([`kernels::gather_cols`]), with a
+/// scratch vector of one entry per observation.
+struct Gathered<'a> {
+    cols: &'a [f64],
+    val: &'a [f64],
+    k: usize,
+    ridge: f64,
+    s: &'a mut [f64],
+}
+
+impl RowNormal for Gathered<'_> {
+    fn apply(&mut self, p: &[f64], q: &mut [f64]) {
+        kernels::cols_normal_apply(self.cols, self.k, self.ridge, p, self.s, q);
+    }
+    fn residual(&mut self, x: &[f64], r: &mut [f64]) {
+        kernels::cols_residual(self.cols, self.val, self.k, self.ridge, x, self.s, r);
+    }
+}
+
 /// Preconditioned CG on `(FᵀF + ridge·I) x = Fᵀm` from the current `x`, `precond(r, z)`
 /// applying M⁻¹; stops when the (unpreconditioned) residual fell by `reduction` or after
 /// `max_iters`, returning the iterations taken and whether the reduction was reached.
-#[allow(clippy::too_many_arguments)]
 fn pcg_row(
-    idx: &[u32],
-    val: &[f64],
-    f: &[f64],
+    op: &mut impl RowNormal,
     k: usize,
-    ridge: f64,
     reduction: f64,
     max_iters: usize,
     x: &mut [f64],
     precond: impl Fn(&[f64], &mut [f64]),
 ) -> (usize, bool) {
-    // r = Fᵀ m − (FᵀF + ridge) x
     let mut r = vec![0.0; k];
-    normal_apply(idx, f, k, ridge, x, &mut r);
-    r.iter_mut().for_each(|v| *v = -*v);
-    for (&j, &v) in idx.iter().zip(val) {
-        let fj = &f[j as usize * k..(j as usize + 1) * k];
-        for (rc, fc) in r.iter_mut().zip(fj) {
-            *rc += v * fc;
-        }
-    }
+    op.residual(x, &mut r);
     let mut rr: f64 = r.iter().map(|a| a * a).sum();
     let stop = reduction * reduction * rr;
     let mut z = vec![0.0; k];
@@ -207,7 +274,7 @@ fn pcg_row(
     let mut q = vec![0.0; k];
     let mut its = 0;
     while its < max_iters && rr > stop && rr > 0.0 {
-        normal_apply(idx, f, k, ridge, &p, &mut q);
+        op.apply(&p, &mut q);
         let pq: f64 = p.iter().zip(&q).map(|(a, b)| a * b).sum();
         if pq <= 0.0 {
             break;
@@ -292,5 +359,12 @@ pub fn sketch_cg_row(
             z[a] = acc / r[(a, a)];
         }
     };
-    pcg_row(idx, val, f, k, ridge, reduction, max_iters, x, precond).0
+    let mut op = Scattered {
+        idx,
+        val,
+        f,
+        k,
+        ridge,
+    };
+    pcg_row(&mut op, k, reduction, max_iters, x, precond).0
 }

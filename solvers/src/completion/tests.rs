@@ -167,6 +167,9 @@ fn exact_rows_match_dense(m: usize, n: usize, k: usize) {
         let bvec = faer::Mat::<f64>::from_fn(idx.len(), 1, |r, _| val[r]);
         let rhs = a.transpose() * &bvec;
         let x = g.partial_piv_lu().solve(&rhs);
+        let mut scattered = vec![0.0; k];
+        let ridge = lambda * idx.len() as f64;
+        regression::cg_row(idx, val, &v, k, ridge, 1e-12, 50, &mut scattered);
         for c in 0..k {
             assert!(
                 (u[i * k + c] - x[(c, 0)]).abs() <= 1e-10 * (1.0 + x[(c, 0)].abs()),
@@ -175,6 +178,11 @@ fn exact_rows_match_dense(m: usize, n: usize, k: usize) {
             assert!(
                 (u_cg[i * k + c] - x[(c, 0)]).abs() <= 1e-8 * (1.0 + x[(c, 0)].abs()),
                 "CG row {i}"
+            );
+            // CG on the rows read where they lie (the path of rows too heavy to gather)
+            assert!(
+                (scattered[c] - x[(c, 0)]).abs() <= 1e-8 * (1.0 + x[(c, 0)].abs()),
+                "scattered CG row {i}"
             );
         }
     }
