@@ -3,11 +3,14 @@
 //! 5000-row factor, at ranks 16 and 64.
 //!
 //! - ALS: gathering the rows (`gather_rows`), the register-tiled Gram kernel
-//!   (`gram_tiled`) and, as the yardstick, faer's triangular matmul on the same
-//!   gathered rows (lower triangle of BᵀB).
-//! - altmin: four normal-equation products (a residual and three CG iterations) on the
-//!   column-gathered rows (`gather_cols` + `cols_normal_apply`) against the same four
-//!   products reading the rows where they lie (`normal_apply`).
+//!   (`gram_tiled`: lower triangle of BᵀB and Bᵀm) and, as the yardstick, faer's
+//!   triangular matmul and a matrix–vector product on the same gathered rows (the same
+//!   two results; checked equal).
+//! - altmin: gathering by columns (`gather_cols`), then four normal-equation products
+//!   (about what a residual and three CG iterations cost) on the gathered columns
+//!   (`cols_normal_apply`, one row's columns kept hot), against the same four products
+//!   reading the rows where they lie (`normal_apply`, rotating over the rows): compare
+//!   gather columns + gathered products with in place.
 //!
 //! Run: `cargo bench --bench completion_rows` (prints µs per row and GFLOP/s).
 
@@ -68,22 +71,27 @@ fn main() {
             let idx = row();
             for _ in 0..4 {
                 kernels::normal_apply(black_box(idx), &f, k, 0.1, &p, &mut q);
+                black_box(&q);
             }
         });
         kernels::gather_cols(&idxs[0], &f, k, &mut buf);
         let gathered = time(rows, || {
             for _ in 0..4 {
                 kernels::cols_normal_apply(black_box(&buf), k, 0.1, &p, &mut s, &mut q);
+                black_box(&q);
             }
         });
         kernels::gather_rows(&idxs[0], &f, k, &mut buf);
         let tiled = time(rows, || {
             g.fill(0.0);
             rhs.fill(0.0);
-            kernels::gram_tiled(black_box(&buf), &val, k, &mut g, &mut rhs)
+            kernels::gram_tiled(black_box(&buf), &val, k, &mut g, &mut rhs);
+            black_box((&g, &rhs));
         });
         let kp = kernels::padded_width(k);
         let mut full = faer::Mat::<f64>::zeros(k, k);
+        let mut bv = faer::Mat::<f64>::zeros(k, 1);
+        let vm = MatRef::from_column_major_slice(&val[..], n, 1);
         let faer = time(rows, || {
             // B is n × kp row-major: as a column-major kp × n matrix its columns are the
             // gathered rows; its first k rows are the factor columns
@@ -99,9 +107,17 @@ fn main() {
                 1.0,
                 Par::Seq,
             );
-            black_box(&full);
+            faer::linalg::matmul::matmul(bv.as_mut(), Accum::Replace, b, vm, 1.0, Par::Seq);
+            black_box((&full, &bv));
         });
-        let gram_flops = (n * k * (k + 1)) as f64; // n·k(k+1)/2 multiply-adds
+        // the two compute the same lower triangle and right-hand side
+        for r in 0..k {
+            assert!((rhs[r] - bv[(r, 0)]).abs() <= 1e-9 * (1.0 + bv[(r, 0)].abs()));
+            for c in 0..=r {
+                assert!((g[r * k + c] - full[(r, c)]).abs() <= 1e-9 * (1.0 + full[(r, c)].abs()));
+            }
+        }
+        let gram_flops = (n * k * (k + 1) + 2 * n * k) as f64; // n·k(k+1)/2 + n·k multiply-adds
         let product_flops = (4 * 4 * n * k) as f64; // 4 products of 2nk multiply-adds
         let us = |t: f64| t * 1e6;
         println!(

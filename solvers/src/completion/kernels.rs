@@ -1,5 +1,9 @@
-//! The two per-observation kernels every half-step spends its time in — the Gram
-//! accumulation of an exact (ALS) row and the normal-equation product of a CG row — each
+//! The kernels every half-step spends its time in. A row first gathers the factor rows
+//! its observations point to into contiguous memory — by rows in chunks for an exact
+//! (ALS) row, whose Gram matrix a register-tiled kernel builds ([`gram_tiled`]) and a
+//! small Cholesky solves ([`cholesky_solve`]); by columns, once, for a CG row, whose
+//! normal-equation products are then long column passes ([`cols_normal_apply`]). Rows
+//! too heavy to gather use the in-place product [`normal_apply`]. Each kernel is
 //! compiled twice: for the baseline target, and for AVX2 + FMA, picked at run time when
 //! the CPU has them (the way faer dispatches its own kernels). The crate is built for
 //! the generic x86-64 target, whose 2-lane SSE2 code without fused multiply-add would
@@ -15,7 +19,8 @@ use solvent_linalg::simd::madd;
 const TILE_ROWS: usize = 4;
 const TILE_COLS: usize = 8;
 
-/// Observations gathered per chunk: 256 rows of at most 64 + padding columns stay in L2.
+/// Observations gathered per chunk of an exact row: 256 gathered rows (128 KiB at
+/// k = 64) stay in L2 while the tiles stream them.
 pub const GRAM_CHUNK: usize = 256;
 
 /// The padded width of a gathered factor row: k rounded up to a whole tile of columns.
@@ -28,10 +33,11 @@ pub fn padded_width(k: usize) -> usize {
 /// streams, instead of rows scattered across the factor.
 pub fn gather_rows(idx: &[u32], f: &[f64], k: usize, out: &mut Vec<f64>) {
     let kp = padded_width(k);
-    out.clear();
+    // every entry is written below: no need to clear what the buffer held
     out.resize(idx.len() * kp, 0.0);
     for (dst, &j) in out.chunks_exact_mut(kp).zip(idx) {
         dst[..k].copy_from_slice(&f[j as usize * k..(j as usize + 1) * k]);
+        dst[k..].fill(0.0);
     }
 }
 
@@ -112,18 +118,23 @@ fn tile<const FMA: bool, const VAL: bool>(
     (acc, acc_val)
 }
 
-/// Rows with at most this many observations are gathered for their CG solve (k columns
-/// of n_i doubles: 8 MB per thread at k = 64); heavier rows are read where they lie.
-pub const GATHER_MAX: usize = 1 << 14;
+/// The most doubles a CG row gathers (n_i · k ≤ 2²⁰: 8 MiB per worker, whatever the
+/// rank); heavier rows are read where they lie ([`gathers`]).
+pub const GATHER_MAX_ENTRIES: usize = 1 << 20;
 
-/// Copies rows `idx` of the factor `f` (k columns) into `out` column by column (k × n_i,
-/// column-major: component c of every observation contiguous), so that the products of a
-/// CG row are long vector operations over contiguous memory instead of one short dot
-/// product per observation, and the scattered rows are fetched once per half-step
-/// instead of once per CG iteration.
+/// Whether a CG row with `n_i` observations at rank `k` is gathered ([`gather_cols`]).
+pub fn gathers(n_i: usize, k: usize) -> bool {
+    n_i.saturating_mul(k) <= GATHER_MAX_ENTRIES
+}
+
+/// Copies rows `idx` of the factor `f` (k columns) into `out` column by column: B is
+/// n_i × k column-major (`out[c·n_i + t]` = component c of observation t, each component
+/// contiguous), so that the products of a CG row are long vector operations over
+/// contiguous memory instead of one short dot product per observation, and the
+/// scattered rows are fetched once per half-step instead of once per CG iteration.
 pub fn gather_cols(idx: &[u32], f: &[f64], k: usize, out: &mut Vec<f64>) {
     let n = idx.len();
-    out.clear();
+    // every entry is written below: no need to clear what the buffer held
     out.resize(n * k, 0.0);
     let row = |j: u32| &f[j as usize * k..(j as usize + 1) * k];
     // eight observations at a time, so that each component is written as one run of
@@ -148,7 +159,7 @@ pub fn gather_cols(idx: &[u32], f: &[f64], k: usize, out: &mut Vec<f64>) {
 avx2_fma_dispatch! {
     /// `s = val − B x` and `r = Bᵀs − ridge·x` (the normal-equation residual
     /// `Fᵀm − (FᵀF + ridge·I) x` of a row), B being the gathered columns `cols`
-    /// ([`gather_cols`], one row per entry of `val`); `s` is scratch of that length.
+    /// ([`gather_cols`]: n × k column-major, n = `val.len()`); `s` is scratch of length n.
     pub fn cols_residual(cols: &[f64], val: &[f64], k: usize, ridge: f64, x: &[f64], s: &mut [f64], r: &mut [f64]) => cols_residual_impl
 }
 
@@ -172,8 +183,9 @@ fn cols_residual_impl<const FMA: bool>(
 }
 
 avx2_fma_dispatch! {
-    /// `q = Bᵀ(B p) + ridge·p` on the gathered columns `cols` ([`gather_cols`], `s.len()`
-    /// rows): a CG row iteration's product, as two passes over contiguous memory.
+    /// `q = Bᵀ(B p) + ridge·p` on the gathered columns `cols` ([`gather_cols`]: n × k
+    /// column-major, n = `s.len()`): a CG row iteration's product, as two passes over
+    /// contiguous memory.
     pub fn cols_normal_apply(cols: &[f64], k: usize, ridge: f64, p: &[f64], s: &mut [f64], q: &mut [f64]) => cols_normal_apply_impl
 }
 
@@ -199,8 +211,8 @@ fn cols_normal_apply_impl<const FMA: bool>(
 /// eight multiply-adds, against one load (and one store) of s.
 const COL_BLOCK: usize = 8;
 
-/// `s += a·B y` for B = `cols` (k × n column-major, n = `s.len()`), eight columns per
-/// pass over s.
+/// `s += a·B y` for B = `cols` (n × k column-major, n = `s.len()`), eight columns per
+/// pass over s (a last, partial block repeats its first column with weight 0).
 #[inline(always)]
 fn cols_axpy<const FMA: bool>(cols: &[f64], a: f64, y: &[f64], s: &mut [f64]) {
     let n = s.len();
@@ -226,7 +238,7 @@ fn cols_axpy<const FMA: bool>(cols: &[f64], a: f64, y: &[f64], s: &mut [f64]) {
     }
 }
 
-/// `q = Bᵀ s` for B = `cols` (k × n column-major, n = `s.len()`): eight columns per pass
+/// `q = Bᵀ s` for B = `cols` (n × k column-major, n = `s.len()`): eight columns per pass
 /// over s, each summed in four lanes (eight independent multiply-adds in flight).
 #[inline(always)]
 fn cols_tdot<const FMA: bool>(cols: &[f64], s: &[f64], q: &mut [f64]) {
@@ -445,7 +457,10 @@ mod tests {
                     residual(&cols, &val, k, 0.7, &p, &mut sc, &mut r);
                     for c in 0..k {
                         assert!(close(q[c], q_ref[c]), "{path} columns k={k} n={n} q[{c}]");
-                        assert!((r[c] - r_ref[c]).abs() <= 1e-12 * (1.0 + rhs_ref[c].abs() + q_ref[c].abs()));
+                        assert!(
+                            (r[c] - r_ref[c]).abs() <= 1e-12 * (1.0 + rhs_ref[c].abs() + q_ref[c].abs()),
+                            "{path} columns k={k} n={n} residual[{c}]"
+                        );
                     }
                 }
                 // the dispatched kernels (AVX2 + FMA where the CPU has them), then the
@@ -457,13 +472,20 @@ mod tests {
                     ("baseline", gram_tiled_impl::<false>, normal_apply_impl::<false>),
                 ];
                 for (path, gram, normal) in builds {
-                    let (mut g, mut rhs, mut q) = (vec![0.0; k * k], vec![0.0; k], vec![0.0; k]);
+                    // the Gram kernel adds to what g and rhs hold (chunks accumulate):
+                    // start from 1 on and below the diagonal, a NaN sentinel above it
+                    let mut g: Vec<f64> = (0..k * k)
+                        .map(|t| if t % k <= t / k { 1.0 } else { f64::NAN })
+                        .collect();
+                    let (mut rhs, mut q) = (vec![1.0; k], vec![0.0; k]);
                     gram(&gathered, &val, k, &mut g, &mut rhs);
                     normal(&idx, &f, k, 0.7, &p, &mut q);
+                    let g: Vec<f64> = g.iter().map(|v| v - 1.0).collect();
+                    let rhs: Vec<f64> = rhs.iter().map(|v| v - 1.0).collect();
                     check(&g, &rhs, &q, path);
                     // above the diagonal: untouched
                     assert!(
-                        (0..k).all(|r| (r + 1..k).all(|c| g[r * k + c] == 0.0)),
+                        (0..k).all(|r| (r + 1..k).all(|c| g[r * k + c].is_nan())),
                         "{path} k={k}"
                     );
                 }

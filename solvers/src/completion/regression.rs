@@ -73,7 +73,7 @@ pub fn half_step(
                         // plain CG first: on well-conditioned rows (the common case) it
                         // reaches the reduction in a few iterations, and building the sketch
                         // would cost more than it saves (2x per sweep at 10⁸ entries, rank 10)
-                        let (its, reached) = if idx.len() <= kernels::GATHER_MAX {
+                        let (its, reached) = if kernels::gathers(idx.len(), k) {
                             kernels::gather_cols(idx, fixed, k, gathered);
                             s.resize(idx.len(), 0.0);
                             let mut op = Gathered {
@@ -111,10 +111,11 @@ pub fn half_step(
 }
 
 /// Exact solve of `(FᵀF + ridge·I) x = Fᵀm` (a tiny shift when singular) by an in-place
-/// Cholesky of the k × k Gram matrix in reused per-thread buffers (`scratch`: k² + 2k;
-/// `gathered`: a chunk of factor rows). The Gram matrix is built chunk by chunk from
-/// gathered rows by a register-tiled kernel (measured faster than both per-observation
-/// rank-4 updates and faer's triangular matmul on the gathered rows, at ranks 16 to 64),
+/// Cholesky of the k × k Gram matrix in buffers reused across the rows of a rayon job
+/// (`scratch`: k² + 2k; `gathered`: a chunk of factor rows). The Gram matrix is built
+/// chunk by chunk from gathered rows by a register-tiled kernel — inside the two-thread
+/// sweep it measured faster than faer's triangular matmul on the same gathered rows at
+/// rank 16 and the same at 64, though faer's is faster alone on one thread (README) —
 /// and factorised by a small in-place Cholesky (faer's costs more in setup than the work
 /// at k ≈ 16): a strong ALS baseline. A Gram matrix that is not positive definite even
 /// after the shift falls back to faer's LU.

@@ -189,6 +189,42 @@ fn exact_rows_match_dense(m: usize, n: usize, k: usize) {
 }
 
 #[test]
+fn a_row_too_heavy_to_gather_is_solved_in_place_by_the_half_step() {
+    // one row observing all of 17000 columns at rank 64: 1.09e6 gathered doubles would be
+    // over the cap, so the half-step's CG reads the factor rows where they lie
+    let (n, k) = (17_000usize, 64usize);
+    assert!(!super::kernels::gathers(n, k) && super::kernels::gathers(n, 8));
+    let entries: Vec<(u32, u32, f64)> = (0..n)
+        .map(|j| (0, j as u32, ((j * 37) % 11) as f64 - 5.0))
+        .collect();
+    let omega = Omega::new(1, n, &entries);
+    let v: Vec<f64> = (0..n * k)
+        .map(|t| ((t * 7919 + 3) % 101) as f64 / 50.0 - 1.0)
+        .collect();
+    let lambda = 0.01;
+    let mut u = vec![0.0; k];
+    let cg = RowSolver::Cg {
+        reduction: 1e-12,
+        max_iters: 300,
+        sketch_above: 0,
+    };
+    regression::half_step(omega.by_rows(), &v, &mut u, k, lambda, cg);
+    let a = faer::Mat::<f64>::from_fn(n, k, |r, c| v[r * k + c]);
+    let mut g = a.transpose() * &a;
+    for c in 0..k {
+        g[(c, c)] += lambda * n as f64;
+    }
+    let b = faer::Mat::<f64>::from_fn(n, 1, |r, _| entries[r].2);
+    let x = g.partial_piv_lu().solve(&(a.transpose() * &b));
+    for c in 0..k {
+        assert!(
+            (u[c] - x[(c, 0)]).abs() <= 1e-8 * (1.0 + x[(c, 0)].abs()),
+            "x[{c}]"
+        );
+    }
+}
+
+#[test]
 fn bad_settings_are_typed_errors() {
     let p = problem(3, 4, &[(0, 0, 1.0), (1, 2, 2.0)], &[]);
     let go =
