@@ -117,19 +117,20 @@ fn als_and_altmin_reach_the_same_fit_on_noisy_data() {
 #[test]
 fn exact_rows_match_a_dense_least_squares_solve() {
     // one half-step of ALS equals the normal equations solved densely, row by row: short
-    // rows, and rows of ~420 observations at a rank off the 4 × 8 tiles (the Gram matrix
-    // built from two gathered chunks)
+    // rows, rows of ~420 observations at a rank off the 4 × 8 tiles (the Gram matrix
+    // built from two gathered chunks), and a rank factorised by faer's Cholesky
     const { assert!(super::kernels::GRAM_CHUNK < 400) };
-    for (m, n, k) in [(30, 20, 3), (12, 700, 11)] {
+    for (m, n, k) in [(30, 20, 3), (12, 700, 11), (6, 300, 70)] {
         exact_rows_match_dense(m, n, k);
     }
 }
 
 fn exact_rows_match_dense(m: usize, n: usize, k: usize) {
+    // the data's own rank does not matter here (the fixed factor is made up below)
     let (r, _, _) = synthetic(&SyntheticConfig {
         m,
         n,
-        rank: k,
+        rank: k.min(m),
         p: 0.6,
         noise: 0.05,
         seed: 9,
