@@ -51,7 +51,8 @@ pub fn half_step(
         .par_chunks_mut(k)
         .enumerate()
         .map_init(
-            || (vec![0.0; k * k + 2 * k], Vec::new(), Vec::new()),
+            // k² + 2k for an exact row, 4k for a CG row's recurrence
+            || (vec![0.0; (k * k + 2 * k).max(4 * k)], Vec::new(), Vec::new()),
             |(scratch, gathered, s), (i, x)| {
                 let (a, b) = (side.ptr[i], side.ptr[i + 1]);
                 let (idx, val) = (&side.idx[a..b], &side.val[a..b]);
@@ -83,7 +84,7 @@ pub fn half_step(
                                 ridge,
                                 s,
                             };
-                            pcg_row(&mut op, k, reduction, max_iters, x, copy)
+                            pcg_row(&mut op, k, reduction, max_iters, x, copy, scratch)
                         } else {
                             let mut op = Scattered {
                                 idx,
@@ -92,7 +93,7 @@ pub fn half_step(
                                 k,
                                 ridge,
                             };
-                            pcg_row(&mut op, k, reduction, max_iters, x, copy)
+                            pcg_row(&mut op, k, reduction, max_iters, x, copy, scratch)
                         };
                         if !reached && sketch_above > 0 && idx.len() >= sketch_above {
                             its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, i as u64, x)
@@ -214,7 +215,7 @@ pub fn cg_row(
         k,
         ridge,
     };
-    pcg_row(&mut op, k, reduction, max_iters, x, copy).0
+    pcg_row(&mut op, k, reduction, max_iters, x, copy, &mut vec![0.0; 4 * k]).0
 }
 
 /// The identity preconditioner.
@@ -278,6 +279,9 @@ impl RowNormal for Gathered<'_> {
 /// Preconditioned CG on `(FᵀF + ridge·I) x = Fᵀm` from the current `x`, `precond(r, z)`
 /// applying M⁻¹; stops when the (unpreconditioned) residual fell by `reduction` or after
 /// `max_iters`, returning the iterations taken and whether the reduction was reached.
+/// `work` holds the four k-vectors of the recurrence (at least 4k; reused from row to
+/// row by the half-step, so a row allocates nothing).
+#[allow(clippy::too_many_arguments)]
 fn pcg_row(
     op: &mut impl RowNormal,
     k: usize,
@@ -285,20 +289,21 @@ fn pcg_row(
     max_iters: usize,
     x: &mut [f64],
     precond: impl Fn(&[f64], &mut [f64]),
+    work: &mut [f64],
 ) -> (usize, bool) {
-    let mut r = vec![0.0; k];
-    op.residual(x, &mut r);
+    let (r, rest) = work[..4 * k].split_at_mut(k);
+    let (z, rest) = rest.split_at_mut(k);
+    let (p, q) = rest.split_at_mut(k);
+    op.residual(x, r);
     let mut rr: f64 = r.iter().map(|a| a * a).sum();
     let stop = reduction * reduction * rr;
-    let mut z = vec![0.0; k];
-    precond(&r, &mut z);
-    let mut p = z.clone();
-    let mut rz: f64 = r.iter().zip(&z).map(|(a, b)| a * b).sum();
-    let mut q = vec![0.0; k];
+    precond(r, z);
+    p.copy_from_slice(z);
+    let mut rz: f64 = r.iter().zip(z.iter()).map(|(a, b)| a * b).sum();
     let mut its = 0;
     while its < max_iters && rr > stop && rr > 0.0 {
-        op.apply(&p, &mut q);
-        let pq: f64 = p.iter().zip(&q).map(|(a, b)| a * b).sum();
+        op.apply(p, q);
+        let pq: f64 = p.iter().zip(q.iter()).map(|(a, b)| a * b).sum();
         if pq <= 0.0 {
             break;
         }
@@ -308,8 +313,8 @@ fn pcg_row(
             r[c] -= alpha * q[c];
         }
         rr = r.iter().map(|a| a * a).sum();
-        precond(&r, &mut z);
-        let rz_new: f64 = r.iter().zip(&z).map(|(a, b)| a * b).sum();
+        precond(r, z);
+        let rz_new: f64 = r.iter().zip(z.iter()).map(|(a, b)| a * b).sum();
         let beta = rz_new / rz;
         rz = rz_new;
         for c in 0..k {
@@ -389,5 +394,14 @@ pub fn sketch_cg_row(
         k,
         ridge,
     };
-    pcg_row(&mut op, k, reduction, max_iters, x, precond).0
+    pcg_row(
+        &mut op,
+        k,
+        reduction,
+        max_iters,
+        x,
+        precond,
+        &mut vec![0.0; 4 * k],
+    )
+    .0
 }
