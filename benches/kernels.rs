@@ -7,13 +7,18 @@
 //!   included) on the same n = 10⁶ Poisson matrix against one SpMV plus one
 //!   CGS2 pass over 20 vectors (the average basis size of a 40-vector cycle);
 //!   per-iteration cost = time/80.
+//! - `cgs2_n1e4`: the orthogonalisation of one Krylov step at n = 10⁴ (where the
+//!   sequence benches live and the kernels run serially from cache): `h = Vᵀw` alone and a
+//!   whole CGS2 pass (whose second pass, as in a real solve, is skipped: the basis is
+//!   orthonormal), against 20, 30 and 75 vectors (the average bases of GMRES(40),
+//!   GCRO-DR(40, 20) and GCRO-DR(100, 50)).
 //! - `cg_parts`: the pieces of a CG + IC(0) iteration at n = 10⁶ (and an ILU(0) application).
 //!
 //! Run: `cargo bench --bench kernels` (prints criterion's figures).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rayon::prelude::*;
-use solvent::linalg::gram_schmidt::{cgs2, Basis};
+use solvent::linalg::gram_schmidt::{cgs2, project, Basis};
 use solvent::linalg::precond::{Ic0, Ilu0};
 use solvent::linalg::vector::{axpy, dot, scale};
 use solvent::linalg::Preconditioner;
@@ -92,6 +97,51 @@ fn gmres_iteration(c: &mut Criterion) {
     g.finish();
 }
 
+/// `cols` orthonormal vectors of length `n` (thin QR of a fixed pseudo-random matrix): a
+/// Krylov basis as CGS2 sees it, so its second pass is skipped as in a real solve.
+fn orthonormal_basis(n: usize, cols: usize) -> Basis {
+    let raw = faer::Mat::<f64>::from_fn(n, cols, |i, j| {
+        ((i * (j + 3) * 7919) % 1013) as f64 / 1013.0 - 0.5
+    });
+    let q = raw.qr().compute_thin_Q();
+    let mut basis = Basis::zeros(n, cols);
+    for j in 0..cols {
+        for (i, x) in basis.col_mut(j).iter_mut().enumerate() {
+            *x = q[(i, j)];
+        }
+    }
+    basis
+}
+
+fn cgs2_n1e4(c: &mut Criterion) {
+    let n = 10_000;
+    let basis = orthonormal_basis(n, 76);
+    let w0: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % 1013) as f64 / 1013.0 - 0.5)
+        .collect();
+    let mut g = c.benchmark_group("cgs2_n1e4");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for j in [20, 30, 75] {
+        let (mut h, mut s) = (vec![0.0; j], vec![0.0; j]);
+        g.bench_function(format!("project_{j}"), |b| {
+            b.iter(|| {
+                project(basis.first(j), n, black_box(&w0), &mut h);
+                black_box(h[0])
+            })
+        });
+        let mut w = w0.clone();
+        g.bench_function(format!("cgs2_{j}"), |b| {
+            b.iter(|| {
+                w.copy_from_slice(&w0);
+                black_box(cgs2(basis.first(j), n, &mut w, &mut h, &mut s))
+            })
+        });
+    }
+    g.finish();
+}
+
 fn cg_parts(c: &mut Criterion) {
     let a = poisson2d(1000).unwrap();
     let n = a.nrows();
@@ -109,5 +159,5 @@ fn cg_parts(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, spmv_vs_copy, gmres_iteration, cg_parts);
+criterion_group!(benches, spmv_vs_copy, gmres_iteration, cgs2_n1e4, cg_parts);
 criterion_main!(benches);

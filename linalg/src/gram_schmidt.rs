@@ -58,26 +58,39 @@ impl Basis {
     }
 }
 
-/// Rows per block in the Gram–Schmidt kernels: a block of 40 basis vectors
-/// (40 × 32 KiB) stays in a 2 MiB L2 cache while it is reused.
+/// Rows per block in the Gram–Schmidt kernels that read each block once.
 const GS_CHUNK: usize = 4096;
 
-fn blocks(n: usize) -> usize {
-    n.div_ceil(GS_CHUNK)
+/// Bytes of basis a block of the fused sweep ([`subtract_then_project`]) may span: it
+/// reads the block twice, and the second read should come from a 2 MiB L2 cache.
+const REUSE_BYTES: usize = 1 << 20;
+
+/// Rows per block of the fused sweep over `j` basis vectors: [`GS_CHUNK`] up to 32
+/// vectors, fewer beyond so the block stays within [`REUSE_BYTES`] (at 75 vectors,
+/// 4096-row blocks were 2.4 MB and the second read went to L3; `benches/kernels.rs`,
+/// `cgs2_n1e4`). A function of `j` alone, so sums stay the same on any thread count.
+fn reuse_rows(j: usize) -> usize {
+    (REUSE_BYTES / (8 * j.max(1)) / 8 * 8).clamp(512, GS_CHUNK)
 }
 
-/// Runs `f(block, rows)` over row blocks — in parallel for long vectors —
+/// Runs `f(block, rows)` over blocks of `rows` rows — in parallel for long vectors —
 /// and sums the per-block vectors of length `j` in block order
 /// (deterministic whatever the thread count).
-fn reduce_blocks(n: usize, j: usize, out: &mut [f64], f: impl Fn(usize, usize, usize, &mut [f64]) + Sync) {
+fn reduce_blocks(
+    n: usize,
+    rows: usize,
+    j: usize,
+    out: &mut [f64],
+    f: impl Fn(usize, usize, usize, &mut [f64]) + Sync,
+) {
     out.fill(0.0);
     if j == 0 {
         return;
     }
-    let nb = blocks(n);
+    let nb = n.div_ceil(rows);
     // one allocation for all per-block partial results
     let mut parts = vec![0.0; nb * j];
-    let run = |(c, part): (usize, &mut [f64])| f(c, c * GS_CHUNK, ((c + 1) * GS_CHUNK).min(n), part);
+    let run = |(c, part): (usize, &mut [f64])| f(c, c * rows, ((c + 1) * rows).min(n), part);
     if n < PAR_MIN_LEN {
         parts.chunks_mut(j).enumerate().for_each(run);
     } else {
@@ -94,7 +107,9 @@ fn reduce_blocks(n: usize, j: usize, out: &mut [f64], f: impl Fn(usize, usize, u
 pub fn project(v: &[f64], n: usize, w: &[f64], h: &mut [f64]) {
     let j = h.len();
     debug_assert!(v.len() >= j * n && w.len() == n);
-    reduce_blocks(n, j, h, |_, s, e, part| block_project(v, n, s, e, &w[s..e], part));
+    reduce_blocks(n, GS_CHUNK, j, h, |_, s, e, part| {
+        block_project(v, n, s, e, &w[s..e], part)
+    });
 }
 
 crate::avx2_fma_dispatch! {
@@ -102,6 +117,11 @@ crate::avx2_fma_dispatch! {
     /// time so each element of `wb` is loaded once per four dot products.
     fn block_project(v: &[f64], n: usize, s: usize, e: usize, wb: &[f64], part: &mut [f64]) => block_project_impl
 }
+
+/// Rows per step of [`block_project`]: eight lanes per basis vector, so the four
+/// vectors of a sweep keep eight independent multiply-add chains (two 4-wide
+/// registers each) — enough to cover the FMA latency.
+const PROJECT_LANES: usize = 8;
 
 #[inline(always)]
 fn block_project_impl<const FMA: bool>(
@@ -114,24 +134,18 @@ fn block_project_impl<const FMA: bool>(
 ) {
     let j = part.len();
     let len = e - s;
-    let body = len - len % 4;
+    let body = len - len % PROJECT_LANES;
     let mut k = 0;
     while k + 4 <= j {
         let vs: [&[f64]; 4] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
-        let mut acc = [[0.0f64; 4]; 4];
-        let mut i = 0;
-        while i < body {
-            let wl = [wb[i], wb[i + 1], wb[i + 2], wb[i + 3]];
-            for q in 0..4 {
-                let vq = &vs[q][i..i + 4];
-                for l in 0..4 {
-                    acc[q][l] = madd::<FMA>(vq[l], wl[l], acc[q][l]);
-                }
-            }
-            i += 4;
-        }
-        for q in 0..4 {
-            let mut t = (acc[q][0] + acc[q][1]) + (acc[q][2] + acc[q][3]);
+        let acc = if FMA {
+            lanes4_fast(vs, &wb[..body])
+        } else {
+            lanes4::<false>(vs, &wb[..body])
+        };
+        for (q, acc_q) in acc.iter().enumerate() {
+            let mut t = ((acc_q[0] + acc_q[4]) + (acc_q[1] + acc_q[5]))
+                + ((acc_q[2] + acc_q[6]) + (acc_q[3] + acc_q[7]));
             for r in body..len {
                 t += vs[q][r] * wb[r];
             }
@@ -144,6 +158,73 @@ fn block_project_impl<const FMA: bool>(
     }
 }
 
+/// `acc[q][l] = Σ_i vs[q][8i + l] · wb[8i + l]` over the whole of `wb` (a multiple of
+/// [`PROJECT_LANES`] long): the lanes of four dot products, for the caller to add up.
+#[inline(always)]
+fn lanes4<const FMA: bool>(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]; 4] {
+    const L: usize = PROJECT_LANES;
+    let mut acc = [[0.0f64; L]; 4];
+    for (i, wl) in wb.chunks_exact(L).enumerate() {
+        let wl: &[f64; L] = wl.try_into().unwrap();
+        for (acc_q, vq) in acc.iter_mut().zip(&vs) {
+            let vq: &[f64; L] = vq[i * L..(i + 1) * L].try_into().unwrap();
+            for ((a, &x), &y) in acc_q.iter_mut().zip(vq).zip(wl) {
+                *a = madd::<FMA>(x, y, *a);
+            }
+        }
+    }
+    acc
+}
+
+/// [`lanes4`] for the AVX2 + FMA build, written with intrinsics: left to itself the
+/// compiler vectorised the loop across the four vectors instead of along them and spent
+/// its time shuffling (`benches/kernels.rs`, `cgs2_n1e4`).
+#[inline(always)]
+fn lanes4_fast(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: only reached from the AVX2 + FMA build of `block_project` (`FMA` is
+        // true only there), so the CPU has both.
+        unsafe { lanes4_avx2(vs, wb) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        lanes4::<true>(vs, wb)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn lanes4_avx2(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]; 4] {
+    use std::arch::x86_64::{_mm256_fmadd_pd, _mm256_loadu_pd, _mm256_setzero_pd, _mm256_storeu_pd};
+    let len = wb.len();
+    assert!(len.is_multiple_of(PROJECT_LANES) && vs.iter().all(|v| v.len() >= len));
+    let mut acc = [_mm256_setzero_pd(); 8];
+    let mut i = 0;
+    while i < len {
+        // SAFETY: i + 8 ≤ len ≤ the length of wb and of every vs[q] (asserted above).
+        unsafe {
+            let w0 = _mm256_loadu_pd(wb.as_ptr().add(i));
+            let w1 = _mm256_loadu_pd(wb.as_ptr().add(i + 4));
+            for (q, vq) in vs.iter().enumerate() {
+                let p = vq.as_ptr().add(i);
+                acc[2 * q] = _mm256_fmadd_pd(_mm256_loadu_pd(p), w0, acc[2 * q]);
+                acc[2 * q + 1] = _mm256_fmadd_pd(_mm256_loadu_pd(p.add(4)), w1, acc[2 * q + 1]);
+            }
+        }
+        i += PROJECT_LANES;
+    }
+    let mut out = [[0.0; PROJECT_LANES]; 4];
+    for (q, o) in out.iter_mut().enumerate() {
+        // SAFETY: each half of `o` holds four doubles.
+        unsafe {
+            _mm256_storeu_pd(o.as_mut_ptr(), acc[2 * q]);
+            _mm256_storeu_pd(o.as_mut_ptr().add(4), acc[2 * q + 1]);
+        }
+    }
+    out
+}
+
 crate::avx2_fma_dispatch! {
     /// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
     fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) => block_subtract_impl
@@ -154,6 +235,18 @@ fn block_subtract_impl<const FMA: bool>(v: &[f64], n: usize, s: usize, h: &[f64]
     let e = s + wc.len();
     let j = h.len();
     let mut k = 0;
+    while k + 8 <= j {
+        let vs: [&[f64]; 8] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
+        let hs: [f64; 8] = std::array::from_fn(|q| -h[k + q]);
+        for (i, wi) in wc.iter_mut().enumerate() {
+            let mut t = *wi;
+            for q in 0..8 {
+                t = madd::<FMA>(hs[q], vs[q][i], t);
+            }
+            *wi = t;
+        }
+        k += 8;
+    }
     while k + 4 <= j {
         let vs: [&[f64]; 4] = std::array::from_fn(|q| &v[(k + q) * n + s..(k + q) * n + e]);
         let hs = [-h[k], -h[k + 1], -h[k + 2], -h[k + 3]];
@@ -200,7 +293,7 @@ fn subtract_then_project(v: &[f64], n: usize, h: &[f64], w: &mut [f64], g: &mut 
     let mut out = vec![0.0; j + 1];
     // Blocks of w are disjoint: hand each task its own block through raw parts.
     let wptr = SendPtr(w.as_mut_ptr());
-    reduce_blocks(n, j + 1, &mut out, |_, s, e, part| {
+    reduce_blocks(n, reuse_rows(j), j + 1, &mut out, |_, s, e, part| {
         // SAFETY: every task gets a distinct block [s, e) of w, within 0..n.
         let wc = unsafe { std::slice::from_raw_parts_mut(wptr.get().add(s), e - s) };
         block_subtract(v, n, s, h, wc);
@@ -329,6 +422,37 @@ mod tests {
                 basis.col_mut(j).copy_from_slice(&w);
             }
             assert_orthonormal(&basis, m, 1e-13);
+        }
+    }
+
+    #[test]
+    fn project_matches_plain_dot_products_in_both_builds() {
+        // lengths around the 8-lane body and the 4096-row blocks, counts around the
+        // 4-vector sweeps
+        for n in [1, 7, 8, 9, 23, 64, 4096 + 13, 3 * 4096 + 5] {
+            for j in 0..=9 {
+                let v: Vec<f64> = (0..n * j)
+                    .map(|i| ((i * 37 + 11) % 23) as f64 / 23.0 - 0.5)
+                    .collect();
+                let w: Vec<f64> = (0..n).map(|i| ((i * 7 + 3) % 19) as f64 / 19.0 - 0.4).collect();
+                let plain: Vec<f64> = (0..j)
+                    .map(|k| (0..n).map(|i| v[k * n + i] * w[i]).sum())
+                    .collect();
+                let mut h = vec![f64::NAN; j];
+                project(&v, n, &w, &mut h);
+                let mut base = vec![f64::NAN; j];
+                block_project_impl::<false>(&v, n, 0, n, &w, &mut base);
+                for k in 0..j {
+                    let tol = 1e-12 * (n as f64);
+                    assert!(
+                        (h[k] - plain[k]).abs() <= tol,
+                        "n {n}, j {j}, k {k}: {} vs {}",
+                        h[k],
+                        plain[k]
+                    );
+                    assert!((base[k] - plain[k]).abs() <= tol, "baseline n {n}, j {j}, k {k}");
+                }
+            }
         }
     }
 
