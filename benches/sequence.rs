@@ -9,7 +9,8 @@
 //! baseline, and the cost of one GCRO-DR iteration relative to one GMRES
 //! iteration. `-- … --only=TEXT` runs only the configurations whose name contains
 //! TEXT (for profiling one of them; `A|B` keeps either), and `--mk=M,K` gives the GCRO-DR
-//! rows GCRO-DR(M, K) instead of (40, 20) (the GMRES rows stay GMRES(40)).
+//! rows GCRO-DR(M, K) instead of (40, 20) (the GMRES rows stay GMRES(40)); `--refresh=R`
+//! refreshes their recycled space every R cycles instead of the default.
 //!
 //! `darcy-published` as the family runs the operator the SKR paper actually solved for
 //! Darcy — the 5-point Laplacian times `diag(a)` (`−Δ(a u)`, nonsymmetric), with our
@@ -102,12 +103,22 @@ fn main() {
     let mut sorted = indep.clone();
     sorted.order = OrderKind::Greedy;
     rows.push(("sorted GMRES(40)", sorted));
+    let refresh: Option<usize> = std::env::args().find_map(|a| {
+        a.strip_prefix("--refresh=")
+            .map(|r| r.parse().expect("--refresh=CYCLES"))
+    });
     let mut unsorted_rec = SequencePlan::skr(m, k);
+    if let Some(r) = refresh {
+        unsorted_rec.refresh_every = r;
+    }
     unsorted_rec.order = OrderKind::Given;
     unsorted_rec.precond = pname;
     rows.push(("recycling, unsorted", unsorted_rec));
     let mut skr = SequencePlan::skr(m, k);
     skr.precond = pname;
+    if let Some(r) = refresh {
+        skr.refresh_every = r;
+    }
     let mut every_cycle = skr.clone();
     every_cycle.refresh_every = 1;
     rows.push(("skr, refresh every cycle (as published)", every_cycle));

@@ -12,6 +12,31 @@ use faer::sparse::linalg::solvers::{Llt, Lu, SymbolicLlt, SymbolicLu};
 use faer::sparse::linalg::{LltError, LuError};
 use faer::Side;
 
+/// Largest `n` whose factorization and solves always run on one thread. faer would split
+/// them over every rayon thread, and on the 2-vCPU machines this project is measured on
+/// that made them slower at every size tried: 100 Helmholtz LU refactorisations + solves
+/// at n = 10⁴ 2.0 s on one thread vs 3.8 s on two, 10 Darcy Cholesky ones at n = 9·10⁴
+/// 1.2 vs 2.3 s, 3 at n = 3.6·10⁵ 2.0 vs 3.3 s, 2 at n = 10⁶ 6.5 vs 7.6 s (`solvent datagen
+/// darcy --grid G --count K --strategy independent --method direct`, `RAYON_NUM_THREADS=1`
+/// vs `2`). Above this size, faer's parallelism is kept on pools of more than two threads
+/// (not measured here).
+pub const SERIAL_MAX_N: usize = 250_000;
+
+/// Runs `f` on one thread when `n ≤` [`SERIAL_MAX_N`] or the pool has at most two threads
+/// (faer then sees a one-thread pool and factorises sequentially), on the caller's pool
+/// otherwise.
+fn sized<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
+    use std::sync::OnceLock;
+    static ONE: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    if n > SERIAL_MAX_N && rayon::current_num_threads() > 2 {
+        return f();
+    }
+    match ONE.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok()) {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
 /// Which factorization to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DirectKind {
@@ -57,19 +82,21 @@ impl DirectSolver {
             return Err(LinalgError::Empty("direct solve of a 0×0 matrix".into()));
         }
         let csc = a.to_csc()?;
-        let factor = match kind {
-            DirectKind::Cholesky => {
-                let sym = SymbolicLlt::try_new(csc.symbolic(), Side::Lower).map_err(faer_err)?;
-                let num =
-                    Llt::try_new_with_symbolic(sym.clone(), csc.as_ref(), Side::Lower).map_err(llt_err)?;
-                Factor::Llt(sym, num)
-            }
-            DirectKind::Lu => {
-                let sym = SymbolicLu::try_new(csc.symbolic()).map_err(faer_err)?;
-                let num = Lu::try_new_with_symbolic(sym.clone(), csc.as_ref()).map_err(lu_err)?;
-                Factor::Lu(sym, Box::new(num))
-            }
-        };
+        let factor = sized(a.nrows(), || -> Result<Factor> {
+            Ok(match kind {
+                DirectKind::Cholesky => {
+                    let sym = SymbolicLlt::try_new(csc.symbolic(), Side::Lower).map_err(faer_err)?;
+                    let num = Llt::try_new_with_symbolic(sym.clone(), csc.as_ref(), Side::Lower)
+                        .map_err(llt_err)?;
+                    Factor::Llt(sym, num)
+                }
+                DirectKind::Lu => {
+                    let sym = SymbolicLu::try_new(csc.symbolic()).map_err(faer_err)?;
+                    let num = Lu::try_new_with_symbolic(sym.clone(), csc.as_ref()).map_err(lu_err)?;
+                    Factor::Lu(sym, Box::new(num))
+                }
+            })
+        })?;
         Ok(Self {
             n: a.nrows(),
             kind,
@@ -84,17 +111,21 @@ impl DirectSolver {
             return Err(LinalgError::dims("refactor: matrix size", self.n, a.nrows()));
         }
         let csc = a.to_csc()?;
-        self.factor = match &self.factor {
-            Factor::Llt(sym, _) => {
-                let num =
-                    Llt::try_new_with_symbolic(sym.clone(), csc.as_ref(), Side::Lower).map_err(llt_err)?;
-                Factor::Llt(sym.clone(), num)
-            }
-            Factor::Lu(sym, _) => {
-                let num = Lu::try_new_with_symbolic(sym.clone(), csc.as_ref()).map_err(lu_err)?;
-                Factor::Lu(sym.clone(), Box::new(num))
-            }
-        };
+        let old = &self.factor;
+        let factor = sized(self.n, || -> Result<Factor> {
+            Ok(match old {
+                Factor::Llt(sym, _) => {
+                    let num = Llt::try_new_with_symbolic(sym.clone(), csc.as_ref(), Side::Lower)
+                        .map_err(llt_err)?;
+                    Factor::Llt(sym.clone(), num)
+                }
+                Factor::Lu(sym, _) => {
+                    let num = Lu::try_new_with_symbolic(sym.clone(), csc.as_ref()).map_err(lu_err)?;
+                    Factor::Lu(sym.clone(), Box::new(num))
+                }
+            })
+        })?;
+        self.factor = factor;
         Ok(())
     }
 
@@ -113,11 +144,14 @@ impl DirectSolver {
             return Err(LinalgError::dims("solution length", self.n, x.len()));
         }
         x.copy_from_slice(b);
-        let col = faer::ColMut::from_slice_mut(x);
-        match &self.factor {
-            Factor::Llt(_, f) => f.solve_in_place(col.as_mat_mut()),
-            Factor::Lu(_, f) => f.solve_in_place(col.as_mat_mut()),
-        }
+        let factor = &self.factor;
+        sized(self.n, || {
+            let col = faer::ColMut::from_slice_mut(&mut *x);
+            match factor {
+                Factor::Llt(_, f) => f.solve_in_place(col.as_mat_mut()),
+                Factor::Lu(_, f) => f.solve_in_place(col.as_mat_mut()),
+            }
+        });
         check_finite("direct solution", x).map_err(|e| {
             LinalgError::Singular(format!("the factorised solve produced a non-finite value ({e})"))
         })
