@@ -8,7 +8,7 @@
 //! total iterations and solve time (assembly excluded), the ratios to the
 //! baseline, and the cost of one GCRO-DR iteration relative to one GMRES
 //! iteration. `-- … --only=TEXT` runs only the configurations whose name contains
-//! TEXT (for profiling one of them; `A|B` keeps either), and `--mk=M,K` gives the GCRO-DR
+//! TEXT (for profiling one of them; `A|B` keeps either — quote it in the shell), and `--mk=M,K` gives the GCRO-DR
 //! rows GCRO-DR(M, K) instead of (40, 20) (the GMRES rows stay GMRES(40)); `--refresh=R`
 //! refreshes their recycled space every R cycles instead of the default.
 //!
@@ -75,7 +75,7 @@ fn main() {
     // `--mk=M,K`: the GCRO-DR rows use GCRO-DR(M, K); the GMRES baseline stays GMRES(40)
     let (m, k) = std::env::args()
         .find_map(|a| {
-            let (m, k) = a.strip_prefix("--mk=")?.split_once(',')?;
+            let (m, k) = a.strip_prefix("--mk=")?.split_once(',').expect("--mk=M,K");
             Some((m.parse().expect("--mk=M,K"), k.parse().expect("--mk=M,K")))
         })
         .unwrap_or((40, 20));

@@ -14,27 +14,31 @@ use faer::Side;
 
 /// Largest `n` whose factorization and solves always run on one thread. faer would split
 /// them over every rayon thread, and on the 2-vCPU machines this project is measured on
-/// that made them slower at every size tried: 100 Helmholtz LU refactorisations + solves
-/// at n = 10⁴ 2.0 s on one thread vs 3.8 s on two, 10 Darcy Cholesky ones at n = 9·10⁴
-/// 1.2 vs 2.3 s, 3 at n = 3.6·10⁵ 2.0 vs 3.3 s, 2 at n = 10⁶ 6.5 vs 7.6 s (`solvent datagen
-/// darcy --grid G --count K --strategy independent --method direct`, `RAYON_NUM_THREADS=1`
-/// vs `2`). Above this size, faer's parallelism is kept on pools of more than two threads
-/// (not measured here).
+/// that made them slower at every size tried (`solvent datagen … --strategy independent
+/// --method direct`, `RAYON_NUM_THREADS=1` vs `2`, before this rule): 100 Helmholtz LU
+/// refactorisations + solves at n = 10⁴ 2.0 vs 3.8 s, 10 Darcy Cholesky ones at
+/// n = 9·10⁴ 1.2 vs 2.3 s, 3 at n = 3.6·10⁵ 2.0 vs 3.3 s, 2 at n = 10⁶ 6.5 vs 7.6 s.
+/// Above this size, faer's parallelism is kept on pools of more than two threads (not
+/// measured here).
 pub const SERIAL_MAX_N: usize = 250_000;
 
 /// Runs `f` on one thread when `n ≤` [`SERIAL_MAX_N`] or the pool has at most two threads
-/// (faer then sees a one-thread pool and factorises sequentially), on the caller's pool
-/// otherwise.
+/// (faer's default parallelism, all of the current pool's threads, then means one), on
+/// the caller's pool otherwise. Each calling thread gets its own one-thread pool, so
+/// callers solving different systems in parallel are not serialised.
 fn sized<R: Send>(n: usize, f: impl FnOnce() -> R + Send) -> R {
-    use std::sync::OnceLock;
-    static ONE: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
-    if n > SERIAL_MAX_N && rayon::current_num_threads() > 2 {
+    let threads = rayon::current_num_threads();
+    if threads == 1 || (n > SERIAL_MAX_N && threads > 2) {
         return f();
     }
-    match ONE.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok()) {
+    thread_local! {
+        static ONE: Option<rayon::ThreadPool> =
+            rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+    }
+    ONE.with(|pool| match pool {
         Some(pool) => pool.install(f),
         None => f(),
-    }
+    })
 }
 
 /// Which factorization to use.

@@ -83,6 +83,7 @@ fn reduce_blocks(
     out: &mut [f64],
     f: impl Fn(usize, usize, usize, &mut [f64]) + Sync,
 ) {
+    debug_assert!(rows > 0);
     out.fill(0.0);
     if j == 0 {
         return;
@@ -183,8 +184,11 @@ fn lanes4<const FMA: bool>(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]
 fn lanes4_fast(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]; 4] {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: only reached from the AVX2 + FMA build of `block_project` (`FMA` is
-        // true only there), so the CPU has both.
+        // Only the AVX2 + FMA build of `block_project` (`FMA` true, which the dispatch
+        // macro runs only on CPUs that have both) calls this; never call
+        // `block_project_impl::<true>` directly.
+        debug_assert!(crate::simd::has_avx2_fma());
+        // SAFETY: see above: the CPU has AVX2 and FMA.
         unsafe { lanes4_avx2(vs, wb) }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -226,7 +230,8 @@ unsafe fn lanes4_avx2(vs: [&[f64]; 4], wb: &[f64]) -> [[f64; PROJECT_LANES]; 4] 
 }
 
 crate::avx2_fma_dispatch! {
-    /// `wc −= Σ_k h_k v_k[s..e]`, four basis vectors per sweep over `wc`.
+    /// `wc −= Σ_k h_k v_k[s..e]`, eight basis vectors per sweep over `wc` (then four, then
+    /// one at a time), each element's terms added in basis order.
     fn block_subtract(v: &[f64], n: usize, s: usize, h: &[f64], wc: &mut [f64]) => block_subtract_impl
 }
 
@@ -454,6 +459,52 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn intrinsics_lanes_equal_the_portable_fused_build_bit_for_bit() {
+        if !crate::simd::has_avx2_fma() {
+            return; // nothing to compare on this CPU
+        }
+        let len = 8 * 37;
+        let data: Vec<Vec<f64>> = (0..4)
+            .map(|q| {
+                (0..len)
+                    .map(|i| ((i * (q + 7) + 5) % 31) as f64 / 31.0 - 0.45)
+                    .collect()
+            })
+            .collect();
+        let wb: Vec<f64> = (0..len)
+            .map(|i| ((i * 11 + 2) % 17) as f64 / 17.0 - 0.5)
+            .collect();
+        let vs: [&[f64]; 4] = std::array::from_fn(|q| data[q].as_slice());
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        let fast = unsafe { lanes4_avx2(vs, &wb) };
+        // the same fused multiply-adds in the same order per lane
+        assert_eq!(fast, lanes4::<true>(vs, &wb));
+    }
+
+    #[test]
+    fn fused_sweep_with_shorter_blocks_matches_separate_passes() {
+        // 40 vectors: blocks of reuse_rows(40) < 4096 rows in the fused sweep
+        let (n, j) = (10_007, 40);
+        assert!(reuse_rows(j) < GS_CHUNK);
+        let v: Vec<f64> = (0..n * j).map(|i| ((i * 31) % 17) as f64 - 8.0).collect();
+        let y: Vec<f64> = (0..j).map(|k| (k % 5) as f64 * 0.25 - 0.5).collect();
+        let w0: Vec<f64> = (0..n).map(|i| (i % 13) as f64).collect();
+        let (mut w, mut g) = (w0.clone(), vec![0.0; j]);
+        let sq = subtract_then_project(&v, n, &y, &mut w, &mut g);
+        let mut w2 = w0.clone();
+        subtract(&v, n, &y, &mut w2);
+        assert_eq!(w, w2);
+        let mut g2 = vec![0.0; j];
+        project(&v, n, &w2, &mut g2);
+        for k in 0..j {
+            assert!((g[k] - g2[k]).abs() <= 1e-9 * g2[k].abs().max(1.0), "k {k}");
+        }
+        let sq2: f64 = w2.iter().map(|x| x * x).sum();
+        assert!((sq - sq2).abs() <= 1e-9 * sq2);
     }
 
     #[test]
