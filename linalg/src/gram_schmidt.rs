@@ -492,14 +492,21 @@ mod tests {
         assert!(reuse_rows(j) < GS_CHUNK);
         let v: Vec<f64> = (0..n * j).map(|i| ((i * 31) % 17) as f64 - 8.0).collect();
         let y: Vec<f64> = (0..j).map(|k| (k % 5) as f64 * 0.25 - 0.5).collect();
+        assert_fused_sweep_matches_separate_passes(&v, n, &y);
+    }
+
+    /// The fused `subtract_then_project` against `subtract` then `project`: the same `w`
+    /// bit for bit, the same `Vᵀw` and `‖w‖²` to rounding.
+    fn assert_fused_sweep_matches_separate_passes(v: &[f64], n: usize, y: &[f64]) {
+        let j = y.len();
         let w0: Vec<f64> = (0..n).map(|i| (i % 13) as f64).collect();
         let (mut w, mut g) = (w0.clone(), vec![0.0; j]);
-        let sq = subtract_then_project(&v, n, &y, &mut w, &mut g);
-        let mut w2 = w0.clone();
-        subtract(&v, n, &y, &mut w2);
+        let sq = subtract_then_project(v, n, y, &mut w, &mut g);
+        let mut w2 = w0;
+        subtract(v, n, y, &mut w2);
         assert_eq!(w, w2);
         let mut g2 = vec![0.0; j];
-        project(&v, n, &w2, &mut g2);
+        project(v, n, &w2, &mut g2);
         for k in 0..j {
             assert!((g[k] - g2[k]).abs() <= 1e-9 * g2[k].abs().max(1.0), "k {k}");
         }
@@ -518,17 +525,6 @@ mod tests {
             let e: f64 = (0..j).map(|k| y[k] * v[k * n + i]).sum();
             assert!((u[i] - e).abs() < 1e-12);
         }
-        let mut w: Vec<f64> = (0..n).map(|i| (i % 13) as f64).collect();
-        let w0 = w.clone();
-        let mut g = vec![0.0; j];
-        subtract_then_project(&v, n, &y, &mut w, &mut g);
-        let mut w2 = w0.clone();
-        subtract(&v, n, &y, &mut w2);
-        assert_eq!(w, w2);
-        let mut g2 = vec![0.0; j];
-        project(&v, n, &w2, &mut g2);
-        for k in 0..j {
-            assert!((g[k] - g2[k]).abs() <= 1e-9 * g2[k].abs().max(1.0));
-        }
+        assert_fused_sweep_matches_separate_passes(&v, n, &y);
     }
 }
