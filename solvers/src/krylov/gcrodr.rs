@@ -221,23 +221,34 @@ impl GcroDr {
         super::givens::solve_triangular(&s.h, self.ld(), &s.g, s.j)
     }
 
-    /// The correction `M⁻¹ (V y − U B y)` of the current cycle, into `out`.
-    fn correction(&self, s: &GcroDrState, out: &mut [f64]) {
-        let n = s.n;
+    /// Adds the current cycle's correction `M⁻¹ (V y − U B y)` to `x`. Without a
+    /// preconditioner both products go straight into `x`; with one, `t` and `z`
+    /// (length n) hold `V y − U B y` and its preconditioned image.
+    fn add_correction(&self, s: &GcroDrState, x: &mut [f64], t: &mut [f64], z: &mut [f64]) {
+        let (n, kk) = (s.n, s.kk);
         let y = self.solve_small(s);
-        let mut t = vec![0.0; n];
-        combine(&s.cv.first(s.kk + s.j)[s.kk * n..], n, &y, &mut t);
-        if s.kk > 0 {
-            // (B y)_i = Σ_l B[i, l] y_l; then t −= U (B y)
-            let mut by = vec![0.0; s.kk];
-            for (l, yl) in y.iter().enumerate() {
-                for (i, bi) in by.iter_mut().enumerate() {
-                    *bi += s.b[l * self.k + i] * yl;
-                }
+        // (B y)_i = Σ_l B[i, l] y_l
+        let mut by = vec![0.0; kk];
+        for (l, yl) in y.iter().enumerate() {
+            for (i, bi) in by.iter_mut().enumerate() {
+                *bi += s.b[l * self.k + i] * yl;
             }
-            subtract(&s.u[..s.kk * n], n, &by, &mut t);
         }
-        apply_precond(&self.precond, &t, out);
+        let v = &s.cv.first(kk + s.j)[kk * n..];
+        let u = &s.u[..kk * n];
+        match &self.precond {
+            None => {
+                let neg: Vec<f64> = y.iter().map(|c| -c).collect();
+                subtract(v, n, &neg, x);
+                subtract(u, n, &by, x);
+            }
+            Some(pc) => {
+                combine(v, n, &y, t);
+                subtract(u, n, &by, t);
+                pc.apply(t, z);
+                axpy(1.0, z, x);
+            }
+        }
     }
 
     /// Ends the current cycle: folds its correction into `x` and, when due
@@ -246,9 +257,13 @@ impl GcroDr {
         if s.j == 0 {
             return;
         }
-        let mut c = vec![0.0; s.n];
-        self.correction(s, &mut c);
-        axpy(1.0, &c, &mut s.x);
+        let (mut x, mut t, mut z) = (
+            std::mem::take(&mut s.x),
+            std::mem::take(&mut s.w),
+            std::mem::take(&mut s.z),
+        );
+        self.add_correction(s, &mut x, &mut t, &mut z);
+        (s.x, s.w, s.z) = (x, t, z);
         // at the end of a solve, refresh only when no refresh happened during
         // it (otherwise the space is at most refresh_every − 1 cycles old)
         let periodic = self.refresh_every > 0 && (s.cycles + 1).is_multiple_of(self.refresh_every);
@@ -278,7 +293,8 @@ impl GcroDr {
         if let Some(kept) = harmonic_ritz_refresh(&cyc, self.k, &mut buf.u, &mut buf.c) {
             // the new U replaces the old whole: swap the buffers instead of copying
             std::mem::swap(&mut s.u, &mut buf.u);
-            install_c(s, kept, &buf.c);
+            s.cv.first_mut(kept).copy_from_slice(&buf.c[..kept * s.n]);
+            set_recycled(s, kept);
         }
         s.buf = buf;
         s.refreshes += 1;
@@ -318,17 +334,11 @@ impl GcroDr {
     }
 }
 
-/// Puts `space` into the state's `U` and the leading columns of its basis.
+/// Puts `space` into the state's `U` and the leading columns of its basis, and sets
+/// the recycled dimension and `U`'s column scaling.
 fn install(s: &mut GcroDrState, k: usize, u: &[f64], c: &[f64]) {
     let n = s.n;
     s.u[..k * n].copy_from_slice(&u[..k * n]);
-    install_c(s, k, c);
-}
-
-/// Puts `C` into the leading columns of the basis, the state's `U` being in place
-/// already, and sets the recycled dimension and `U`'s column scaling.
-fn install_c(s: &mut GcroDrState, k: usize, c: &[f64]) {
-    let n = s.n;
     s.cv.first_mut(k).copy_from_slice(&c[..k * n]);
     set_recycled(s, k);
 }
@@ -509,9 +519,8 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             return residual_metrics(problem, &s.x);
         }
         let mut x = s.x.clone();
-        let mut c = vec![0.0; s.n];
-        self.correction(s, &mut c);
-        axpy(1.0, &c, &mut x);
+        let (mut t, mut z) = (vec![0.0; s.n], vec![0.0; s.n]);
+        self.add_correction(s, &mut x, &mut t, &mut z);
         residual_metrics(problem, &x)
     }
     fn finalize(&mut self, _problem: &P, s: &mut GcroDrState) -> Result<()> {
