@@ -13,7 +13,7 @@
 //!   whole CGS2 pass (whose second pass, as in a real solve, is skipped: the basis is
 //!   orthonormal; the 80 KB copy that resets `w` is inside the timing), against 20, 30
 //!   and 75 vectors (the average bases of GMRES(40),
-//!   GCRO-DR(40, 20) and GCRO-DR(100, 50)).
+//!   GCRO-DR(40, 20) and GCRO-DR(100, 50)); and one SpMV with the 5-point pattern.
 //! - `cg_parts`: the pieces of a CG + IC(0) iteration at n = 10⁶ (and an ILU(0) application).
 //!
 //! Run: `cargo bench --bench kernels` (prints criterion's figures).
@@ -141,6 +141,11 @@ fn cgs2_n1e4(c: &mut Criterion) {
             })
         });
     }
+    // the other half of a Krylov step at this size: one serial SpMV with the 5-point
+    // pattern of the sequence benches' Darcy matrices
+    let a = poisson2d(100).unwrap();
+    let mut y = vec![0.0; n];
+    g.bench_function("spmv", |b| b.iter(|| a.mul_vec(black_box(&w0), &mut y)));
     g.finish();
 }
 

@@ -337,14 +337,20 @@ fn spmv_rows(rp: &[u32], ci: &[u32], va: &[f64], x: &[f64], y: &mut [f64], first
     // x's length asserted by the caller).
     unsafe {
         let mut p = *rp.get_unchecked(first) as usize;
+        let term = |p: usize| *va.get_unchecked(p) * *x.get_unchecked(*ci.get_unchecked(p) as usize);
         for (k, yi) in y.iter_mut().enumerate() {
             let e = *rp.get_unchecked(first + k + 1) as usize;
-            let mut acc = 0.0;
-            while p < e {
-                acc += *va.get_unchecked(p) * *x.get_unchecked(*ci.get_unchecked(p) as usize);
+            let (mut a0, mut a1) = (0.0, 0.0);
+            while p + 2 <= e {
+                a0 += term(p);
+                a1 += term(p + 1);
+                p += 2;
+            }
+            if p < e {
+                a0 += term(p);
                 p += 1;
             }
-            *yi = acc;
+            *yi = a0 + a1;
         }
     }
 }

@@ -59,15 +59,16 @@ impl Basis {
 }
 
 /// Rows per block in the Gram–Schmidt kernels for vectors of length `n`. Serial
-/// sweeps (`n <` [`PAR_MIN_LEN`]) use 1024-row blocks: a backward sweep reuses the
+/// sweeps (`n <` [`PAR_MIN_LEN`]) use 512-row blocks: a backward sweep reuses the
 /// blocks the forward sweep before it left in L2, and the finer the blocks the more of
 /// them are still there (at n = 10⁴ against 30 vectors, 2.4 MB, one CGS2 step took
-/// 184 µs with 4096-row blocks swept forward only and 154 µs with 1024-row blocks
-/// alternating; `benches/kernels.rs`, `cgs2_n1e4`). Parallel sweeps keep 4096-row
-/// tasks. A function of `n` alone, so sums are the same on any thread count.
+/// 184 µs with 4096-row blocks swept forward only, 154 µs with 1024-row blocks
+/// alternating, 150 µs with 512 and 171 µs with 256; `benches/kernels.rs`,
+/// `cgs2_n1e4`). Parallel sweeps keep 4096-row tasks. A function of `n` alone, so
+/// sums are the same on any thread count.
 fn gs_rows(n: usize) -> usize {
     if n < PAR_MIN_LEN {
-        1024
+        512
     } else {
         4096
     }
@@ -82,7 +83,7 @@ const REUSE_BYTES: usize = 1 << 20;
 /// 4096-row blocks were 2.4 MB and the second read went to L3). A function of `n` and
 /// `j` alone, so sums stay the same on any thread count.
 fn reuse_rows(n: usize, j: usize) -> usize {
-    (REUSE_BYTES / (8 * j.max(1)) / 8 * 8).clamp(512, gs_rows(n))
+    (REUSE_BYTES / (8 * j.max(1)) / 8 * 8).clamp(64, gs_rows(n))
 }
 
 /// Which end of the vectors a serial sweep over row blocks starts from.
@@ -520,8 +521,8 @@ mod tests {
 
     #[test]
     fn fused_sweep_with_shorter_blocks_matches_separate_passes() {
-        // 200 vectors: blocks of reuse_rows(n, 200) < gs_rows(n) rows in the fused sweep
-        let (n, j) = (10_007, 200);
+        // 300 vectors: blocks of reuse_rows(n, 300) < gs_rows(n) rows in the fused sweep
+        let (n, j) = (10_007, 300);
         assert!(reuse_rows(n, j) < gs_rows(n));
         let v: Vec<f64> = (0..n * j).map(|i| ((i * 31) % 17) as f64 - 8.0).collect();
         let y: Vec<f64> = (0..j).map(|k| (k % 5) as f64 * 0.25 - 0.5).collect();
