@@ -144,6 +144,29 @@ fn every_family_and_strategy_writes_solutions_that_solve_their_systems() {
 }
 
 #[test]
+fn parallel_chains_write_the_same_data_set() {
+    // --jobs 3: three chains of the sorted order at once; every solution still solves its
+    // system (checked inside), in sample order, and agrees with the one-chain run
+    let (one, _) = generate_and_check("convdiff", "skr", &[]);
+    let (three, report) = generate_and_check("convdiff", "skr", &["--jobs", "3"]);
+    assert_eq!(report["sequence"]["plan"]["chains"], 3);
+    let (a, b) = (&one.arrays["sol"].data, &three.arrays["sol"].data);
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+    let den: f64 = a.iter().map(|x| x * x).sum();
+    assert!((num / den).sqrt() < 1e-6);
+    // three chains start cold three times
+    let cold = report["sequence"]["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["change"]["kind"] == "first")
+        .count();
+    assert_eq!(cold, 3);
+    let (_, report) = generate_and_check("darcy", "auto", &["--jobs", "2"]);
+    assert_eq!(report["sequence"]["plan"]["chains"], 2);
+}
+
+#[test]
 fn float32_output_and_the_baseline_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d.npz");

@@ -42,6 +42,12 @@ pub struct SequenceArgs {
     /// method/preconditioner run there).
     #[arg(long, value_enum, default_value = "auto")]
     pub device: Device,
+    /// Solve the (sorted) sequence as this many contiguous chains at once, one thread
+    /// each, every chain carrying its own recycled space and warm start (its first
+    /// system starts cold); 0: one chain per core. Results depend on N, not on timing.
+    /// CPU path only (the GPU batches systems its own way).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
 }
 
 impl SequenceArgs {
@@ -72,6 +78,7 @@ impl SequenceArgs {
             precond: self.precond.0,
             restart: self.restart,
             recycle: self.recycle,
+            chains: self.jobs,
             ..SequenceConfig::default()
         }
     }
@@ -131,7 +138,7 @@ pub(crate) fn run_with_progress(
     options: &Options,
     label: &str,
     quiet: bool,
-    on_done: &mut dyn FnMut(&solvent_solvers::sequence::SystemRecord, &[f64]) -> solvent_solvers::Result<()>,
+    on_done: &mut solvent_solvers::sequence::OnDone<'_>,
 ) -> Result<SequenceReport, CliError> {
     let bar = progress(source.len(), label, quiet);
     let result = solve_sequence(source, plan, options, &mut |rec, x| {

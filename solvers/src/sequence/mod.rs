@@ -22,5 +22,5 @@ pub use directory::DirectorySource;
 pub use plan::{
     resolve_plan, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy, DEFAULT_REFRESH_EVERY,
 };
-pub use solve::{solve_sequence, MatrixChange, SequenceReport, SystemRecord};
+pub use solve::{solve_sequence, MatrixChange, OnDone, SequenceReport, SystemRecord};
 pub use source::{InMemorySource, SamplerSource, SystemSource};

@@ -98,6 +98,12 @@ pub struct SequencePlan {
     /// the end of a solve that had no refresh yet); see
     /// [`crate::krylov::GcroDr::refresh_every`].
     pub refresh_every: usize,
+    /// Contiguous pieces the solve order is cut into, solved at once on one thread
+    /// each. Every chain carries its own recycled space, warm start, preconditioner
+    /// and factor, so each chain's first system starts cold; the results depend on
+    /// the number of chains, never on thread timing. 1 (the default): one chain, the
+    /// published method.
+    pub chains: usize,
     /// Why this plan.
     pub reason: String,
 }
@@ -117,6 +123,7 @@ impl SequencePlan {
             restart,
             recycle: 0,
             refresh_every: DEFAULT_REFRESH_EVERY,
+            chains: 1,
             reason: "independent: every system from zero".into(),
         }
     }
@@ -132,6 +139,7 @@ impl SequencePlan {
             restart,
             recycle,
             refresh_every: DEFAULT_REFRESH_EVERY,
+            chains: 1,
             reason: "skr: sorted, GCRO-DR with the recycled space carried along".into(),
         }
     }
@@ -153,6 +161,8 @@ pub struct SequenceConfig {
     pub recycle: usize,
     /// Above this many systems the greedy ordering gives way to the projected one.
     pub greedy_max: usize,
+    /// Chains solved in parallel ([`SequencePlan::chains`]); 0: one per available core.
+    pub chains: usize,
 }
 
 impl Default for SequenceConfig {
@@ -164,6 +174,7 @@ impl Default for SequenceConfig {
             restart: 40,
             recycle: 20,
             greedy_max: 5000,
+            chains: 1,
         }
     }
 }
@@ -195,7 +206,7 @@ pub fn resolve_plan(
         OrderKind::Greedy
     };
     let precond = config.precond.map(PrecondName::from);
-    let plan = match config.strategy {
+    let mut plan = match config.strategy {
         Strategy::Independent => {
             let method = config.method.unwrap_or(Method::Gmres);
             if method == Method::Auto {
@@ -274,6 +285,10 @@ pub fn resolve_plan(
             }
             p
         }
+    };
+    plan.chains = match config.chains {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        c => c,
     };
     Ok(plan)
 }

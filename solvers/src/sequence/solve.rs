@@ -10,6 +10,8 @@ use solvent_linalg::direct::{DirectKind, DirectSolver};
 use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
 use solvent_linalg::CsrMatrix;
 use solvent_problems::LinearSystemProblem;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 /// How a system's matrix relates to the previous one in solve order.
@@ -104,6 +106,9 @@ pub struct SequenceReport {
     pub assembly_s: f64,
     /// Wall-clock seconds of the whole call.
     pub wall_s: f64,
+    /// Wall-clock seconds of producing and solving the systems (the call without the
+    /// ordering): about `assembly_s + solve_s` with one chain, less with several.
+    pub solve_wall_s: f64,
     /// Original indices of systems that did not converge.
     pub failed: Vec<usize>,
 }
@@ -111,8 +116,16 @@ pub struct SequenceReport {
 impl SequenceReport {
     /// One line for humans.
     pub fn summary(&self) -> String {
+        let chains = if self.plan.chains > 1 {
+            format!(
+                "; {} chains in parallel: {:.3} s wall for assembly and solves",
+                self.plan.chains, self.solve_wall_s
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} systems: {} iterations, solve {:.3} s (+ ordering {:.3} s, assembly {:.3} s), {} not converged",
+            "{} systems: {} iterations, solve {:.3} s (+ ordering {:.3} s, assembly {:.3} s), {} not converged{chains}",
             self.systems.len(),
             self.total_iterations,
             self.solve_s,
@@ -148,7 +161,7 @@ pub(crate) fn order_systems(source: &dyn SystemSource, kind: OrderKind) -> Resul
     })
 }
 
-/// Per-sequence carried state.
+/// Per-chain carried state.
 struct Carry {
     prev: Option<CsrMatrix>,
     prev_x: Option<Vec<f64>>,
@@ -173,11 +186,60 @@ fn warm_guess(a: &CsrMatrix, b: &[f64], prev: &[f64]) -> Vec<f64> {
     prev.iter().map(|v| alpha * v).collect()
 }
 
+impl Carry {
+    fn new(plan: &SequencePlan) -> Self {
+        Self {
+            prev: None,
+            prev_x: None,
+            direct: None,
+            precond: None,
+            precond_for: None,
+            gcrodr: GcroDr::new()
+                .restart(plan.restart)
+                .recycle_dim(plan.recycle.max(1))
+                .refresh_every(plan.refresh_every),
+            dcg: DeflatedCg::new().deflation_dim(plan.recycle.max(1)),
+        }
+    }
+}
+
+/// The callback a sequence reports each solved system to.
+pub type OnDone<'a> = dyn FnMut(&SystemRecord, &[f64]) -> Result<()> + Send + 'a;
+
+/// What the chains of one sequence share.
+struct Shared<'a, 'b> {
+    /// The size of the first system solved; every other must match it.
+    n0: OnceLock<usize>,
+    /// Set when a chain fails: the others stop before their next system.
+    stop: AtomicBool,
+    on_done: Mutex<&'a mut OnDone<'b>>,
+}
+
+/// `order` cut into `chains` contiguous pieces of near-equal length (at most one per
+/// system), each with the position of its first system.
+fn chain_segments(order: &[usize], chains: usize) -> Vec<(usize, &[usize])> {
+    let (k, p) = (order.len(), chains.clamp(1, order.len().max(1)));
+    (0..p)
+        .map(|c| {
+            let (s, e) = (c * k / p, (c + 1) * k / p);
+            (s, &order[s..e])
+        })
+        .collect()
+}
+
 /// Solves every system of `source` as `plan` says, calling `on_done` with
-/// each record and solution as it finishes (in solve order). A system that
-/// does not converge is recorded (its last iterate passed on) and the
-/// sequence goes on; unusable input (a size mismatch, an unreadable system)
-/// stops it with an error naming the system.
+/// each record and solution as it finishes. A system that does not converge
+/// is recorded (its last iterate passed on) and the sequence goes on;
+/// unusable input (a size mismatch, an unreadable system) stops it with an
+/// error naming the system.
+///
+/// With one chain ([`SequencePlan::chains`]) the systems are solved, and
+/// reported, in solve order. With several, the solve order is cut into that
+/// many contiguous pieces solved at once, one thread each; `on_done` is
+/// called (one call at a time) in each piece's order, the pieces interleaved.
+/// An error in one chain stops the others before their next system; the error
+/// returned is that of the earliest chain, in solve order, that failed (a chain
+/// stopped early by another's error has not failed).
 ///
 /// No per-iteration trace is kept (`options`' trace schedule is replaced by
 /// [`TraceSchedule::Off`]): the records carry what a sequence reports, and
@@ -187,7 +249,7 @@ pub fn solve_sequence(
     source: &dyn SystemSource,
     plan: &SequencePlan,
     options: &Options,
-    on_done: &mut dyn FnMut(&SystemRecord, &[f64]) -> Result<()>,
+    on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
     options.validate()?;
     let options = &options.clone().trace(TraceSchedule::Off);
@@ -196,58 +258,38 @@ pub fn solve_sequence(
     let t = Instant::now();
     let order = order_systems(source, plan.order)?;
     let ordering_s = t.elapsed().as_secs_f64();
-    let tol = options.get_tol();
-    let mut carry = Carry {
-        prev: None,
-        prev_x: None,
-        direct: None,
-        precond: None,
-        precond_for: None,
-        gcrodr: GcroDr::new()
-            .restart(plan.restart)
-            .recycle_dim(plan.recycle.max(1))
-            .refresh_every(plan.refresh_every),
-        dcg: DeflatedCg::new().deflation_dim(plan.recycle.max(1)),
+    let t = Instant::now();
+    let shared = Shared {
+        n0: OnceLock::new(),
+        stop: AtomicBool::new(false),
+        on_done: Mutex::new(on_done),
     };
+    let segments = chain_segments(&order, plan.chains);
+    let results: Vec<Result<Vec<SystemRecord>>> = if segments.len() == 1 {
+        vec![solve_chain(source, plan, options, segments[0], &shared)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = segments
+                .iter()
+                .map(|&seg| {
+                    let shared = &shared;
+                    scope.spawn(move || solve_chain(source, plan, options, seg, shared))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        })
+    };
+    let solve_wall_s = t.elapsed().as_secs_f64();
     let mut records: Vec<Option<SystemRecord>> = vec![None; k];
-    let mut n0 = None;
-    for (position, &i) in order.iter().enumerate() {
-        let t = Instant::now();
-        let (a, b) = source.system(i)?;
-        let assembly_s = t.elapsed().as_secs_f64();
-        let bad = |message: String| SolverError::Sequence {
-            system: source.label(i),
-            message,
-        };
-        if a.nrows() != a.ncols() {
-            return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
+    // the first error in solve order wins (chains stopped by it return what they did)
+    for chain in results {
+        for rec in chain? {
+            let i = rec.index;
+            records[i] = Some(rec);
         }
-        if b.len() != a.nrows() {
-            return Err(bad(format!(
-                "right-hand side has {} entries, the matrix has {} rows",
-                b.len(),
-                a.nrows()
-            )));
-        }
-        let n = *n0.get_or_insert(a.nrows());
-        if a.nrows() != n {
-            return Err(bad(format!(
-                "{} unknowns, the sequence started with {n} (all systems must have one size)",
-                a.nrows()
-            )));
-        }
-        let change = MatrixChange::between(carry.prev.as_ref(), &a);
-        let (x, mut rec) = solve_one(&mut carry, plan, options, a, b, change)?;
-        rec.index = i;
-        rec.position = position;
-        rec.assembly_s = assembly_s;
-        rec.converged = rec.relres <= tol;
-        on_done(&rec, &x)?;
-        if plan.warm_start {
-            // only a converged solution is a trustworthy guess for a neighbour
-            carry.prev_x = rec.converged.then_some(x);
-        }
-        records[i] = Some(rec);
     }
     let systems: Vec<SystemRecord> = records.into_iter().flatten().collect();
     Ok(SequenceReport {
@@ -260,7 +302,89 @@ pub fn solve_sequence(
         ordering_s,
         systems,
         wall_s: wall.elapsed().as_secs_f64(),
+        solve_wall_s,
     })
+}
+
+/// Solves one chain: the systems `seg.1` (original indices, in solve order, the
+/// first at position `seg.0`), carrying state from each to the next. Returns the
+/// records of the systems it solved: all of them, or those before another chain
+/// failed; on its own failure, the error (after telling the other chains to stop).
+fn solve_chain(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    (first, systems): (usize, &[usize]),
+    shared: &Shared<'_, '_>,
+) -> Result<Vec<SystemRecord>> {
+    let mut carry = Carry::new(plan);
+    let mut records = Vec::with_capacity(systems.len());
+    for (p, &i) in systems.iter().enumerate() {
+        if shared.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let rec = solve_position(source, plan, options, &mut carry, i, first + p, shared);
+        match rec {
+            Ok(rec) => records.push(rec),
+            Err(e) => {
+                shared.stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Produces, checks, solves and reports system `i` (at `position` in the solve order).
+fn solve_position(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    carry: &mut Carry,
+    i: usize,
+    position: usize,
+    shared: &Shared<'_, '_>,
+) -> Result<SystemRecord> {
+    let t = Instant::now();
+    let (a, b) = source.system(i)?;
+    let assembly_s = t.elapsed().as_secs_f64();
+    let bad = |message: String| SolverError::Sequence {
+        system: source.label(i),
+        message,
+    };
+    if a.nrows() != a.ncols() {
+        return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
+    }
+    if b.len() != a.nrows() {
+        return Err(bad(format!(
+            "right-hand side has {} entries, the matrix has {} rows",
+            b.len(),
+            a.nrows()
+        )));
+    }
+    let n = *shared.n0.get_or_init(|| a.nrows());
+    if a.nrows() != n {
+        return Err(bad(format!(
+            "{} unknowns, the sequence started with {n} (all systems must have one size)",
+            a.nrows()
+        )));
+    }
+    let change = MatrixChange::between(carry.prev.as_ref(), &a);
+    let (x, mut rec) = solve_one(carry, plan, options, a, b, change)?;
+    rec.index = i;
+    rec.position = position;
+    rec.assembly_s = assembly_s;
+    rec.converged = rec.relres <= options.get_tol();
+    {
+        // a panic in another chain's callback does not make this one's unusable
+        let mut report = shared.on_done.lock().unwrap_or_else(PoisonError::into_inner);
+        report(&rec, &x)?;
+    }
+    if plan.warm_start {
+        // only a converged solution is a trustworthy guess for a neighbour
+        carry.prev_x = rec.converged.then_some(x);
+    }
+    Ok(rec)
 }
 
 fn record(iterations: usize, setup_s: f64, solve_s: f64, relres: f64, status: Status) -> SystemRecord {
@@ -508,6 +632,96 @@ mod tests {
             iters[1],
             iters[0]
         );
+    }
+
+    #[test]
+    fn parallel_chains_solve_their_pieces_as_separate_sequences() {
+        let src = darcy(9);
+        let o = Options::default().tol(1e-9).max_iters(5000);
+        let mut plan = SequencePlan::skr(30, 10);
+        plan.warm_start = true;
+        plan.chains = 3;
+        let solved = Mutex::new(vec![None; 9]);
+        let mut calls = 0;
+        let rep = solve_sequence(&src, &plan, &o, &mut |rec, x| {
+            calls += 1;
+            solved.lock().unwrap()[rec.index] = Some(x.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(calls, 9);
+        let solved: Vec<Vec<f64>> = solved
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(Option::unwrap)
+            .collect();
+        for (i, r) in rep.systems.iter().enumerate() {
+            assert_eq!(r.index, i);
+            assert!(r.converged);
+            let (a, b) = src.system(i).unwrap();
+            assert!(relative_residual(&a, &solved[i], &b) <= 1e-9);
+        }
+        // each piece of the order, solved alone as a one-chain sequence in that order,
+        // gives the same iterations and the same solutions to the bit
+        let pieces = chain_segments(&rep.order, 3);
+        assert_eq!(pieces.len(), 3);
+        for (first, piece) in pieces {
+            let systems = piece.iter().map(|&i| src.system(i).unwrap()).collect();
+            let alone = InMemorySource::new(systems, vec![vec![0.0]; piece.len()]).unwrap();
+            let mut one = plan.clone();
+            one.chains = 1;
+            one.order = OrderKind::Given;
+            let mut xs = Vec::new();
+            let r1 = solve_sequence(&alone, &one, &o, &mut |_, x| {
+                xs.push(x.to_vec());
+                Ok(())
+            })
+            .unwrap();
+            for (p, &i) in piece.iter().enumerate() {
+                let rec = &rep.systems[i];
+                assert_eq!(rec.position, first + p);
+                assert_eq!(rec.iterations, r1.systems[p].iterations, "system {i}");
+                assert_eq!(solved[i], xs[p], "system {i}");
+            }
+            // the first system of a chain starts cold
+            assert_eq!(rep.systems[piece[0]].change, MatrixChange::First);
+            assert_eq!(rep.systems[piece[0]].initial_relres, 1.0);
+        }
+        // more chains than systems: one system each
+        plan.chains = 50;
+        let small = darcy(4);
+        let rep = solve_sequence(&small, &plan, &o, &mut |_, _| Ok(())).unwrap();
+        assert!(rep
+            .systems
+            .iter()
+            .all(|r| r.converged && r.change == MatrixChange::First));
+    }
+
+    #[test]
+    fn an_error_in_one_chain_is_the_sequences_error() {
+        let a = solvent_problems::generators::poisson2d(10).unwrap();
+        let mut sys: Vec<_> = (0..6).map(|i| (a.clone(), vec![1.0 + i as f64; 100])).collect();
+        sys[4].1.pop();
+        let src = InMemorySource::new(sys, vec![vec![0.0]; 6]).unwrap();
+        let mut plan = SequencePlan::independent(20);
+        plan.chains = 2;
+        let e = solve_sequence(&src, &plan, &Options::default(), &mut |_, _| Ok(())).unwrap_err();
+        assert!(e.to_string().contains("system 4"), "{e}");
+        // a failing callback stops the sequence with its error
+        let good: Vec<_> = (0..6).map(|i| (a.clone(), vec![1.0 + i as f64; 100])).collect();
+        let src = InMemorySource::new(good, vec![vec![0.0]; 6]).unwrap();
+        let e = solve_sequence(&src, &plan, &Options::default(), &mut |rec, _| {
+            if rec.index == 1 {
+                return Err(SolverError::Sequence {
+                    system: "system 1".into(),
+                    message: "cannot write".into(),
+                });
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("cannot write"), "{e}");
     }
 
     #[test]
