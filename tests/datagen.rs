@@ -290,7 +290,8 @@ fn bad_datagen_input_is_a_clear_error_and_writes_nothing() {
 
 #[test]
 fn solve_seq_reproduces_the_shared_reference_solutions() {
-    for strategy in ["auto", "skr", "independent"] {
+    // the last: skr on two chains (systems 0 | 1, 2 of the sorted order)
+    for (strategy, jobs) in [("auto", 1), ("skr", 1), ("independent", 1), ("skr", 2)] {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("sol");
         let json = dir.path().join("r.json");
@@ -299,6 +300,8 @@ fn solve_seq_reproduces_the_shared_reference_solutions() {
             shared().to_str().unwrap(),
             "--strategy",
             strategy,
+            "--jobs",
+            &jobs.to_string(),
             "--tol",
             "1e-10",
             "--out",
@@ -310,6 +313,8 @@ fn solve_seq_reproduces_the_shared_reference_solutions() {
         assert!(o.status.success(), "{strategy}: {}", stderr(&o));
         let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(r["ordered_by"], "params_*.npy");
+        assert_eq!(r["plan"]["chains"], jobs);
+        assert!(r["solve_wall_s"].as_f64().unwrap() > 0.0);
         for (k, res) in check_shared_solutions(&out, strategy).into_iter().enumerate() {
             let rep = r["systems"][k]["relres"].as_f64().unwrap();
             assert!((rep - res).abs() <= 1e-3 * res + 1e-18);

@@ -105,6 +105,7 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
             "order": report.order,
             "total_iterations": report.total_iterations,
             "solve_s": report.solve_s,
+            "solve_wall_s": report.solve_wall_s,
             "failed": report.failed,
             "systems": systems,
         });
