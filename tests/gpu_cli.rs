@@ -250,6 +250,12 @@ fn gpu_requests_the_gpu_cannot_serve_are_usage_errors() {
             ],
             "CPU only",
         ),
+        (
+            vec![
+                "datagen", "darcy", "--grid", "8", "--count", "2", "--jobs", "2", "--device", "gpu",
+            ],
+            "--jobs 2 (parallel chains) runs on the CPU only",
+        ),
     ] {
         let o = solvent(&args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");

@@ -83,7 +83,9 @@ const REUSE_BYTES: usize = 1 << 20;
 /// 4096-row blocks were 2.4 MB and the second read went to L3). A function of `n` and
 /// `j` alone, so sums stay the same on any thread count.
 fn reuse_rows(n: usize, j: usize) -> usize {
-    (REUSE_BYTES / (8 * j.max(1)) / 8 * 8).clamp(64, gs_rows(n))
+    // serial blocks may get short; parallel ones stay long enough to be worth a task
+    let floor = if n < PAR_MIN_LEN { 64 } else { 512 };
+    (REUSE_BYTES / (8 * j.max(1)) / 8 * 8).clamp(floor, gs_rows(n))
 }
 
 /// Which end of the vectors a serial sweep over row blocks starts from.
@@ -466,8 +468,8 @@ mod tests {
 
     #[test]
     fn project_matches_plain_dot_products_in_both_builds() {
-        // lengths around the 8-lane body and the 4096-row blocks, counts around the
-        // 4-vector sweeps
+        // lengths around the 8-lane body and past block ends (4096 = eight 512-row serial
+        // blocks), counts around the 4-vector sweeps
         for n in [1, 7, 8, 9, 23, 64, 4096 + 13, 3 * 4096 + 5] {
             for j in 0..=9 {
                 let v: Vec<f64> = (0..n * j)
@@ -545,6 +547,19 @@ mod tests {
             });
         }
         assert_eq!(sums[0], sums[1]);
+        // and the backward sweep does visit the blocks last first
+        for (order, want_first) in [(Sweep::Forward, 0), (Sweep::Backward, n.div_ceil(gs_rows(n)) - 1)] {
+            let visits = std::sync::Mutex::new(Vec::new());
+            let mut out = vec![0.0; 1];
+            reduce_blocks(n, gs_rows(n), 1, order, &mut out, |c, _, _, part| {
+                visits.lock().unwrap().push(c);
+                part[0] = 1.0;
+            });
+            let visits = visits.into_inner().unwrap();
+            assert_eq!(visits[0], want_first, "{order:?}");
+            assert_eq!(visits.len(), n.div_ceil(gs_rows(n)));
+            assert_eq!(out[0], visits.len() as f64);
+        }
         let mut h = vec![0.0; j];
         project(&v, n, &w, &mut h);
         assert_eq!(h, sums[0]);

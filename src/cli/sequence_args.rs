@@ -44,8 +44,9 @@ pub struct SequenceArgs {
     pub device: Device,
     /// Solve the (sorted) sequence as this many contiguous chains at once, one thread
     /// each, every chain carrying its own recycled space and warm start (its first
-    /// system starts cold); 0: one chain per core. Results depend on N, not on timing.
-    /// CPU path only (the GPU batches systems its own way).
+    /// system starts cold); 0: one chain per core (then results depend on the machine's
+    /// core count). Results depend on N, not on timing. Runs on the CPU: with --device
+    /// auto it keeps the job there, with --device gpu it is an error.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
 }
@@ -87,6 +88,12 @@ impl SequenceArgs {
     pub fn gpu_capable(&self) -> Result<GpuJob, String> {
         if self.strategy == Strategy::Skr {
             return Err("--strategy skr (sorted GCRO-DR) runs on the CPU only".into());
+        }
+        if self.jobs != 1 {
+            return Err(format!(
+                "--jobs {} (parallel chains) runs on the CPU only",
+                self.jobs
+            ));
         }
         let method = device::gpu_method(self.method, self.precond.0)?;
         Ok(GpuJob {

@@ -519,7 +519,9 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
             return residual_metrics(problem, &s.x);
         }
         let mut x = s.x.clone();
-        let (mut t, mut z) = (vec![0.0; s.n], vec![0.0; s.n]);
+        // the work vectors only serve the preconditioned path
+        let len = if self.precond.is_some() { s.n } else { 0 };
+        let (mut t, mut z) = (vec![0.0; len], vec![0.0; len]);
         self.add_correction(s, &mut x, &mut t, &mut z);
         residual_metrics(problem, &x)
     }

@@ -102,7 +102,8 @@ pub struct SequencePlan {
     /// each. Every chain carries its own recycled space, warm start, preconditioner
     /// and factor, so each chain's first system starts cold; the results depend on
     /// the number of chains, never on thread timing. 1 (the default): one chain, the
-    /// published method.
+    /// published method; 0 is taken as 1, and more chains than systems as one per
+    /// system (the report's plan holds the number that ran).
     pub chains: usize,
     /// Why this plan.
     pub reason: String,
@@ -263,7 +264,7 @@ pub fn resolve_plan(
                 p.method = SeqMethod::Direct;
                 p.warm_start = false;
                 p.reason = if constant {
-                    "the matrix never changes: factorise once, then one triangular solve per system".into()
+                    "the matrix never changes: factorise once (per chain), then one triangular solve per system".into()
                 } else {
                     format!(
                         "n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse {} with the symbolic analysis reused",
@@ -340,6 +341,18 @@ mod tests {
         );
         let p = resolve_plan(&cfg(Strategy::Skr, None), 10_000, &small, false).unwrap();
         assert_eq!(p.order, OrderKind::Projected);
+        // chains: one by default, as asked, or one per core for 0
+        assert_eq!(p.chains, 1);
+        for (asked, want) in [
+            (3, 3),
+            (0, std::thread::available_parallelism().map_or(1, usize::from)),
+        ] {
+            let c = SequenceConfig {
+                chains: asked,
+                ..cfg(Strategy::Skr, None)
+            };
+            assert_eq!(resolve_plan(&c, 10, &small, false).unwrap().chains, want);
+        }
         assert!(resolve_plan(&cfg(Strategy::Skr, Some(Method::Cg)), 10, &small, false).is_err());
         // auto: factorise once / direct with reuse / CG + IC(0) / GCRO-DR + ILU(0)
         let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_spd, true).unwrap();

@@ -10,15 +10,15 @@ use solvent_linalg::direct::{DirectKind, DirectSolver};
 use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
 use solvent_linalg::CsrMatrix;
 use solvent_problems::LinearSystemProblem;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-/// How a system's matrix relates to the previous one in solve order.
+/// How a system's matrix relates to the previous one of its chain, in solve order.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum MatrixChange {
-    /// The first system.
+    /// The first system of its chain (no predecessor: nothing carried in).
     First,
     /// Bit-for-bit the same matrix.
     Identical,
@@ -79,9 +79,9 @@ pub struct SystemRecord {
     pub converged: bool,
     /// How the run ended.
     pub status: Status,
-    /// How the matrix differs from the previous one in solve order.
+    /// How the matrix differs from the previous one of its chain, in solve order.
     pub change: MatrixChange,
-    /// Whether the preconditioner or factor was reused from the previous system.
+    /// Whether the preconditioner or factor was reused from the chain's previous system.
     pub reused: bool,
     /// `‖b − A x₀‖ / ‖b‖` of the starting guess (1 from zero).
     pub initial_relres: f64,
@@ -208,11 +208,32 @@ pub type OnDone<'a> = dyn FnMut(&SystemRecord, &[f64]) -> Result<()> + Send + 'a
 
 /// What the chains of one sequence share.
 struct Shared<'a, 'b> {
-    /// The size of the first system solved; every other must match it.
+    /// The size of the first system in solve order; every other must match it.
     n0: OnceLock<usize>,
-    /// Set when a chain fails: the others stop before their next system.
-    stop: AtomicBool,
+    /// The earliest chain (in solve order) that failed: the chains after it stop before
+    /// their next system, those before it go on, so the error returned — the earliest
+    /// chain's — does not depend on timing.
+    failed_chain: AtomicUsize,
+    /// Set when a chain panicked: every chain stops (the panic goes on at the join).
+    abort: AtomicBool,
     on_done: Mutex<&'a mut OnDone<'b>>,
+}
+
+impl Shared<'_, '_> {
+    fn should_stop(&self, chain: usize) -> bool {
+        self.abort.load(Ordering::Relaxed) || chain > self.failed_chain.load(Ordering::Relaxed)
+    }
+}
+
+/// Sets [`Shared::abort`] if its chain's thread unwinds.
+struct AbortOnPanic<'s, 'a, 'b>(&'s Shared<'a, 'b>);
+
+impl Drop for AbortOnPanic<'_, '_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.abort.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// `order` cut into `chains` contiguous pieces of near-equal length (at most one per
@@ -234,12 +255,13 @@ fn chain_segments(order: &[usize], chains: usize) -> Vec<(usize, &[usize])> {
 /// error naming the system.
 ///
 /// With one chain ([`SequencePlan::chains`]) the systems are solved, and
-/// reported, in solve order. With several, the solve order is cut into that
-/// many contiguous pieces solved at once, one thread each; `on_done` is
-/// called (one call at a time) in each piece's order, the pieces interleaved.
-/// An error in one chain stops the others before their next system; the error
-/// returned is that of the earliest chain, in solve order, that failed (a chain
-/// stopped early by another's error has not failed).
+/// reported, in solve order. With several (at most one per system), the solve
+/// order is cut into that many contiguous pieces solved at once, one thread
+/// each; `on_done` is called (one call at a time) in each piece's order, the
+/// pieces interleaved. An error in a chain stops the chains after it in solve
+/// order before their next system; those before it go on, so the error
+/// returned is the first in solve order whatever the timing. (Which systems
+/// after it were solved and reported before the stop does depend on timing.)
 ///
 /// No per-iteration trace is kept (`options`' trace schedule is replaced by
 /// [`TraceSchedule::Off`]): the records carry what a sequence reports, and
@@ -261,26 +283,20 @@ pub fn solve_sequence(
     let t = Instant::now();
     let shared = Shared {
         n0: OnceLock::new(),
-        stop: AtomicBool::new(false),
+        failed_chain: AtomicUsize::new(usize::MAX),
+        abort: AtomicBool::new(false),
         on_done: Mutex::new(on_done),
     };
     let segments = chain_segments(&order, plan.chains);
-    let results: Vec<Result<Vec<SystemRecord>>> = if segments.len() == 1 {
-        vec![solve_chain(source, plan, options, segments[0], &shared)]
+    let results = if segments.len() == 1 {
+        vec![solve_chain(source, plan, options, 0, segments[0], &shared)]
     } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = segments
-                .iter()
-                .map(|&seg| {
-                    let shared = &shared;
-                    scope.spawn(move || solve_chain(source, plan, options, seg, shared))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        })
+        // every chain checks sizes against the first system in solve order
+        if let Some(&first) = order.first() {
+            let (a, _) = source.system(first)?;
+            shared.n0.get_or_init(|| a.nrows());
+        }
+        solve_chains_in_parallel(source, plan, options, &segments, &shared)?
     };
     let solve_wall_s = t.elapsed().as_secs_f64();
     let mut records: Vec<Option<SystemRecord>> = vec![None; k];
@@ -292,8 +308,10 @@ pub fn solve_sequence(
         }
     }
     let systems: Vec<SystemRecord> = records.into_iter().flatten().collect();
+    let mut plan = plan.clone();
+    plan.chains = segments.len();
     Ok(SequenceReport {
-        plan: plan.clone(),
+        plan,
         total_iterations: systems.iter().map(|r| r.iterations).sum(),
         solve_s: systems.iter().map(|r| r.setup_s + r.solve_s).sum(),
         assembly_s: systems.iter().map(|r| r.assembly_s).sum(),
@@ -306,28 +324,73 @@ pub fn solve_sequence(
     })
 }
 
-/// Solves one chain: the systems `seg.1` (original indices, in solve order, the
+/// Runs [`solve_chain`] on every segment, one scoped thread each, and returns their
+/// results in chain order (a chain's panic goes on here, after the others stopped).
+fn solve_chains_in_parallel(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    segments: &[(usize, &[usize])],
+    shared: &Shared<'_, '_>,
+) -> Result<Vec<Result<Vec<SystemRecord>>>> {
+    std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(segments.len());
+        for (c, &seg) in segments.iter().enumerate() {
+            let spawned = std::thread::Builder::new()
+                .name(format!("sequence chain {c}"))
+                .spawn_scoped(scope, move || {
+                    let _guard = AbortOnPanic(shared);
+                    solve_chain(source, plan, options, c, seg, shared)
+                });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // the chains already running stop before their next system
+                    shared.abort.store(true, Ordering::Relaxed);
+                    for h in handles {
+                        // their results are dropped: the failed start is the error
+                        if let Err(panic) = h.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    return Err(SolverError::setting(
+                        "chains",
+                        segments.len(),
+                        format!("could not start the thread of chain {c}: {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect())
+    })
+}
+
+/// Solves chain `chain`: the systems `seg.1` (original indices, in solve order, the
 /// first at position `seg.0`), carrying state from each to the next. Returns the
-/// records of the systems it solved: all of them, or those before another chain
-/// failed; on its own failure, the error (after telling the other chains to stop).
+/// records of the systems it solved — all of them, or those before an earlier chain
+/// failed — or, on its own failure, the error (after telling later chains to stop).
 fn solve_chain(
     source: &dyn SystemSource,
     plan: &SequencePlan,
     options: &Options,
+    chain: usize,
     (first, systems): (usize, &[usize]),
     shared: &Shared<'_, '_>,
 ) -> Result<Vec<SystemRecord>> {
     let mut carry = Carry::new(plan);
     let mut records = Vec::with_capacity(systems.len());
     for (p, &i) in systems.iter().enumerate() {
-        if shared.stop.load(Ordering::Relaxed) {
+        if shared.should_stop(chain) {
             break;
         }
         let rec = solve_position(source, plan, options, &mut carry, i, first + p, shared);
         match rec {
             Ok(rec) => records.push(rec),
             Err(e) => {
-                shared.stop.store(true, Ordering::Relaxed);
+                shared.failed_chain.fetch_min(chain, Ordering::Relaxed);
                 return Err(e);
             }
         }
@@ -376,8 +439,14 @@ fn solve_position(
     rec.assembly_s = assembly_s;
     rec.converged = rec.relres <= options.get_tol();
     {
-        // a panic in another chain's callback does not make this one's unusable
-        let mut report = shared.on_done.lock().unwrap_or_else(PoisonError::into_inner);
+        // poisoned: another chain panicked in the callback, and that panic goes on at
+        // the join; this chain reports nothing more
+        let Ok(mut report) = shared.on_done.lock() else {
+            return Err(SolverError::Sequence {
+                system: source.label(i),
+                message: "another chain panicked while reporting".into(),
+            });
+        };
         report(&rec, &x)?;
     }
     if plan.warm_start {
@@ -696,6 +765,59 @@ mod tests {
             .systems
             .iter()
             .all(|r| r.converged && r.change == MatrixChange::First));
+        assert_eq!(rep.plan.chains, 4, "the report holds the chains that ran");
+    }
+
+    #[test]
+    fn chain_segments_cut_the_order_into_contiguous_near_equal_pieces() {
+        let order: Vec<usize> = (0..10).rev().collect();
+        for chains in [0, 1, 3, 4, 10, 25] {
+            let segs = chain_segments(&order, chains);
+            assert_eq!(segs.len(), chains.clamp(1, 10));
+            let mut joined = Vec::new();
+            for (first, piece) in &segs {
+                assert_eq!(*first, joined.len(), "a piece starts where the last ended");
+                joined.extend_from_slice(piece);
+            }
+            assert_eq!(joined, order);
+            let (lo, hi) = segs.iter().fold((usize::MAX, 0), |(lo, hi), (_, p)| {
+                (lo.min(p.len()), hi.max(p.len()))
+            });
+            assert!(hi - lo <= 1, "{chains} chains: pieces of {lo}..{hi}");
+        }
+        let empty = chain_segments(&[], 4);
+        assert_eq!(empty.len(), 1);
+        assert!(empty[0].1.is_empty());
+    }
+
+    #[test]
+    fn the_first_bad_system_in_solve_order_is_the_error_whatever_the_timing() {
+        // systems 1 (chain 0) and 4 (chain 1) are both bad; chain 1 usually reaches its
+        // bad system first, but chain 0 is not stopped by it, so the error is system 1's
+        let a = solvent_problems::generators::poisson2d(10).unwrap();
+        let mut sys: Vec<_> = (0..6).map(|i| (a.clone(), vec![1.0 + i as f64; 100])).collect();
+        sys[1].1.pop();
+        sys[4].1.pop();
+        let src = InMemorySource::new(sys, vec![vec![0.0]; 6]).unwrap();
+        let mut plan = SequencePlan::independent(20);
+        plan.chains = 2;
+        for _ in 0..5 {
+            let e = solve_sequence(&src, &plan, &Options::default(), &mut |_, _| Ok(())).unwrap_err();
+            assert!(e.to_string().contains("system 1"), "{e}");
+        }
+        // a size that differs from the first system in solve order is named, not the first
+        let b = solvent_problems::generators::poisson2d(9).unwrap();
+        let mut sys: Vec<_> = (0..4).map(|_| (a.clone(), vec![1.0; 100])).collect();
+        sys[2] = (b, vec![1.0; 81]);
+        let src = InMemorySource::new(sys, vec![vec![0.0]; 4]).unwrap();
+        for _ in 0..5 {
+            let e = solve_sequence(&src, &plan, &Options::default(), &mut |_, _| Ok(())).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("system 2: 81 unknowns, the sequence started with 100"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
