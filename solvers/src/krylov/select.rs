@@ -10,10 +10,22 @@ use solvent_problems::LinearSystemProblem;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Systems up to this size go to the sparse direct solver under `auto`: on
-/// 2-D problems a direct solve beats Krylov methods up to ~10⁵ unknowns
-/// (see `shared/algorithms/krylov-recycling.md`).
+/// Systems up to this size go to the sparse direct solver under `auto` when the fill
+/// of their factor could not be predicted, and when they are not SPD (a direct solve is
+/// the robust choice where Krylov methods may stall). Otherwise the predicted fill
+/// decides ([`direct_pays`]).
 pub const AUTO_DIRECT_MAX_N: usize = 100_000;
+
+/// Predicted Cholesky fill per unknown up to which `auto` solves directly. 2-D grids sit
+/// at 42–55 entries per unknown (n = 9·10⁴ … 10⁶), where a factorisation and solve beat
+/// CG + IC(0) by 3.2x–10x, growing with n; 3-D 7-point grids at 280–660
+/// (n = 2.7·10⁴ … 1.25·10⁵), where CG + IC(0) was 16x–27x faster
+/// (`cargo bench --bench direct_crossover`).
+pub const AUTO_DIRECT_MAX_FILL_PER_UNKNOWN: f64 = 120.0;
+
+/// Largest predicted Cholesky factor (stored entries) `auto` factorises: 2.5·10⁸, 2 GB
+/// of values (a 2-D grid of ~4·10⁶ unknowns).
+pub const AUTO_DIRECT_MAX_FILL: usize = 250_000_000;
 
 /// A solution method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -85,6 +97,34 @@ pub struct MatrixAnalysis {
     pub positive_diagonal: bool,
     /// Some diagonal entry zero or missing.
     pub zero_diagonal: bool,
+    /// Entries the sparse Cholesky factor would store (faer's ordering and symbolic
+    /// analysis of the lower triangle; see [`solvent_linalg::direct::cholesky_fill`]),
+    /// `None` when the analysis failed.
+    pub cholesky_fill: Option<usize>,
+}
+
+/// Why `auto` should solve `an` directly, or `None` when an iterative method should:
+/// a predicted factor of at most [`AUTO_DIRECT_MAX_FILL_PER_UNKNOWN`] entries per unknown
+/// and [`AUTO_DIRECT_MAX_FILL`] in all (2-D-like fill); or, without a prediction or for a
+/// matrix that is not SPD-like, at most [`AUTO_DIRECT_MAX_N`] unknowns.
+pub fn direct_pays(an: &MatrixAnalysis) -> Option<String> {
+    let small = an.n <= AUTO_DIRECT_MAX_N;
+    let Some(fill) = an.cholesky_fill else {
+        return small.then(|| format!("n = {} ≤ {AUTO_DIRECT_MAX_N}", an.n));
+    };
+    let per = fill as f64 / an.n.max(1) as f64;
+    if per <= AUTO_DIRECT_MAX_FILL_PER_UNKNOWN && fill <= AUTO_DIRECT_MAX_FILL {
+        return Some(format!(
+            "predicted factor {fill} entries, {per:.0} per unknown (≤ {AUTO_DIRECT_MAX_FILL_PER_UNKNOWN}: 2-D-like fill)"
+        ));
+    }
+    let spd_like = an.symmetric && an.positive_diagonal;
+    (small && !spd_like).then(|| {
+        format!(
+            "n = {} ≤ {AUTO_DIRECT_MAX_N} and not SPD: a direct solve is the robust choice (predicted fill {per:.0} per unknown)",
+            an.n
+        )
+    })
 }
 
 /// Analyses `a`.
@@ -96,6 +136,7 @@ pub fn analyse(a: &CsrMatrix) -> MatrixAnalysis {
         symmetric: a.is_symmetric(1e-12),
         positive_diagonal: d.iter().all(|&v| v > 0.0),
         zero_diagonal: d.contains(&0.0),
+        cholesky_fill: solvent_linalg::direct::cholesky_fill(a).ok(),
     }
 }
 
@@ -160,15 +201,16 @@ pub(crate) fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKin
     }
 }
 
-/// Chooses method and preconditioner. Under `auto`: a direct solve up to
-/// [`AUTO_DIRECT_MAX_N`] unknowns; beyond, CG + IC(0) for symmetric matrices
-/// with a positive diagonal, MINRES + |Jacobi| for other symmetric ones,
-/// GMRES(m) + ILU(0) for nonsymmetric ones.
+/// Chooses method and preconditioner. Under `auto`: a direct solve when
+/// [`direct_pays`]; otherwise CG + IC(0) for symmetric matrices with a positive
+/// diagonal, MINRES + |Jacobi| for other symmetric ones, GMRES(m) + ILU(0) for
+/// nonsymmetric ones.
 pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
+    let direct = (config.method == Method::Auto).then(|| direct_pays(an)).flatten();
     let (method, reason) = match config.method {
-        Method::Auto if an.n <= AUTO_DIRECT_MAX_N => (
+        Method::Auto if direct.is_some() => (
             Method::Direct,
-            format!("n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse direct solve", an.n),
+            format!("{}: sparse direct solve", direct.unwrap_or_default()),
         ),
         Method::Auto if an.symmetric && an.positive_diagonal => (
             Method::Cg,

@@ -164,6 +164,7 @@ fn direct_solver_and_auto_plans() {
         symmetric: true,
         positive_diagonal: true,
         zero_diagonal: false,
+        cholesky_fill: None,
     };
     let p = plan(&big, &SolveConfig::default());
     assert_eq!((p.method, p.precond), (Method::Cg, select::PrecondName::Ic0));
@@ -188,6 +189,56 @@ fn direct_solver_and_auto_plans() {
     );
     let p = plan(&MatrixAnalysis { n: 100, ..big }, &SolveConfig::default());
     assert_eq!(p.method, Method::Direct);
+    // with a predicted fill: 2-D-like at any size goes direct, 3-D-like SPD does not
+    // even when small, and small non-SPD matrices stay direct
+    let two_d = MatrixAnalysis {
+        cholesky_fill: Some(55 * big.n),
+        ..big
+    };
+    assert_eq!(plan(&two_d, &SolveConfig::default()).method, Method::Direct);
+    let three_d = MatrixAnalysis {
+        n: 27_000,
+        cholesky_fill: Some(280 * 27_000),
+        ..big
+    };
+    assert_eq!(plan(&three_d, &SolveConfig::default()).method, Method::Cg);
+    let indefinite = MatrixAnalysis {
+        positive_diagonal: false,
+        ..three_d
+    };
+    assert_eq!(plan(&indefinite, &SolveConfig::default()).method, Method::Direct);
+    // a factor too large for memory is not attempted
+    let huge = MatrixAnalysis {
+        n: 10_000_000,
+        cholesky_fill: Some(60 * 10_000_000),
+        ..big
+    };
+    assert_eq!(plan(&huge, &SolveConfig::default()).method, Method::Cg);
+    // the real analysis of a 2-D and a 3-D grid (26³) predicts fills on either side
+    let a2 = diffusion2d(60, smooth_coefficient).unwrap();
+    let f2 = analyse(&a2).cholesky_fill.unwrap() as f64 / a2.nrows() as f64;
+    assert!(f2 < AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "2-D fill {f2}");
+    let m = 26;
+    let id = |i: usize, j: usize, k: usize| (i * m + j) * m + k;
+    let mut t = Vec::new();
+    for i in 0..m {
+        for j in 0..m {
+            for k in 0..m {
+                t.push((id(i, j, k), id(i, j, k), 6.0));
+                for (a, b, c) in [(i + 1, j, k), (i, j + 1, k), (i, j, k + 1)] {
+                    if a < m && b < m && c < m {
+                        t.push((id(i, j, k), id(a, b, c), -1.0));
+                        t.push((id(a, b, c), id(i, j, k), -1.0));
+                    }
+                }
+            }
+        }
+    }
+    let a3 = CsrMatrix::from_triplets(m * m * m, m * m * m, &t).unwrap();
+    let an3 = analyse(&a3);
+    let f3 = an3.cholesky_fill.unwrap() as f64 / a3.nrows() as f64;
+    assert!(f3 > AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "3-D fill {f3}");
+    assert_eq!(plan(&an3, &SolveConfig::default()).method, Method::Cg);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! What to carry along a sequence: the strategies and the plan they resolve to.
 
-use crate::krylov::{MatrixAnalysis, Method, PrecondName, AUTO_DIRECT_MAX_N};
+use crate::krylov::{direct_pays, MatrixAnalysis, Method, PrecondName};
 use crate::{Result, SolverError};
 use serde::Serialize;
 use solvent_linalg::precond::PrecondKind;
@@ -184,8 +184,9 @@ impl Default for SequenceConfig {
 ///
 /// `auto` chooses, in this order: one factorisation for a sequence whose
 /// matrix never changes; a sparse direct solve with the symbolic analysis
-/// reused for systems up to [`AUTO_DIRECT_MAX_N`] unknowns (on 2-D grids that
-/// size beats every Krylov method, recycling included); beyond, sorted
+/// reused when the first system's predicted factor is 2-D-like
+/// ([`crate::krylov::direct_pays`]: on 2-D grids that beat every Krylov method,
+/// recycling included, up to the 10⁶ unknowns measured); otherwise sorted
 /// systems with warm starts and preconditioner reuse, solved by CG + IC(0)
 /// when symmetric with a positive diagonal and by GCRO-DR + ILU(0) otherwise.
 pub fn resolve_plan(
@@ -259,22 +260,22 @@ pub fn resolve_plan(
             p.warm_start = true;
             p.reuse_precond = true;
             p.reuse_tol = 0.05;
-            if constant || first.n <= AUTO_DIRECT_MAX_N || config.method == Some(Method::Direct) {
+            let forced = config.method == Some(Method::Direct);
+            let direct = direct_pays(first);
+            if constant || forced || direct.is_some() {
                 p.order = OrderKind::Given;
                 p.method = SeqMethod::Direct;
                 p.warm_start = false;
+                let kind = if spd_like {
+                    "Cholesky (LU if not positive definite)"
+                } else {
+                    "LU"
+                };
                 p.reason = if constant {
                     "the matrix never changes: factorise once (per chain), then one triangular solve per system".into()
                 } else {
-                    format!(
-                        "n = {} ≤ {AUTO_DIRECT_MAX_N}: sparse {} with the symbolic analysis reused",
-                        first.n,
-                        if spd_like {
-                            "Cholesky (LU if not positive definite)"
-                        } else {
-                            "LU"
-                        }
-                    )
+                    let why = direct.unwrap_or_else(|| "--method direct".into());
+                    format!("{why}: sparse {kind} with the symbolic analysis reused")
                 };
             } else if spd_like {
                 p.method = SeqMethod::Krylov { method: Method::Cg };
@@ -305,6 +306,7 @@ mod tests {
             symmetric,
             positive_diagonal,
             zero_diagonal: false,
+            cholesky_fill: None,
         }
     }
 
