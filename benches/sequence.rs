@@ -149,7 +149,7 @@ fn main() {
     let auto = resolve_plan(
         &config,
         count,
-        &analyse(&a0),
+        &analyse(&a0).with_fill(&a0),
         source.matrix_is_constant() == Some(true),
     )
     .expect("plan");

@@ -103,9 +103,13 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     let sampler = PdeSampler::new(args.family, config)?;
     let source = SamplerSource::new(sampler.clone(), args.count);
     let (a0, _) = source.system(0)?;
-    let analysis = analyse(&a0);
-    drop(a0);
     let seq = args.seq.config();
+    // only auto's choice needs the predicted fill
+    let analysis = match seq.strategy {
+        Strategy::Auto => analyse(&a0).with_fill(&a0),
+        _ => analyse(&a0),
+    };
+    drop(a0);
     let constant = sampler.matrix_is_constant();
     let options = args.seq.options();
 
@@ -181,7 +185,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             assembly_s: report.assembly_s,
             failed: report.failed.clone(),
             report: serde_json::to_value(&report).unwrap_or_default(),
-            chains_note: chains_note(&report),
+            chains_note: report.chains_note(),
         }
     };
     let report = run;
@@ -305,7 +309,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
                 serde_json::to_value(b.plan.precond).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
                 b.total_iterations,
                 b.solve_s,
-                chains_note(b),
+                b.chains_note(),
                 b.solve_s / report.solve_s.max(1e-12),
             );
         }
@@ -334,18 +338,6 @@ struct RunTotals {
     assembly_s: f64,
     failed: Vec<usize>,
     report: serde_json::Value,
-    /// [`chains_note`] of the CPU run (empty on the GPU).
+    /// `SequenceReport::chains_note` of the CPU run (empty on the GPU).
     chains_note: String,
-}
-
-/// With several chains, the wall-clock time beside the summed per-system seconds.
-fn chains_note(report: &solvent_solvers::sequence::SequenceReport) -> String {
-    if report.plan.chains > 1 {
-        format!(
-            ", {:.3} s wall on {} chains at once (assembly included)",
-            report.solve_wall_s, report.plan.chains
-        )
-    } else {
-        String::new()
-    }
 }

@@ -5,7 +5,7 @@ use super::{write_json, CliError};
 use clap::Args;
 use solvent_linalg::io::matrix_market;
 use solvent_solvers::krylov::analyse;
-use solvent_solvers::sequence::{resolve_plan, DirectorySource, SystemSource};
+use solvent_solvers::sequence::{resolve_plan, DirectorySource, Strategy, SystemSource};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -49,7 +49,11 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
         super::check_output_path(p, "the report")?;
     }
     let (a0, _) = source.system(0)?;
-    let analysis = analyse(&a0);
+    // only auto's choice needs the predicted fill
+    let analysis = match args.seq.strategy {
+        Strategy::Auto => analyse(&a0).with_fill(&a0),
+        _ => analyse(&a0),
+    };
     drop(a0);
     let job = args.seq.gpu_capable();
     let ctx = super::device::open(

@@ -98,9 +98,20 @@ pub struct MatrixAnalysis {
     /// Some diagonal entry zero or missing.
     pub zero_diagonal: bool,
     /// Entries the sparse Cholesky factor would store (faer's ordering and symbolic
-    /// analysis of the lower triangle; see [`solvent_linalg::direct::cholesky_fill`]),
-    /// `None` when the analysis failed.
+    /// analysis of the lower triangle; see [`solvent_linalg::direct::cholesky_fill`]):
+    /// `None` from [`analyse`], set by [`MatrixAnalysis::with_fill`] (or `None` when
+    /// that analysis failed).
     pub cholesky_fill: Option<usize>,
+}
+
+impl MatrixAnalysis {
+    /// The same facts with [`MatrixAnalysis::cholesky_fill`] predicted for `a`: the
+    /// one `auto` decides by ([`direct_pays`]), and not cheap (faer's ordering and
+    /// symbolic factorisation, 0.6 s at n = 10⁶), so only `auto` asks for it.
+    pub fn with_fill(mut self, a: &CsrMatrix) -> Self {
+        self.cholesky_fill = solvent_linalg::direct::cholesky_fill(a).ok();
+        self
+    }
 }
 
 /// Why `auto` should solve `an` directly, or `None` when an iterative method should:
@@ -136,7 +147,7 @@ pub fn analyse(a: &CsrMatrix) -> MatrixAnalysis {
         symmetric: a.is_symmetric(1e-12),
         positive_diagonal: d.iter().all(|&v| v > 0.0),
         zero_diagonal: d.contains(&0.0),
-        cholesky_fill: solvent_linalg::direct::cholesky_fill(a).ok(),
+        cholesky_fill: None,
     }
 }
 
@@ -363,7 +374,10 @@ pub fn solve_system(
     }
     let t = Instant::now();
     let a = problem.a();
-    let an = analyse(a);
+    let an = match config.method {
+        Method::Auto => analyse(a).with_fill(a),
+        _ => analyse(a),
+    };
     let mut plan = plan(&an, config);
     if plan.method == Method::Cg && config.precond.is_none() && !an.positive_diagonal {
         // neither IC(0) nor Jacobi can be positive definite with a non-positive diagonal

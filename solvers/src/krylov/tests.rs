@@ -190,33 +190,30 @@ fn direct_solver_and_auto_plans() {
     let p = plan(&MatrixAnalysis { n: 100, ..big }, &SolveConfig::default());
     assert_eq!(p.method, Method::Direct);
     // with a predicted fill: 2-D-like at any size goes direct, 3-D-like SPD does not
-    // even when small, and small non-SPD matrices stay direct
-    let two_d = MatrixAnalysis {
-        cholesky_fill: Some(55 * big.n),
-        ..big
-    };
-    assert_eq!(plan(&two_d, &SolveConfig::default()).method, Method::Direct);
-    let three_d = MatrixAnalysis {
-        n: 27_000,
-        cholesky_fill: Some(280 * 27_000),
-        ..big
-    };
-    assert_eq!(plan(&three_d, &SolveConfig::default()).method, Method::Cg);
-    let indefinite = MatrixAnalysis {
-        positive_diagonal: false,
-        ..three_d
-    };
-    assert_eq!(plan(&indefinite, &SolveConfig::default()).method, Method::Direct);
-    // a factor too large for memory is not attempted
-    let huge = MatrixAnalysis {
-        n: 10_000_000,
-        cholesky_fill: Some(60 * 10_000_000),
-        ..big
-    };
-    assert_eq!(plan(&huge, &SolveConfig::default()).method, Method::Cg);
+    // even when small, small non-SPD matrices stay direct, and a factor too large for
+    // memory is not attempted
+    for (n, per_unknown, positive_diagonal, want) in [
+        (1_000_000, 55, true, Method::Direct),
+        (27_000, 280, true, Method::Cg),
+        (27_000, 280, false, Method::Direct),
+        (10_000_000, 60, true, Method::Cg),
+    ] {
+        let an = MatrixAnalysis {
+            n,
+            positive_diagonal,
+            cholesky_fill: Some(per_unknown * n),
+            ..big
+        };
+        assert_eq!(
+            plan(&an, &SolveConfig::default()).method,
+            want,
+            "n {n}, fill {per_unknown}/unknown"
+        );
+    }
     // the real analysis of a 2-D and a 3-D grid (26³) predicts fills on either side
     let a2 = diffusion2d(60, smooth_coefficient).unwrap();
-    let f2 = analyse(&a2).cholesky_fill.unwrap() as f64 / a2.nrows() as f64;
+    assert_eq!(analyse(&a2).cholesky_fill, None, "analyse stays cheap");
+    let f2 = analyse(&a2).with_fill(&a2).cholesky_fill.unwrap() as f64 / a2.nrows() as f64;
     assert!(f2 < AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "2-D fill {f2}");
     let m = 26;
     let id = |i: usize, j: usize, k: usize| (i * m + j) * m + k;
@@ -235,7 +232,7 @@ fn direct_solver_and_auto_plans() {
         }
     }
     let a3 = CsrMatrix::from_triplets(m * m * m, m * m * m, &t).unwrap();
-    let an3 = analyse(&a3);
+    let an3 = analyse(&a3).with_fill(&a3);
     let f3 = an3.cholesky_fill.unwrap() as f64 / a3.nrows() as f64;
     assert!(f3 > AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "3-D fill {f3}");
     assert_eq!(plan(&an3, &SolveConfig::default()).method, Method::Cg);
