@@ -24,7 +24,8 @@ pub const AUTO_DIRECT_MAX_N: usize = 100_000;
 pub const AUTO_DIRECT_MAX_FILL_PER_UNKNOWN: f64 = 120.0;
 
 /// Largest predicted Cholesky factor (stored entries) `auto` factorises: 2.5·10⁸, 2 GB
-/// of values (a 2-D grid of ~4·10⁶ unknowns).
+/// of values (about a 2-D grid of 4·10⁶ unknowns, extrapolating the 55 entries per
+/// unknown measured at 10⁶; not measured at that size).
 pub const AUTO_DIRECT_MAX_FILL: usize = 250_000_000;
 
 /// A solution method.
