@@ -1,25 +1,52 @@
-//! Where a sparse direct solve stops beating preconditioned CG: Darcy on 2-D grids
-//! (5-point, `a = exp(GRF)`) and a 3-D 7-point variable-coefficient diffusion, at growing
-//! n. Per matrix: the predicted Cholesky fill (symbolic analysis only), one factorisation
-//! plus solve, and CG + IC(0) to tol 1e-8 from zero, side by side in one run.
+//! Where a sparse direct solve stops beating a preconditioned Krylov method, and what
+//! `auto` picks: Darcy on 2-D grids (5-point, `a = exp(GRF)`) and 3-D 7-point operators
+//! at growing n. Per matrix: the predicted Cholesky fill (symbolic analysis only), one
+//! factorisation plus solve, and the Krylov method to tol 1e-8 from zero, side by side
+//! in one run — CG + IC(0) against Cholesky for the SPD ones, GMRES(40) + ILU(0) against
+//! LU for the others.
 //!
-//! Run: `cargo bench --bench direct_crossover -- [2d GRID…] [3d SIDE…]`
-//! (default: `2d 300 600 1000 3d 30 50 70`).
+//! Run: `cargo bench --bench direct_crossover -- [2d GRID…] [3d SIDE…] [3dhard SIDE…]
+//! [3dconv SIDE…] [3dhelm SIDE…]` (default: `2d 300 600 1000 3d 30 50 70`). `3d` is a
+//! mild variable-coefficient diffusion, `3dhard` one with channels of contrast 10⁶,
+//! `3dconv` an upwind convection–diffusion (cell Péclet 0.5; nonsymmetric, diagonally
+//! dominant), `3dhelm` a Laplacian shifted to be indefinite (not dominant).
 
 use solvent::linalg::direct::{cholesky_fill, DirectKind, DirectSolver};
-use solvent::linalg::precond::Ic0;
+use solvent::linalg::precond::{Ic0, Ilu0};
 use solvent::linalg::vector::relative_residual;
 use solvent::linalg::CsrMatrix;
 use solvent::prelude::*;
 use solvent::problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
+use solvent::solvers::krylov::{solve_system, SolveConfig};
 use solvent::solvers::TraceSchedule;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// −∇·(c∇u) on an m³ grid (7-point, harmonic-mean faces), c = 1 + 0.9·sin pattern.
-fn diffusion3d(m: usize) -> CsrMatrix {
+/// −∇·(c∇u) on an m³ grid (7-point, harmonic-mean faces). Mild: c = 1 + 0.9·sin pattern
+/// (contrast 19). `hard`: c = 10³ where a smooth sum of sines plus 0.3 of a per-cell
+/// hash is positive, 10⁻³ elsewhere (contrast 10⁶, connected channels with rough
+/// edges) — the case where CG + IC(0) needs the most iterations (a lognormal field of
+/// contrast 10⁴, smooth or rough, cost it 64–127 iterations; this one up to 575).
+fn diffusion3d(m: usize, hard: bool) -> CsrMatrix {
     let id = |i: usize, j: usize, k: usize| (i * m + j) * m + k;
-    let c = |i: usize, j: usize, k: usize| 1.0 + 0.9 * ((i * 7 + j * 3 + k * 5) as f64 * 0.37).sin();
+    let h = std::f64::consts::TAU / m as f64;
+    let c = |i: usize, j: usize, k: usize| {
+        if hard {
+            let (x, y, z) = (i as f64 * h, j as f64 * h, k as f64 * h);
+            let smooth =
+                ((2.0 * x + y).sin() + (3.0 * y - z).cos() + (x + 4.0 * z).sin() * (2.0 * y).cos()) / 3.0;
+            let mut hsh = (id(i, j, k) as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            hsh ^= hsh >> 29;
+            let rough = (hsh % 2001) as f64 / 1000.0 - 1.0;
+            if smooth + 0.3 * rough > 0.0 {
+                1e3
+            } else {
+                1e-3
+            }
+        } else {
+            1.0 + 0.9 * ((i * 7 + j * 3 + k * 5) as f64 * 0.37).sin()
+        }
+    };
     let mut t = Vec::with_capacity(7 * m * m * m);
     for i in 0..m {
         for j in 0..m {
@@ -51,6 +78,88 @@ fn diffusion3d(m: usize) -> CsrMatrix {
     CsrMatrix::from_triplets(m * m * m, m * m * m, &t).expect("3-D matrix")
 }
 
+/// `−Δu + β·∇u − σu` on an m³ grid (7-point Laplacian, first-order upwind convection
+/// along β = (p, p/2, p/4) in grid units, so `p` is the cell Péclet number), scaled by
+/// h². `σ > 0` makes it indefinite (Helmholtz-like, shift σ·h²).
+fn nonsym3d(m: usize, p: f64, sigma_h2: f64) -> CsrMatrix {
+    let id = |i: usize, j: usize, k: usize| (i * m + j) * m + k;
+    let beta = [p, p / 2.0, p / 4.0];
+    let mut t = Vec::with_capacity(7 * m * m * m);
+    for i in 0..m {
+        for j in 0..m {
+            for k in 0..m {
+                let row = id(i, j, k);
+                let mut diag = 6.0 - sigma_h2;
+                for (d, &bd) in beta.iter().enumerate() {
+                    diag += bd; // upwind: β_d (u_here − u_behind)
+                    let idx = [i, j, k];
+                    for (step, w) in [(usize::MAX, -1.0 - bd), (1, -1.0)] {
+                        let mut nb = idx;
+                        nb[d] = nb[d].wrapping_add(step);
+                        if nb[d] < m {
+                            t.push((row, id(nb[0], nb[1], nb[2]), w));
+                        }
+                    }
+                }
+                t.push((row, row, diag));
+            }
+        }
+    }
+    CsrMatrix::from_triplets(m * m * m, m * m * m, &t).expect("3-D nonsymmetric matrix")
+}
+
+/// What `solve --method auto` runs on `a` (the same rule as `datagen --strategy auto`),
+/// and its time to tol 1e-8 (analysis and fill prediction included).
+fn auto_pick(a: &CsrMatrix, b: &[f64]) -> String {
+    let problem = LinearSystemProblem::new(a.clone(), b.to_vec()).expect("problem");
+    let opts = Options::default()
+        .tol(1e-8)
+        .max_iters(20_000)
+        .trace(TraceSchedule::Off);
+    let t = Instant::now();
+    let s = solve_system(&problem, &SolveConfig::default(), &opts, &mut []).expect("auto");
+    let secs = t.elapsed().as_secs_f64();
+    let method = s.report.solver.clone();
+    let ok = if s.report.status.is_converged() {
+        ""
+    } else {
+        ", not converged"
+    };
+    format!("{method} {secs:.3}{ok}")
+}
+
+/// One LU solve against GMRES(40) + ILU(0) from zero, for a matrix that is not SPD.
+fn measure_lu(label: &str, a: &CsrMatrix, b: &[f64]) {
+    let n = a.nrows();
+    let t = Instant::now();
+    let fill = cholesky_fill(a).expect("symbolic");
+    let symbolic_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let d = DirectSolver::new(a, DirectKind::Lu).expect("lu");
+    let mut x = vec![0.0; n];
+    d.solve(b, &mut x).expect("solve");
+    let direct_s = t.elapsed().as_secs_f64();
+    let direct_res = relative_residual(a, &x, b);
+    drop(d);
+    let t = Instant::now();
+    let problem = LinearSystemProblem::new(a.clone(), b.to_vec()).expect("problem");
+    let opts = Options::default()
+        .tol(1e-8)
+        .max_iters(20_000)
+        .trace(TraceSchedule::Off);
+    let pc = Arc::new(Ilu0::new(a).expect("ilu0"));
+    let out = run(&problem, &mut Gmres::new().restart(40).preconditioner(pc), &opts).expect("gmres");
+    let it_s = t.elapsed().as_secs_f64();
+    println!(
+        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | LU {direct_s:.3} ({direct_res:.0e}) | GMRES(40) + ILU(0) {it_s:.3} ({} its{}) | {:.2}x | {} |",
+        fill as f64 / n as f64,
+        out.report.iterations,
+        if out.report.status.is_converged() { "" } else { ", not converged" },
+        it_s / direct_s,
+        auto_pick(a, b)
+    );
+}
+
 fn measure(label: &str, a: &CsrMatrix, b: &[f64]) {
     let n = a.nrows();
     let t = Instant::now();
@@ -73,10 +182,12 @@ fn measure(label: &str, a: &CsrMatrix, b: &[f64]) {
     let out = run(&problem, &mut Cg::new().preconditioner(pc), &opts).expect("cg");
     let cg_s = t.elapsed().as_secs_f64();
     println!(
-        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | {direct_s:.3} ({direct_res:.0e}) | {cg_s:.3} ({} its) | {:.2}x |",
+        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | Cholesky {direct_s:.3} ({direct_res:.0e}) | CG + IC(0) {cg_s:.3} ({} its{}) | {:.2}x | {} |",
         fill as f64 / n as f64,
         out.report.iterations,
-        cg_s / direct_s
+        if out.report.status.is_converged() { "" } else { ", not converged" },
+        cg_s / direct_s,
+        auto_pick(a, b)
     );
 }
 
@@ -93,23 +204,32 @@ fn main() {
     } else {
         args
     };
-    println!("| grid | n | Cholesky fill | fill / n | symbolic s | direct s (residual) | CG + IC(0) s | CG / direct |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let mut dim = "2d";
+    println!("| grid | n | Cholesky fill | fill / n | symbolic s | direct s (residual) | iterative s | iterative / direct | auto: solver s |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut dim: &str = "2d";
     for a in &args {
-        if a == "2d" || a == "3d" {
-            dim = if a == "2d" { "2d" } else { "3d" };
+        if ["2d", "3d", "3dhard", "3dconv", "3dhelm"].contains(&a.as_str()) {
+            dim = a;
             continue;
         }
         let m: usize = a.parse().expect("grid size");
-        if dim == "2d" {
+        if dim == "3dconv" || dim == "3dhelm" {
+            // cell Péclet 0.5 convection; the Helmholtz-like shift puts ~1% of the
+            // Laplacian's eigenvalues below zero
+            let (p, shift) = if dim == "3dconv" { (0.5, 0.0) } else { (0.0, 0.35) };
+            let a = nonsym3d(m, p, shift);
+            let b = vec![1.0; a.nrows()];
+            measure_lu(&format!("3-D {dim} {m}³"), &a, &b);
+        } else if dim == "2d" {
             let s = PdeSampler::new(PdeFamily::Darcy, FamilyConfig::new(m, 0)).expect("sampler");
             let smp = s.sample(0).expect("sample");
             measure(&format!("2-D Darcy {m}²"), &smp.a, &smp.b);
         } else {
-            let a = diffusion3d(m);
+            let hard = dim == "3dhard";
+            let a = diffusion3d(m, hard);
             let b = vec![1.0 / ((m + 1) * (m + 1)) as f64; a.nrows()];
-            measure(&format!("3-D diffusion {m}³"), &a, &b);
+            let what = if hard { "channels, contrast 10⁶" } else { "mild" };
+            measure(&format!("3-D diffusion {m}³ ({what})"), &a, &b);
         }
     }
 }

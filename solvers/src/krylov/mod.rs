@@ -37,8 +37,9 @@ pub use gmres::{Gmres, GmresState};
 pub use minres::{Minres, MinresState};
 pub use recycle::{harmonic_ritz_coefficients, RecycleSpace, SmallCycle};
 pub use select::{
-    analyse, direct_pays, plan, solve_system, MatrixAnalysis, Method, PrecondName, SolveConfig, SolvePlan,
-    SystemSolution, AUTO_DIRECT_MAX_FILL, AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, AUTO_DIRECT_MAX_N,
+    analyse, direct_pays, iterative_pays, plan, solve_system, MatrixAnalysis, Method, PrecondName,
+    SolveConfig, SolvePlan, SystemSolution, AUTO_DIRECT_MAX_FILL, AUTO_DIRECT_MAX_FILL_PER_UNKNOWN,
+    AUTO_DIRECT_MAX_N,
 };
 
 use crate::metrics::{Criterion, Metrics};

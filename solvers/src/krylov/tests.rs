@@ -164,6 +164,7 @@ fn direct_solver_and_auto_plans() {
         symmetric: true,
         positive_diagonal: true,
         zero_diagonal: false,
+        diagonally_dominant: false,
         cholesky_fill: None,
     };
     let p = plan(&big, &SolveConfig::default());
@@ -190,24 +191,31 @@ fn direct_solver_and_auto_plans() {
     let p = plan(&MatrixAnalysis { n: 100, ..big }, &SolveConfig::default());
     assert_eq!(p.method, Method::Direct);
     // with a predicted fill: 2-D-like at any size goes direct, 3-D-like SPD does not
-    // even when small, small non-SPD matrices stay direct, and a factor too large for
-    // memory is not attempted
-    for (n, per_unknown, positive_diagonal, want) in [
-        (1_000_000, 55, true, Method::Direct),
-        (27_000, 280, true, Method::Cg),
-        (27_000, 280, false, Method::Direct),
-        (10_000_000, 60, true, Method::Cg),
+    // even when small, small non-SPD matrices stay direct unless diagonally dominant
+    // (then GMRES), and a factor too large for memory is not attempted
+    for (n, per_unknown, symmetric, positive_diagonal, diagonally_dominant, want) in [
+        (1_000_000, 55, true, true, false, Method::Direct),
+        (27_000, 280, true, true, false, Method::Cg),
+        (27_000, 280, true, false, false, Method::Direct),
+        (27_000, 280, false, true, false, Method::Direct),
+        (27_000, 280, false, true, true, Method::Gmres),
+        (27_000, 280, false, false, true, Method::Direct),
+        (27_000, 100, false, true, true, Method::Direct),
+        (10_000_000, 60, true, true, false, Method::Cg),
     ] {
         let an = MatrixAnalysis {
             n,
+            symmetric,
             positive_diagonal,
+            diagonally_dominant,
             cholesky_fill: Some(per_unknown * n),
             ..big
         };
         assert_eq!(
             plan(&an, &SolveConfig::default()).method,
             want,
-            "n {n}, fill {per_unknown}/unknown"
+            "n {n}, fill {per_unknown}/unknown, symmetric {symmetric}, positive diagonal \
+             {positive_diagonal}, dominant {diagonally_dominant}"
         );
     }
     // the real analysis of a 2-D and a 3-D grid (26³) predicts fills on either side
@@ -236,6 +244,33 @@ fn direct_solver_and_auto_plans() {
     let f3 = an3.cholesky_fill.unwrap() as f64 / a3.nrows() as f64;
     assert!(f3 > AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "3-D fill {f3}");
     assert_eq!(plan(&an3, &SolveConfig::default()).method, Method::Cg);
+    // diagonal dominance on real matrices: upwind convection–diffusion and the
+    // Laplacians are dominant; a Helmholtz shift and a sign flip in a row are not
+    let c = convection_diffusion2d(30, 0.01, 1.0, 0.5).unwrap();
+    assert!(analyse(&c).diagonally_dominant && !analyse(&c).symmetric);
+    assert!(analyse(&a3).diagonally_dominant && analyse(&a2).diagonally_dominant);
+    let helm = shifted_laplacian2d(30, 20.0).unwrap();
+    assert!(!analyse(&helm).diagonally_dominant);
+    let mut t: Vec<_> = (0..c.nrows())
+        .flat_map(|i| {
+            let (cols, vals) = c.row(i);
+            cols.iter()
+                .zip(vals)
+                .map(move |(&j, &v)| (i, j as usize, v))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let off = t.iter().position(|&(i, j, _)| i == 465 && j != 465).unwrap();
+    t[off].2 *= 1.5;
+    let c2 = CsrMatrix::from_triplets(c.nrows(), c.ncols(), &t).unwrap();
+    assert!(!analyse(&c2).diagonally_dominant, "one row no longer dominant");
+    // with 3-D-like fill a dominant nonsymmetric matrix gets GMRES + ILU(0)
+    let an = MatrixAnalysis {
+        cholesky_fill: Some(300 * c.nrows()),
+        ..analyse(&c)
+    };
+    let p = plan(&an, &SolveConfig::default());
+    assert_eq!((p.method, p.precond), (Method::Gmres, select::PrecondName::Ilu0));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! What to carry along a sequence: the strategies and the plan they resolve to.
 
-use crate::krylov::{direct_pays, MatrixAnalysis, Method, PrecondName};
+use crate::krylov::{direct_pays, iterative_pays, MatrixAnalysis, Method, PrecondName};
 use crate::{Result, SolverError};
 use serde::Serialize;
 use solvent_linalg::precond::PrecondKind;
@@ -105,6 +105,11 @@ pub struct SequencePlan {
     /// published method; 0 is taken as 1, and more chains than systems as one per
     /// system (the report's plan holds the number that ran).
     pub chains: usize,
+    /// With CG: when a system's run breaks down (the matrix is not positive definite,
+    /// as a Helmholtz operator with a positive diagonal), solve it again with MINRES +
+    /// |Jacobi|, and the rest of its chain with MINRES from the start. `auto` sets it,
+    /// as `solve --method auto` retries one system.
+    pub minres_on_breakdown: bool,
     /// Why this plan.
     pub reason: String,
 }
@@ -125,6 +130,7 @@ impl SequencePlan {
             recycle: 0,
             refresh_every: DEFAULT_REFRESH_EVERY,
             chains: 1,
+            minres_on_breakdown: false,
             reason: "independent: every system from zero".into(),
         }
     }
@@ -141,6 +147,7 @@ impl SequencePlan {
             recycle,
             refresh_every: DEFAULT_REFRESH_EVERY,
             chains: 1,
+            minres_on_breakdown: false,
             reason: "skr: sorted, GCRO-DR with the recycled space carried along".into(),
         }
     }
@@ -186,7 +193,8 @@ impl Default for SequenceConfig {
 /// matrix never changes; a sparse direct solve with the symbolic analysis
 /// reused when the first system's predicted factor is 2-D-like
 /// ([`crate::krylov::direct_pays`]: on 2-D grids that beat every Krylov method,
-/// recycling included, up to the 10⁶ unknowns measured); otherwise sorted
+/// recycling included, up to the 10⁶ unknowns measured), or when it has at most 10⁵
+/// unknowns and is neither SPD-like nor diagonally dominant; otherwise sorted
 /// systems with warm starts and preconditioner reuse, solved by CG + IC(0)
 /// when symmetric with a positive diagonal and by GCRO-DR + ILU(0) otherwise.
 pub fn resolve_plan(
@@ -280,10 +288,17 @@ pub fn resolve_plan(
             } else if spd_like {
                 p.method = SeqMethod::Krylov { method: Method::Cg };
                 p.precond = precond.unwrap_or(PrecondName::Ic0);
-                p.reason = "large, symmetric with positive diagonal: sorted, warm-started CG + IC(0)".into();
+                p.minres_on_breakdown = true;
+                p.reason = format!(
+                    "{}; symmetric with positive diagonal: sorted, warm-started CG + IC(0) (MINRES + |Jacobi| from the first system on which CG finds the matrix indefinite)",
+                    iterative_pays(first)
+                );
             } else {
                 p.precond = precond.unwrap_or(PrecondName::Ilu0);
-                p.reason = "large, general: sorted, warm-started GCRO-DR + ILU(0)".into();
+                p.reason = format!(
+                    "{}; not SPD: sorted, warm-started GCRO-DR + ILU(0)",
+                    iterative_pays(first)
+                );
             }
             p
         }
@@ -306,6 +321,7 @@ mod tests {
             symmetric,
             positive_diagonal,
             zero_diagonal: false,
+            diagonally_dominant: false,
             cholesky_fill: None,
         }
     }

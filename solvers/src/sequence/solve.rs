@@ -3,8 +3,10 @@
 use super::plan::{OrderKind, SeqMethod, SequencePlan};
 use super::source::SystemSource;
 use crate::krylov::ordering::{extreme_start, greedy_nearest_neighbour, projected_chunk_order};
-use crate::krylov::{analyse, DeflatedCg, GcroDr, HasSolution, Method, SharedPrecond, SolvePlan};
-use crate::{run, Options, Result, SolverError, Status, TraceSchedule};
+use crate::krylov::{
+    analyse, DeflatedCg, GcroDr, HasSolution, Method, PrecondName, SharedPrecond, SolvePlan,
+};
+use crate::{Options, Report, Result, SolverError, Status, TraceSchedule};
 use serde::Serialize;
 use solvent_linalg::direct::{DirectKind, DirectSolver};
 use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
@@ -85,6 +87,11 @@ pub struct SystemRecord {
     pub reused: bool,
     /// `‖b − A x₀‖ / ‖b‖` of the starting guess (1 from zero).
     pub initial_relres: f64,
+    /// CG broke down on this system (the matrix is not positive definite) and it was
+    /// solved again with MINRES + |Jacobi|, as were the rest of its chain (only under
+    /// [`SequencePlan::minres_on_breakdown`]); `iterations` and the seconds count both
+    /// runs.
+    pub fell_back: bool,
 }
 
 /// The outcome of a sequence.
@@ -117,14 +124,21 @@ impl SequenceReport {
     /// One line for humans.
     pub fn summary(&self) -> String {
         format!(
-            "{} systems: {} iterations, solve {:.3} s (+ ordering {:.3} s, assembly {:.3} s), {} not converged{}",
+            "{} systems: {} iterations, solve {:.3} s (+ ordering {:.3} s, assembly {:.3} s), {} not converged{}{}",
             self.systems.len(),
             self.total_iterations,
             self.solve_s,
             self.ordering_s,
             self.assembly_s,
             self.failed.len(),
-            self.chains_note()
+            self.chains_note(),
+            match self.systems.iter().filter(|r| r.fell_back).count() {
+                0 => String::new(),
+                c => format!(
+                    ", CG found the matrix indefinite ({c} of {} chains): MINRES + |Jacobi| from there",
+                    self.plan.chains
+                ),
+            }
         )
     }
     /// With several chains, the wall-clock time beside the summed per-system seconds
@@ -176,6 +190,8 @@ struct Carry {
     precond_for: Option<CsrMatrix>,
     gcrodr: GcroDr,
     dcg: DeflatedCg,
+    /// CG broke down on an earlier system of this chain: MINRES from then on.
+    minres: bool,
 }
 
 /// `α x_prev` with `α = argmin ‖b − α A x_prev‖` (one SpMV): never worse
@@ -204,6 +220,7 @@ impl Carry {
                 .recycle_dim(plan.recycle.max(1))
                 .refresh_every(plan.refresh_every),
             dcg: DeflatedCg::new().deflation_dim(plan.recycle.max(1)),
+            minres: false,
         }
     }
 }
@@ -476,6 +493,7 @@ fn record(iterations: usize, setup_s: f64, solve_s: f64, relres: f64, status: St
         change: MatrixChange::First,
         reused: false,
         initial_relres: 1.0,
+        fell_back: false,
     }
 }
 
@@ -538,26 +556,6 @@ fn solve_one(
         }
         SeqMethod::Krylov { .. } | SeqMethod::GcroDr | SeqMethod::DeflatedCg => {
             let t = Instant::now();
-            let reuse = plan.reuse_precond
-                && carry.precond_for.is_some()
-                && MatrixChange::between(carry.precond_for.as_ref(), &a).relative() <= plan.reuse_tol;
-            let method = match plan.method {
-                SeqMethod::Krylov { method } => method,
-                SeqMethod::DeflatedCg => Method::Cg,
-                _ => Method::Gcrodr,
-            };
-            if !reuse {
-                let mut sp = SolvePlan {
-                    method,
-                    precond: plan.precond,
-                    reason: String::new(),
-                };
-                carry.precond = crate::krylov::select_build_precond(&mut sp, &a)?;
-                // kept only when a later system may reuse the preconditioner
-                carry.precond_for = plan.reuse_precond.then(|| a.clone());
-            }
-            let setup_s = if reuse { 0.0 } else { t.elapsed().as_secs_f64() };
-            let t = Instant::now();
             let x0 = match (&carry.prev_x, plan.warm_start) {
                 (Some(px), true) => Some(warm_guess(&a, &b, px)),
                 _ => None,
@@ -570,48 +568,51 @@ fn solve_one(
             if let Some(x0) = x0 {
                 problem = problem.with_initial_guess(x0)?;
             }
-            let (x, report) = match plan.method {
-                SeqMethod::GcroDr => {
-                    let g = &mut carry.gcrodr;
-                    g.set_preconditioner(carry.precond.clone());
-                    let space = g.take_recycle();
-                    // same operator: identical matrix and the same preconditioner (or none)
-                    let same_precond = reuse || carry.precond.is_none();
-                    g.with_recycle(space, change == MatrixChange::Identical && same_precond);
-                    let out = run(&problem, g, options)?;
-                    (out.state.into_solution(), out.report)
+            let warm_s = t.elapsed().as_secs_f64();
+            let may_fall_back = plan.minres_on_breakdown
+                && !carry.minres
+                && plan.method == (SeqMethod::Krylov { method: Method::Cg });
+            let first = run_krylov(carry, plan, options, &problem, change);
+            let mut fell_back = false;
+            let run = match first {
+                // not positive definite (IC(0) met a non-positive pivot, or CG a direction
+                // of non-positive curvature): MINRES for this system and the rest of the
+                // chain; the CG attempt's cost stays in the record
+                Err(_)
+                | Ok(KrylovRun {
+                    report:
+                        Report {
+                            status: Status::Breakdown { .. },
+                            ..
+                        },
+                    ..
+                }) if may_fall_back => {
+                    let (its, setup_s, solve_s) =
+                        first.map_or((0, 0.0, 0.0), |r| (r.iterations, r.setup_s, r.solve_s));
+                    carry.minres = true;
+                    carry.precond_for = None;
+                    fell_back = true;
+                    let again = run_krylov(carry, plan, options, &problem, change)?;
+                    KrylovRun {
+                        iterations: its + again.iterations,
+                        setup_s: setup_s + again.setup_s,
+                        solve_s: solve_s + again.solve_s,
+                        ..again
+                    }
                 }
-                SeqMethod::DeflatedCg => {
-                    let d = &mut carry.dcg;
-                    d.set_preconditioner(carry.precond.clone());
-                    let out = run(&problem, d, options)?;
-                    (out.state.into_solution(), out.report)
-                }
-                _ => {
-                    let sp = SolvePlan {
-                        method,
-                        precond: plan.precond,
-                        reason: String::new(),
-                    };
-                    crate::krylov::select_run_method(
-                        &problem,
-                        &sp,
-                        carry.precond.clone(),
-                        plan.restart,
-                        options,
-                        &mut [],
-                    )?
-                }
+                r => r?,
             };
+            let (x, report, reuse) = (run.x, run.report, run.reused);
             let relres = relative_residual(problem.a(), &x, problem.b());
             let mut rec = record(
-                report.iterations,
-                setup_s,
-                t.elapsed().as_secs_f64(),
+                run.iterations,
+                run.setup_s,
+                warm_s + run.solve_s,
                 relres,
                 report.status,
             );
             rec.reused = reuse;
+            rec.fell_back = fell_back;
             rec.initial_relres = initial_relres;
             carry.prev = Some(problem.a().clone());
             (x, rec)
@@ -619,6 +620,85 @@ fn solve_one(
     };
     rec.change = change;
     Ok((x, rec))
+}
+
+/// One Krylov solve of a sequence's system.
+struct KrylovRun {
+    x: Vec<f64>,
+    report: Report,
+    iterations: usize,
+    setup_s: f64,
+    solve_s: f64,
+    reused: bool,
+}
+
+/// Builds (or reuses) the chain's preconditioner for `problem`'s matrix and runs the
+/// plan's Krylov method on it — MINRES + |Jacobi| once the chain has switched after a
+/// CG breakdown.
+fn run_krylov(
+    carry: &mut Carry,
+    plan: &SequencePlan,
+    options: &Options,
+    problem: &LinearSystemProblem,
+    change: MatrixChange,
+) -> Result<KrylovRun> {
+    let t = Instant::now();
+    let a = problem.a();
+    let reuse = plan.reuse_precond
+        && carry.precond_for.is_some()
+        && MatrixChange::between(carry.precond_for.as_ref(), a).relative() <= plan.reuse_tol;
+    let (method, precond) = match plan.method {
+        _ if carry.minres => (Method::Minres, PrecondName::Jacobi),
+        SeqMethod::Krylov { method } => (method, plan.precond),
+        SeqMethod::DeflatedCg => (Method::Cg, plan.precond),
+        _ => (Method::Gcrodr, plan.precond),
+    };
+    let sp = SolvePlan {
+        method,
+        precond,
+        reason: String::new(),
+    };
+    if !reuse {
+        carry.precond = crate::krylov::select_build_precond(&mut sp.clone(), a)?;
+        // kept only when a later system may reuse the preconditioner
+        carry.precond_for = plan.reuse_precond.then(|| a.clone());
+    }
+    let setup_s = if reuse { 0.0 } else { t.elapsed().as_secs_f64() };
+    let t = Instant::now();
+    let (x, report) = match plan.method {
+        SeqMethod::GcroDr => {
+            let g = &mut carry.gcrodr;
+            g.set_preconditioner(carry.precond.clone());
+            let space = g.take_recycle();
+            // same operator: identical matrix and the same preconditioner (or none)
+            let same_precond = reuse || carry.precond.is_none();
+            g.with_recycle(space, change == MatrixChange::Identical && same_precond);
+            let out = crate::run(problem, g, options)?;
+            (out.state.into_solution(), out.report)
+        }
+        SeqMethod::DeflatedCg => {
+            let d = &mut carry.dcg;
+            d.set_preconditioner(carry.precond.clone());
+            let out = crate::run(problem, d, options)?;
+            (out.state.into_solution(), out.report)
+        }
+        _ => crate::krylov::select_run_method(
+            problem,
+            &sp,
+            carry.precond.clone(),
+            plan.restart,
+            options,
+            &mut [],
+        )?,
+    };
+    Ok(KrylovRun {
+        iterations: report.iterations,
+        x,
+        report,
+        setup_s,
+        solve_s: t.elapsed().as_secs_f64(),
+        reused: reuse,
+    })
 }
 
 /// Cholesky when it succeeds (SPD), LU otherwise.
@@ -635,6 +715,7 @@ fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::krylov::MatrixAnalysis;
     use crate::krylov::PrecondName;
     use crate::sequence::{resolve_plan, InMemorySource, SequenceConfig, Strategy};
     use solvent_linalg::precond::PrecondKind;
@@ -649,6 +730,66 @@ mod tests {
             feats.push(s.features(i));
         }
         InMemorySource::new(sys, feats).unwrap()
+    }
+
+    #[test]
+    fn auto_cg_on_an_indefinite_sequence_switches_to_minres_for_the_rest_of_the_chain() {
+        // −Δu − σu with a positive diagonal but σ past the smallest eigenvalues: what
+        // `auto` sends to CG + IC(0) when the fill is 3-D-like (symmetric, positive
+        // diagonal), and indefinite
+        let m = 20;
+        let h2 = 1.0 / ((m + 1) * (m + 1)) as f64;
+        let (mut sys, mut feats) = (Vec::new(), Vec::new());
+        for i in 0..6 {
+            let sigma = 200.0 + 10.0 * i as f64;
+            let a = solvent_problems::generators::shifted_laplacian2d(m, sigma).unwrap();
+            assert!(a.diagonal().iter().all(|&d| d > 0.0) && sigma * h2 < 4.0);
+            sys.push((a, (0..m * m).map(|k| 1.0 + (k % 7) as f64).collect::<Vec<_>>()));
+            feats.push(vec![sigma]);
+        }
+        let src = InMemorySource::new(sys, feats).unwrap();
+        let an = analyse(&src.system(0).unwrap().0);
+        let cfg = SequenceConfig::default();
+        let mut plan = resolve_plan(
+            &cfg,
+            6,
+            &MatrixAnalysis {
+                cholesky_fill: Some(300 * m * m),
+                ..an
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.method, SeqMethod::Krylov { method: Method::Cg });
+        assert!(plan.minres_on_breakdown, "{}", plan.reason);
+        let o = Options::default().tol(1e-8).max_iters(5000);
+        for chains in [1, 2] {
+            plan.chains = chains;
+            let rep = solve_sequence(&src, &plan, &o, &mut |rec, x| {
+                let (a, b) = src.system(rec.index).unwrap();
+                assert!(relative_residual(&a, x, &b) <= 1e-8, "system {}", rec.index);
+                Ok(())
+            })
+            .unwrap();
+            assert!(rep.failed.is_empty(), "{chains} chains: {:?}", rep.failed);
+            assert!(rep
+                .summary()
+                .contains(&format!("({chains} of {chains} chains): MINRES")));
+            // each chain's first system finds out, the rest start with MINRES
+            let firsts: Vec<usize> = chain_segments(&rep.order, chains)
+                .iter()
+                .map(|(_, s)| s[0])
+                .collect();
+            for r in &rep.systems {
+                assert_eq!(r.fell_back, firsts.contains(&r.index), "system {}", r.index);
+                assert!(r.iterations > 0);
+            }
+        }
+        // without the switch, CG (or IC(0)) fails on the first system
+        plan.minres_on_breakdown = false;
+        plan.chains = 1;
+        let out = solve_sequence(&src, &plan, &o, &mut |_, _| Ok(()));
+        assert!(out.map_or(true, |r| !r.failed.is_empty()));
     }
 
     #[test]
