@@ -128,9 +128,11 @@ impl MatrixAnalysis {
 /// matrix that is neither SPD-like nor diagonally dominant with a positive diagonal, at
 /// most [`AUTO_DIRECT_MAX_N`] unknowns. A dominant nonsymmetric matrix with 3-D-like
 /// fill goes to GMRES/GCRO-DR + ILU(0): on a 3-D upwind convection–diffusion
-/// (n = 8·10³ … 6.4·10⁴) sparse LU was 22x–80x slower than GMRES(40) + ILU(0), while
-/// on a 3-D indefinite Helmholtz at 2.7·10⁴ LU was 2x faster
-/// (`cargo bench --bench direct_crossover -- 3dconv 20 30 40 3dhelm 20 30`).
+/// (n = 8·10³ … 6.4·10⁴) sparse LU was 30x–63x slower than GMRES(40) + ILU(0), while
+/// on a 3-D indefinite Helmholtz (not dominant) at 2.7·10⁴ and 6.4·10⁴ LU was 2x
+/// faster than GMRES(40) + ILU(0) (`cargo bench --bench direct_crossover -- 3dconv 20
+/// 30 40 3dhelm 20 30 40`). That Helmholtz operator is symmetric with a positive
+/// diagonal, so `auto` runs CG on it, finds it indefinite and retries with MINRES.
 pub fn direct_pays(an: &MatrixAnalysis) -> Option<String> {
     let small = an.n <= AUTO_DIRECT_MAX_N;
     let Some(fill) = an.cholesky_fill else {
