@@ -156,7 +156,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             assembly_s: sum.assembly_s,
             failed: sum.failed.clone(),
             report: serde_json::to_value(&sum).unwrap_or_default(),
-            chains_note: String::new(),
+            notes: String::new(),
         }
     } else {
         // the CPU plan is checked only when the CPU solves (the GPU path has its own rules)
@@ -185,7 +185,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             assembly_s: report.assembly_s,
             failed: report.failed.clone(),
             report: serde_json::to_value(&report).unwrap_or_default(),
-            chains_note: report.chains_note(),
+            notes: format!("{}{}", report.chains_note(), report.fallback_note()),
         }
     };
     let report = run;
@@ -281,7 +281,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             1e3 * report.solve_s / args.count as f64,
             report.ordering_s,
             report.assembly_s,
-            report.chains_note,
+            report.notes,
             args.seq.tol
         );
         if let Some(b) = &baseline {
@@ -338,6 +338,6 @@ struct RunTotals {
     assembly_s: f64,
     failed: Vec<usize>,
     report: serde_json::Value,
-    /// `SequenceReport::chains_note` of the CPU run (empty on the GPU).
-    chains_note: String,
+    /// `SequenceReport::chains_note` and `fallback_note` of the CPU run (empty on the GPU).
+    notes: String,
 }

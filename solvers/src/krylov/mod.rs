@@ -140,10 +140,13 @@ mod tests;
 #[cfg(test)]
 mod tests_gcrodr;
 
-/// Builds the preconditioner a plan names (an explicit choice: failures are errors).
+/// Builds the preconditioner a plan names. An `explicit` choice (the user's) that cannot
+/// be built is an error; an automatic one falls back to Jacobi, then none, and says so
+/// in the plan's reason.
 pub(crate) fn select_build_precond(
     plan: &mut SolvePlan,
     a: &solvent_linalg::CsrMatrix,
+    explicit: bool,
 ) -> crate::Result<SharedPrecond> {
-    select_build_precond_inner(plan, a, true)
+    select_build_precond_inner(plan, a, explicit)
 }

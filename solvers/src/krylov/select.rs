@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Systems up to this size go to the sparse direct solver under `auto` when the fill
-/// of their factor could not be predicted, and when they are neither SPD-like nor
-/// diagonally dominant (a direct solve is the robust choice where Krylov methods may
-/// stall, as on indefinite Helmholtz). Otherwise the predicted fill decides
-/// ([`direct_pays`]).
+/// of their factor could not be predicted, and when they are neither SPD-like
+/// (symmetric, positive diagonal) nor diagonally dominant with a positive diagonal: a
+/// direct solve is the robust choice where Krylov methods may stall (a nonsymmetric
+/// operator that is not dominant, such as central-difference convection at high cell
+/// Péclet numbers, or a symmetric one with non-positive diagonal entries). Otherwise the
+/// predicted fill decides ([`direct_pays`]).
 pub const AUTO_DIRECT_MAX_N: usize = 100_000;
 
 /// Predicted Cholesky fill per unknown up to which `auto` solves directly. 2-D grids sit
@@ -100,10 +102,12 @@ pub struct MatrixAnalysis {
     /// Some diagonal entry zero or missing.
     pub zero_diagonal: bool,
     /// Every row weakly diagonally dominant, `|a_ii| ≥ Σ_{j≠i} |a_ij|` (to 1e-12
-    /// relative). With a positive diagonal, Gershgorin puts every eigenvalue in the closed
-    /// right half-plane (M-matrix-like: upwind convection–diffusion, P1 diffusion on
-    /// good meshes), where GMRES + ILU(0) converges reliably; a shifted (Helmholtz)
-    /// operator is not dominant.
+    /// relative), and at least one row strictly. With a positive diagonal, Gershgorin
+    /// puts every eigenvalue in the closed right half-plane, and for an irreducible
+    /// matrix (not checked) the strict row rules out a singular one (M-matrix-like:
+    /// upwind convection–diffusion or P1 diffusion with Dirichlet rows). GMRES + ILU(0)
+    /// is at home there; a shifted (Helmholtz) operator, or a pure Neumann/periodic one
+    /// whose rows all sum to zero, is not dominant in this sense.
     pub diagonally_dominant: bool,
     /// Entries the sparse Cholesky factor would store (faer's ordering and symbolic
     /// analysis of the lower triangle; see [`solvent_linalg::direct::cholesky_fill`]):
@@ -126,13 +130,15 @@ impl MatrixAnalysis {
 /// a predicted factor of at most [`AUTO_DIRECT_MAX_FILL_PER_UNKNOWN`] entries per unknown
 /// and [`AUTO_DIRECT_MAX_FILL`] in all (2-D-like fill); or, without a prediction, or for a
 /// matrix that is neither SPD-like nor diagonally dominant with a positive diagonal, at
-/// most [`AUTO_DIRECT_MAX_N`] unknowns. A dominant nonsymmetric matrix with 3-D-like
-/// fill goes to GMRES/GCRO-DR + ILU(0): on a 3-D upwind convection–diffusion
-/// (n = 8·10³ … 6.4·10⁴) sparse LU was 30x–63x slower than GMRES(40) + ILU(0), while
-/// on a 3-D indefinite Helmholtz (not dominant) at 2.7·10⁴ and 6.4·10⁴ LU was 2x
-/// faster than GMRES(40) + ILU(0) (`cargo bench --bench direct_crossover -- 3dconv 20
-/// 30 40 3dhelm 20 30 40`). That Helmholtz operator is symmetric with a positive
-/// diagonal, so `auto` runs CG on it, finds it indefinite and retries with MINRES.
+/// most [`AUTO_DIRECT_MAX_N`] unknowns (and a factor within [`AUTO_DIRECT_MAX_FILL`]). A
+/// dominant nonsymmetric matrix with 3-D-like fill goes to GMRES/GCRO-DR + ILU(0): on a
+/// 3-D upwind convection–diffusion (n = 8·10³ … 6.4·10⁴) sparse LU was 30x–63x slower
+/// than GMRES(40) + ILU(0) (`cargo bench --bench direct_crossover -- 3dconv 20 30 40`).
+/// A 3-D Helmholtz operator with a positive diagonal is symmetric, so `auto` runs CG on
+/// it, finds it indefinite and retries with MINRES + |Jacobi|: 0.10 s at n = 2.7·10⁴,
+/// against 2.2 s for LU and 4.8 s for GMRES(40) + ILU(0) (`-- 3dhelm 30`). What stays
+/// direct here (nonsymmetric and not dominant, or symmetric with a non-positive
+/// diagonal) was not measured in 3-D.
 pub fn direct_pays(an: &MatrixAnalysis) -> Option<String> {
     let small = an.n <= AUTO_DIRECT_MAX_N;
     let Some(fill) = an.cholesky_fill else {
@@ -146,7 +152,7 @@ pub fn direct_pays(an: &MatrixAnalysis) -> Option<String> {
     }
     let spd_like = an.symmetric && an.positive_diagonal;
     let dominant = an.positive_diagonal && an.diagonally_dominant;
-    (small && !spd_like && !dominant).then(|| {
+    (small && !spd_like && !dominant && fill <= AUTO_DIRECT_MAX_FILL).then(|| {
         format!(
             "n = {} ≤ {AUTO_DIRECT_MAX_N}, neither SPD nor diagonally dominant: a direct solve is the robust choice (predicted fill {per:.0} per unknown)",
             an.n
@@ -176,9 +182,11 @@ pub fn iterative_pays(an: &MatrixAnalysis) -> String {
     }
 }
 
-/// Whether every row of `a` is weakly diagonally dominant (to 1e-12 relative).
+/// Whether every row of `a` is weakly diagonally dominant (to 1e-12 relative) and at
+/// least one strictly ([`MatrixAnalysis::diagonally_dominant`]).
 fn diagonally_dominant(a: &CsrMatrix) -> bool {
-    (0..a.nrows()).all(|i| {
+    let mut strict = false;
+    let weak = (0..a.nrows()).all(|i| {
         let (cols, vals) = a.row(i);
         let (mut diag, mut off) = (0.0f64, 0.0f64);
         for (&j, &v) in cols.iter().zip(vals) {
@@ -188,8 +196,10 @@ fn diagonally_dominant(a: &CsrMatrix) -> bool {
                 off += v.abs();
             }
         }
+        strict |= diag.abs() > off * (1.0 + 1e-12);
         diag.abs() >= off * (1.0 - 1e-12)
-    })
+    });
+    weak && strict
 }
 
 /// Analyses `a`.

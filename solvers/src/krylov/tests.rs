@@ -245,7 +245,8 @@ fn direct_solver_and_auto_plans() {
     assert!(f3 > AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, "3-D fill {f3}");
     assert_eq!(plan(&an3, &SolveConfig::default()).method, Method::Cg);
     // diagonal dominance on real matrices: upwind convection–diffusion and the
-    // Laplacians are dominant; a Helmholtz shift and a sign flip in a row are not
+    // Laplacians are dominant; a Helmholtz shift, one row with a larger off-diagonal
+    // entry, and a matrix whose rows all sum to zero (no strictly dominant row) are not
     let c = convection_diffusion2d(30, 0.01, 1.0, 0.5).unwrap();
     assert!(analyse(&c).diagonally_dominant && !analyse(&c).symmetric);
     assert!(analyse(&a3).diagonally_dominant && analyse(&a2).diagonally_dominant);
@@ -264,6 +265,17 @@ fn direct_solver_and_auto_plans() {
     t[off].2 *= 1.5;
     let c2 = CsrMatrix::from_triplets(c.nrows(), c.ncols(), &t).unwrap();
     assert!(!analyse(&c2).diagonally_dominant, "one row no longer dominant");
+    let neumann: Vec<_> = (0..50)
+        .flat_map(|i: usize| {
+            let nb = [(i + 49) % 50, (i + 1) % 50];
+            [(i, i, 2.0), (i, nb[0], -1.5), (i, nb[1], -0.5)]
+        })
+        .collect();
+    let periodic = CsrMatrix::from_triplets(50, 50, &neumann).unwrap();
+    assert!(
+        !analyse(&periodic).diagonally_dominant,
+        "singular: every row sums to zero"
+    );
     // with 3-D-like fill a dominant nonsymmetric matrix gets GMRES + ILU(0)
     let an = MatrixAnalysis {
         cholesky_fill: Some(300 * c.nrows()),

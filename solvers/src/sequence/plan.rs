@@ -105,11 +105,16 @@ pub struct SequencePlan {
     /// published method; 0 is taken as 1, and more chains than systems as one per
     /// system (the report's plan holds the number that ran).
     pub chains: usize,
-    /// With CG: when a system's run breaks down (the matrix is not positive definite,
-    /// as a Helmholtz operator with a positive diagonal), solve it again with MINRES +
-    /// |Jacobi|, and the rest of its chain with MINRES from the start. `auto` sets it,
-    /// as `solve --method auto` retries one system.
+    /// With [`SeqMethod::Krylov`] CG only: when CG breaks down on a system (a direction
+    /// of non-positive curvature: the matrix is not positive definite, as a Helmholtz
+    /// operator with a positive diagonal), solve it again with MINRES + |Jacobi|
+    /// (whatever [`SequencePlan::precond`] says), and the rest of its chain with MINRES
+    /// from the start. `auto` sets it, as `solve --method auto` retries one system.
     pub minres_on_breakdown: bool,
+    /// The preconditioner was chosen by `auto`, not by the user: one that cannot be
+    /// built (IC(0) or ILU(0) meeting a bad pivot) falls back to Jacobi, then none, as
+    /// in `solve --method auto`, instead of failing the system.
+    pub precond_fallback: bool,
     /// Why this plan.
     pub reason: String,
 }
@@ -131,6 +136,7 @@ impl SequencePlan {
             refresh_every: DEFAULT_REFRESH_EVERY,
             chains: 1,
             minres_on_breakdown: false,
+            precond_fallback: false,
             reason: "independent: every system from zero".into(),
         }
     }
@@ -148,6 +154,7 @@ impl SequencePlan {
             refresh_every: DEFAULT_REFRESH_EVERY,
             chains: 1,
             minres_on_breakdown: false,
+            precond_fallback: false,
             reason: "skr: sorted, GCRO-DR with the recycled space carried along".into(),
         }
     }
@@ -268,6 +275,7 @@ pub fn resolve_plan(
             p.warm_start = true;
             p.reuse_precond = true;
             p.reuse_tol = 0.05;
+            p.precond_fallback = precond.is_none();
             let forced = config.method == Some(Method::Direct);
             let direct = direct_pays(first);
             if constant || forced || direct.is_some() {
@@ -350,6 +358,8 @@ mod tests {
         );
         let p = resolve_plan(&cfg(Strategy::Independent, Some(Method::Cg)), 10, &small, false).unwrap();
         assert_eq!(p.method, SeqMethod::Krylov { method: Method::Cg });
+        // the user's CG is run as asked: no MINRES switch, no preconditioner fallback
+        assert!(!p.minres_on_breakdown && !p.precond_fallback);
         assert!(resolve_plan(&cfg(Strategy::Independent, Some(Method::Auto)), 10, &small, false).is_err());
         // skr: sorted GCRO-DR from zero; projected ordering for many systems
         let p = resolve_plan(&cfg(Strategy::Skr, None), 10, &small, false).unwrap();
@@ -384,8 +394,19 @@ mod tests {
             (p.precond, p.warm_start, p.reuse_precond),
             (PrecondName::Ic0, true, true)
         );
+        assert!(p.minres_on_breakdown && p.precond_fallback);
+        // a preconditioner the user named is an error if it cannot be built
+        let named = SequenceConfig {
+            precond: Some(PrecondKind::Ic0),
+            ..cfg(Strategy::Auto, None)
+        };
+        let p = resolve_plan(&named, 10, &big_spd, false).unwrap();
+        assert!(p.minres_on_breakdown && !p.precond_fallback);
         let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_gen, false).unwrap();
         assert_eq!((p.method, p.precond), (SeqMethod::GcroDr, PrecondName::Ilu0));
+        assert!(!p.minres_on_breakdown && p.precond_fallback);
+        let p = resolve_plan(&cfg(Strategy::Skr, None), 10, &small, false).unwrap();
+        assert!(!p.minres_on_breakdown && !p.precond_fallback);
         assert!(resolve_plan(&cfg(Strategy::Auto, Some(Method::Gmres)), 10, &small, false).is_err());
         let mut bad = cfg(Strategy::Skr, None);
         bad.recycle = 40;

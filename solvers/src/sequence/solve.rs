@@ -91,7 +91,11 @@ pub struct SystemRecord {
     /// solved again with MINRES + |Jacobi|, as were the rest of its chain (only under
     /// [`SequencePlan::minres_on_breakdown`]); `iterations` and the seconds count both
     /// runs.
-    pub fell_back: bool,
+    pub switched_to_minres: bool,
+    /// What fell back on this system and why: the CG breakdown above, or a
+    /// preconditioner chosen by `auto` that could not be built
+    /// ([`SequencePlan::precond_fallback`]).
+    pub fallback: Option<String>,
 }
 
 /// The outcome of a sequence.
@@ -132,14 +136,33 @@ impl SequenceReport {
             self.assembly_s,
             self.failed.len(),
             self.chains_note(),
-            match self.systems.iter().filter(|r| r.fell_back).count() {
-                0 => String::new(),
-                c => format!(
-                    ", CG found the matrix indefinite ({c} of {} chains): MINRES + |Jacobi| from there",
-                    self.plan.chains
-                ),
-            }
+            self.fallback_note()
         )
+    }
+    /// When some chain switched from CG to MINRES, or a preconditioner chosen by `auto`
+    /// fell back, a note saying so (`", CG found the matrix indefinite (1 of 2 chains):
+    /// MINRES + |Jacobi| from there"`); empty otherwise. The per-system `fallback` says why.
+    pub fn fallback_note(&self) -> String {
+        let mut note = String::new();
+        match self.systems.iter().filter(|r| r.switched_to_minres).count() {
+            0 => {}
+            c => note.push_str(&format!(
+                ", CG found the matrix indefinite ({c} of {} chains): MINRES + |Jacobi| from there",
+                self.plan.chains
+            )),
+        }
+        let precond = self
+            .systems
+            .iter()
+            .filter(|r| !r.switched_to_minres && r.fallback.is_some())
+            .count();
+        if precond > 0 {
+            note.push_str(&format!(
+                ", the preconditioner fell back on {precond} of {} systems (see the report's fallback)",
+                self.systems.len()
+            ));
+        }
+        note
     }
     /// With several chains, the wall-clock time beside the summed per-system seconds
     /// (`", 1.234 s wall on 2 chains at once (assembly included)"`); empty with one.
@@ -493,7 +516,8 @@ fn record(iterations: usize, setup_s: f64, solve_s: f64, relres: f64, status: St
         change: MatrixChange::First,
         reused: false,
         initial_relres: 1.0,
-        fell_back: false,
+        switched_to_minres: false,
+        fallback: None,
     }
 }
 
@@ -569,39 +593,30 @@ fn solve_one(
                 problem = problem.with_initial_guess(x0)?;
             }
             let warm_s = t.elapsed().as_secs_f64();
-            let may_fall_back = plan.minres_on_breakdown
+            let mut run = run_krylov(carry, plan, options, &problem, change)?;
+            let mut switched = false;
+            if plan.minres_on_breakdown
                 && !carry.minres
-                && plan.method == (SeqMethod::Krylov { method: Method::Cg });
-            let first = run_krylov(carry, plan, options, &problem, change);
-            let mut fell_back = false;
-            let run = match first {
-                // not positive definite (IC(0) met a non-positive pivot, or CG a direction
-                // of non-positive curvature): MINRES for this system and the rest of the
-                // chain; the CG attempt's cost stays in the record
-                Err(_)
-                | Ok(KrylovRun {
-                    report:
-                        Report {
-                            status: Status::Breakdown { .. },
-                            ..
-                        },
-                    ..
-                }) if may_fall_back => {
-                    let (its, setup_s, solve_s) =
-                        first.map_or((0, 0.0, 0.0), |r| (r.iterations, r.setup_s, r.solve_s));
+                && plan.method == (SeqMethod::Krylov { method: Method::Cg })
+            {
+                if let Status::Breakdown { reason } = &run.report.status {
+                    // a direction of non-positive curvature: not positive definite; MINRES
+                    // for this system and the rest of the chain, the CG attempt's cost kept
+                    let why = format!("CG broke down ({reason}): solved again with MINRES + |Jacobi|");
                     carry.minres = true;
                     carry.precond_for = None;
-                    fell_back = true;
+                    switched = true;
                     let again = run_krylov(carry, plan, options, &problem, change)?;
-                    KrylovRun {
-                        iterations: its + again.iterations,
-                        setup_s: setup_s + again.setup_s,
-                        solve_s: solve_s + again.solve_s,
+                    let notes = [run.note.take(), Some(why), again.note.clone()];
+                    run = KrylovRun {
+                        iterations: run.iterations + again.iterations,
+                        setup_s: run.setup_s + again.setup_s,
+                        solve_s: run.solve_s + again.solve_s,
+                        note: Some(notes.into_iter().flatten().collect::<Vec<_>>().join("; ")),
                         ..again
-                    }
+                    };
                 }
-                r => r?,
-            };
+            }
             let (x, report, reuse) = (run.x, run.report, run.reused);
             let relres = relative_residual(problem.a(), &x, problem.b());
             let mut rec = record(
@@ -612,7 +627,8 @@ fn solve_one(
                 report.status,
             );
             rec.reused = reuse;
-            rec.fell_back = fell_back;
+            rec.switched_to_minres = switched;
+            rec.fallback = run.note;
             rec.initial_relres = initial_relres;
             carry.prev = Some(problem.a().clone());
             (x, rec)
@@ -630,6 +646,8 @@ struct KrylovRun {
     setup_s: f64,
     solve_s: f64,
     reused: bool,
+    /// What fell back, and why (a preconditioner that could not be built).
+    note: Option<String>,
 }
 
 /// Builds (or reuses) the chain's preconditioner for `problem`'s matrix and runs the
@@ -653,20 +671,26 @@ fn run_krylov(
         SeqMethod::DeflatedCg => (Method::Cg, plan.precond),
         _ => (Method::Gcrodr, plan.precond),
     };
-    let sp = SolvePlan {
+    let mut sp = SolvePlan {
         method,
         precond,
         reason: String::new(),
     };
+    let mut note = None;
     if !reuse {
-        carry.precond = crate::krylov::select_build_precond(&mut sp.clone(), a)?;
+        // MINRES's |Jacobi| after a switch is the engine's choice too
+        let explicit = !(plan.precond_fallback || carry.minres);
+        carry.precond = crate::krylov::select_build_precond(&mut sp, a, explicit)?;
+        if !sp.reason.is_empty() {
+            note = Some(sp.reason.trim_start_matches("; ").to_string());
+        }
         // kept only when a later system may reuse the preconditioner
         carry.precond_for = plan.reuse_precond.then(|| a.clone());
     }
     let setup_s = if reuse { 0.0 } else { t.elapsed().as_secs_f64() };
     let t = Instant::now();
     let (x, report) = match plan.method {
-        SeqMethod::GcroDr => {
+        SeqMethod::GcroDr if !carry.minres => {
             let g = &mut carry.gcrodr;
             g.set_preconditioner(carry.precond.clone());
             let space = g.take_recycle();
@@ -676,7 +700,7 @@ fn run_krylov(
             let out = crate::run(problem, g, options)?;
             (out.state.into_solution(), out.report)
         }
-        SeqMethod::DeflatedCg => {
+        SeqMethod::DeflatedCg if !carry.minres => {
             let d = &mut carry.dcg;
             d.set_preconditioner(carry.precond.clone());
             let out = crate::run(problem, d, options)?;
@@ -698,6 +722,7 @@ fn run_krylov(
         setup_s,
         solve_s: t.elapsed().as_secs_f64(),
         reused: reuse,
+        note,
     })
 }
 
@@ -716,7 +741,6 @@ fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
 mod tests {
     use super::*;
     use crate::krylov::MatrixAnalysis;
-    use crate::krylov::PrecondName;
     use crate::sequence::{resolve_plan, InMemorySource, SequenceConfig, Strategy};
     use solvent_linalg::precond::PrecondKind;
     use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
@@ -781,7 +805,19 @@ mod tests {
                 .map(|(_, s)| s[0])
                 .collect();
             for r in &rep.systems {
-                assert_eq!(r.fell_back, firsts.contains(&r.index), "system {}", r.index);
+                assert_eq!(
+                    r.switched_to_minres,
+                    firsts.contains(&r.index),
+                    "system {}",
+                    r.index
+                );
+                if r.switched_to_minres {
+                    let why = r.fallback.as_deref().unwrap_or_default();
+                    assert!(
+                        why.contains("CG broke down") && why.contains("not positive definite"),
+                        "{why}"
+                    );
+                }
                 assert!(r.iterations > 0);
             }
         }
@@ -790,6 +826,63 @@ mod tests {
         plan.chains = 1;
         let out = solve_sequence(&src, &plan, &o, &mut |_, _| Ok(()));
         assert!(out.map_or(true, |r| !r.failed.is_empty()));
+    }
+
+    #[test]
+    fn an_automatic_preconditioner_that_cannot_be_built_falls_back_and_a_named_one_is_an_error() {
+        // convection–diffusion with rows 0 and 55 swapped: zero diagonal entries, so
+        // neither ILU(0) nor Jacobi can be built, and unpreconditioned GCRO-DR still solves it
+        let c = solvent_problems::generators::convection_diffusion2d(10, 0.05, 1.0, 0.5).unwrap();
+        let n = c.nrows();
+        let swap = |i: usize| match i {
+            0 => 55,
+            55 => 0,
+            i => i,
+        };
+        let mut t = Vec::new();
+        for i in 0..n {
+            let (cols, vals) = c.row(i);
+            t.extend(cols.iter().zip(vals).map(|(&j, &v)| (swap(i), j as usize, v)));
+        }
+        let a = CsrMatrix::from_triplets(n, n, &t).unwrap();
+        assert!(a.diagonal().contains(&0.0));
+        let sys = (0..3)
+            .map(|k| {
+                (
+                    a.clone(),
+                    (0..n).map(|i| 1.0 + ((i + k) % 5) as f64).collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let src = InMemorySource::new(sys, vec![vec![0.0], vec![1.0], vec![2.0]]).unwrap();
+        let mut plan = SequencePlan::skr(30, 10);
+        plan.precond = PrecondName::Ilu0;
+        plan.precond_fallback = true;
+        plan.reuse_precond = true;
+        plan.reuse_tol = 0.05;
+        let o = Options::default().tol(1e-9).max_iters(2000);
+        let rep = solve_sequence(&src, &plan, &o, &mut |rec, x| {
+            let (a, b) = src.system(rec.index).unwrap();
+            assert!(relative_residual(&a, x, &b) <= 1e-9, "system {}", rec.index);
+            Ok(())
+        })
+        .unwrap();
+        assert!(rep.failed.is_empty());
+        assert!(
+            rep.summary()
+                .contains("preconditioner fell back on 1 of 3 systems"),
+            "{}",
+            rep.summary()
+        );
+        for r in &rep.systems {
+            let why = r.fallback.as_deref().unwrap_or_default();
+            // built once (the matrix never changes, so only the first system builds)
+            assert_eq!(why.contains("ilu0 failed"), r.position == 0, "{why}");
+            assert!(!r.switched_to_minres);
+        }
+        plan.precond_fallback = false;
+        let err = solve_sequence(&src, &plan, &o, &mut |_, _| Ok(())).unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("pivot"), "{err}");
     }
 
     #[test]
