@@ -74,8 +74,11 @@ pub struct SystemOutcome {
     pub rounds: usize,
     /// Whether `relres ≤ tol`.
     pub converged: bool,
-    /// Why it stopped short, when it did.
+    /// Why it stopped short, when it did (or, after a caller's retry, what it did).
     pub note: Option<String>,
+    /// CG broke down on a direction of non-positive curvature: the matrix is not
+    /// positive definite, and a method for indefinite systems is the way on.
+    pub indefinite: bool,
 }
 
 fn residual(a: &CsrMatrix, vals: &[f64], x: &[f64], b: &[f64], r: &mut [f64]) {
@@ -151,6 +154,7 @@ fn refine_single(
         rounds: 0,
         converged: bnorm == 0.0,
         note: None,
+        indefinite: false,
     };
     while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
         // the device sees r/‖r‖ (no under- or overflow in f32 whatever the scale of b)
@@ -226,6 +230,7 @@ pub fn solve_batch(
             rounds: 0,
             converged: bn == 0.0,
             note: None,
+            indefinite: false,
         })
         .collect();
     let mut used = 0usize;
@@ -306,6 +311,7 @@ pub fn solve_batch(
             if !o.converged {
                 if broke[i] {
                     o.note = Some("CG broke down (pᵀAp ≤ 0): the matrix is not positive definite".into());
+                    o.indefinite = true;
                 } else if conv[i] && o.relres > 0.9 * prev {
                     o.note = Some(format!(
                         "refinement stalled at {:.2e} (the device precision cannot resolve this system)",

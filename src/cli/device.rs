@@ -119,6 +119,33 @@ impl GpuJob {
         s.jacobi = self.jacobi;
         s
     }
+    /// Under the automatic method choice, a system CG found indefinite (symmetric with a
+    /// positive diagonal, but not positive definite: Helmholtz) is solved again with
+    /// device GMRES(m) + Jacobi — the CPU's `auto` retries with MINRES, which the device
+    /// lacks. The outcome counts both runs' iterations and says so in its note.
+    fn rescue(
+        &self,
+        ctx: &Arc<GpuContext>,
+        a: &CsrMatrix,
+        b: &[f64],
+        first: SystemOutcome,
+    ) -> Result<SystemOutcome, CliError> {
+        if self.method.is_some() || !first.indefinite {
+            return Ok(first);
+        }
+        let mut o = solve(ctx, a, b, &self.settings(ctx, GpuMethod::Gmres))?;
+        o.iterations += first.iterations;
+        o.rounds += first.rounds;
+        let retry = format!(
+            "CG found the matrix indefinite: solved again with device GMRES({})",
+            self.restart
+        );
+        o.note = Some(match o.note {
+            Some(why) => format!("{retry}, which stopped short: {why}"),
+            None => retry,
+        });
+        Ok(o)
+    }
     fn method_for(&self, a: &CsrMatrix) -> GpuMethod {
         self.method.unwrap_or_else(|| {
             let an = analyse(a);
@@ -139,7 +166,11 @@ pub fn solve_one(
     b: &[f64],
 ) -> Result<(SystemOutcome, GpuMethod), CliError> {
     let method = job.method_for(a);
-    Ok((solve(ctx, a, b, &job.settings(ctx, method))?, method))
+    let first = solve(ctx, a, b, &job.settings(ctx, method))?;
+    if job.method.is_none() && first.indefinite {
+        return Ok((job.rescue(ctx, a, b, first)?, GpuMethod::Gmres));
+    }
+    Ok((first, method))
 }
 
 /// Totals of a GPU sequence run.
@@ -237,6 +268,7 @@ pub fn solve_source(
         } + ", f64 refinement";
         let settings = job.settings(ctx, method);
         let mut start = 0;
+        let mut rescued = 0usize;
         while start < k {
             let end = (start + cap).min(k);
             let t = Instant::now();
@@ -281,9 +313,26 @@ pub fn solve_source(
             }
             results.sort_by_key(|r| r.0);
             for (i, o, s) in results {
+                let (o, s) = if job.method.is_none() && o.indefinite {
+                    // assembled again: the batch keeps only the values
+                    let (a, b) = source.system(i)?;
+                    let t = Instant::now();
+                    let o = job.rescue(ctx, &a, &b, o)?;
+                    sum.solve_s += t.elapsed().as_secs_f64();
+                    rescued += 1;
+                    (o, s + t.elapsed().as_secs_f64())
+                } else {
+                    (o, s)
+                };
                 record(&mut sum, i, &o, s)?;
             }
             start = end;
+        }
+        if rescued > 0 {
+            sum.mode += &format!(
+                "; CG found {rescued} systems indefinite, solved again with device GMRES({}) + Jacobi",
+                job.restart
+            );
         }
     } else {
         let settings = job.settings(ctx, method);
