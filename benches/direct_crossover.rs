@@ -128,14 +128,16 @@ fn auto_pick(a: &CsrMatrix, b: &[f64]) -> String {
     format!("{method} {secs:.3}{ok}")
 }
 
-/// One LU solve against GMRES(40) + ILU(0) from zero, for a matrix that is not SPD.
-fn measure_lu(label: &str, a: &CsrMatrix, b: &[f64]) {
+/// One factorisation and solve of `a` against a preconditioned Krylov method from zero to
+/// tol 1e-8: Cholesky against CG + IC(0) for SPD matrices, LU against GMRES(40) + ILU(0)
+/// for the others; then what `auto` runs. Prints one table row.
+fn measure(label: &str, a: &CsrMatrix, b: &[f64], kind: DirectKind) {
     let n = a.nrows();
     let t = Instant::now();
     let fill = cholesky_fill(a).expect("symbolic");
     let symbolic_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let d = DirectSolver::new(a, DirectKind::Lu).expect("lu");
+    let d = DirectSolver::new(a, kind).expect("factorisation");
     let mut x = vec![0.0; n];
     d.solve(b, &mut x).expect("solve");
     let direct_s = t.elapsed().as_secs_f64();
@@ -147,46 +149,25 @@ fn measure_lu(label: &str, a: &CsrMatrix, b: &[f64]) {
         .tol(1e-8)
         .max_iters(20_000)
         .trace(TraceSchedule::Off);
-    let pc = Arc::new(Ilu0::new(a).expect("ilu0"));
-    let out = run(&problem, &mut Gmres::new().restart(40).preconditioner(pc), &opts).expect("gmres");
+    let (factor, krylov, out) = match kind {
+        DirectKind::Cholesky => {
+            let pc = Arc::new(Ic0::new(a).expect("ic0"));
+            let out = run(&problem, &mut Cg::new().preconditioner(pc), &opts).expect("cg");
+            ("Cholesky", "CG + IC(0)", out.report)
+        }
+        DirectKind::Lu => {
+            let pc = Arc::new(Ilu0::new(a).expect("ilu0"));
+            let out = run(&problem, &mut Gmres::new().restart(40).preconditioner(pc), &opts).expect("gmres");
+            ("LU", "GMRES(40) + ILU(0)", out.report)
+        }
+    };
     let it_s = t.elapsed().as_secs_f64();
     println!(
-        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | LU {direct_s:.3} ({direct_res:.0e}) | GMRES(40) + ILU(0) {it_s:.3} ({} its{}) | {:.2}x | {} |",
+        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | {factor} {direct_s:.3} ({direct_res:.0e}) | {krylov} {it_s:.3} ({} its{}) | {:.2}x | {} |",
         fill as f64 / n as f64,
-        out.report.iterations,
-        if out.report.status.is_converged() { "" } else { ", not converged" },
+        out.iterations,
+        if out.status.is_converged() { "" } else { ", not converged" },
         it_s / direct_s,
-        auto_pick(a, b)
-    );
-}
-
-fn measure(label: &str, a: &CsrMatrix, b: &[f64]) {
-    let n = a.nrows();
-    let t = Instant::now();
-    let fill = cholesky_fill(a).expect("symbolic");
-    let symbolic_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let d = DirectSolver::new(a, DirectKind::Cholesky).expect("cholesky");
-    let mut x = vec![0.0; n];
-    d.solve(b, &mut x).expect("solve");
-    let direct_s = t.elapsed().as_secs_f64();
-    let direct_res = relative_residual(a, &x, b);
-    drop(d);
-    let t = Instant::now();
-    let problem = LinearSystemProblem::new(a.clone(), b.to_vec()).expect("problem");
-    let opts = Options::default()
-        .tol(1e-8)
-        .max_iters(20_000)
-        .trace(TraceSchedule::Off);
-    let pc = Arc::new(Ic0::new(a).expect("ic0"));
-    let out = run(&problem, &mut Cg::new().preconditioner(pc), &opts).expect("cg");
-    let cg_s = t.elapsed().as_secs_f64();
-    println!(
-        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | Cholesky {direct_s:.3} ({direct_res:.0e}) | CG + IC(0) {cg_s:.3} ({} its{}) | {:.2}x | {} |",
-        fill as f64 / n as f64,
-        out.report.iterations,
-        if out.report.status.is_converged() { "" } else { ", not converged" },
-        cg_s / direct_s,
         auto_pick(a, b)
     );
 }
@@ -219,17 +200,22 @@ fn main() {
             let (p, shift) = if dim == "3dconv" { (0.5, 0.0) } else { (0.0, 0.35) };
             let a = nonsym3d(m, p, shift);
             let b = vec![1.0; a.nrows()];
-            measure_lu(&format!("3-D {dim} {m}³"), &a, &b);
+            measure(&format!("3-D {dim} {m}³"), &a, &b, DirectKind::Lu);
         } else if dim == "2d" {
             let s = PdeSampler::new(PdeFamily::Darcy, FamilyConfig::new(m, 0)).expect("sampler");
             let smp = s.sample(0).expect("sample");
-            measure(&format!("2-D Darcy {m}²"), &smp.a, &smp.b);
+            measure(&format!("2-D Darcy {m}²"), &smp.a, &smp.b, DirectKind::Cholesky);
         } else {
             let hard = dim == "3dhard";
             let a = diffusion3d(m, hard);
             let b = vec![1.0 / ((m + 1) * (m + 1)) as f64; a.nrows()];
             let what = if hard { "channels, contrast 10⁶" } else { "mild" };
-            measure(&format!("3-D diffusion {m}³ ({what})"), &a, &b);
+            measure(
+                &format!("3-D diffusion {m}³ ({what})"),
+                &a,
+                &b,
+                DirectKind::Cholesky,
+            );
         }
     }
 }
