@@ -119,10 +119,15 @@ impl GpuJob {
         s.jacobi = self.jacobi;
         s
     }
-    /// Under the automatic method choice, a system CG found indefinite (symmetric with a
-    /// positive diagonal, but not positive definite: Helmholtz) is solved again with
-    /// device GMRES(m) + Jacobi — the CPU's `auto` retries with MINRES, which the device
-    /// lacks. The outcome counts both runs' iterations and says so in its note.
+    /// Whether [`GpuJob::rescue`] applies: the method was chosen automatically and CG
+    /// found the matrix indefinite.
+    fn needs_rescue(&self, o: &SystemOutcome) -> bool {
+        self.method.is_none() && o.indefinite
+    }
+    /// Solves again, with device GMRES(m) + Jacobi, a system CG found indefinite
+    /// (symmetric with a positive diagonal, but not positive definite: Helmholtz) — the
+    /// CPU's `auto` retries with MINRES, which the device lacks. The outcome counts both
+    /// runs' iterations and says so in its note.
     fn rescue(
         &self,
         ctx: &Arc<GpuContext>,
@@ -130,9 +135,6 @@ impl GpuJob {
         b: &[f64],
         first: SystemOutcome,
     ) -> Result<SystemOutcome, CliError> {
-        if self.method.is_some() || !first.indefinite {
-            return Ok(first);
-        }
         let mut o = solve(ctx, a, b, &self.settings(ctx, GpuMethod::Gmres))?;
         o.iterations += first.iterations;
         o.rounds += first.rounds;
@@ -167,7 +169,7 @@ pub fn solve_one(
 ) -> Result<(SystemOutcome, GpuMethod), CliError> {
     let method = job.method_for(a);
     let first = solve(ctx, a, b, &job.settings(ctx, method))?;
-    if job.method.is_none() && first.indefinite {
+    if job.needs_rescue(&first) {
         return Ok((job.rescue(ctx, a, b, first)?, GpuMethod::Gmres));
     }
     Ok((first, method))
@@ -313,14 +315,15 @@ pub fn solve_source(
             }
             results.sort_by_key(|r| r.0);
             for (i, o, s) in results {
-                let (o, s) = if job.method.is_none() && o.indefinite {
+                let (o, s) = if job.needs_rescue(&o) {
                     // assembled again: the batch keeps only the values
                     let (a, b) = source.system(i)?;
                     let t = Instant::now();
                     let o = job.rescue(ctx, &a, &b, o)?;
-                    sum.solve_s += t.elapsed().as_secs_f64();
+                    let again = t.elapsed().as_secs_f64();
+                    sum.solve_s += again;
                     rescued += 1;
-                    (o, s + t.elapsed().as_secs_f64())
+                    (o, s + again)
                 } else {
                     (o, s)
                 };

@@ -175,7 +175,8 @@ pub fn iterative_pays(an: &MatrixAnalysis) -> String {
         None => format!("n = {} > {AUTO_DIRECT_MAX_N}", an.n),
     };
     let spd_like = an.symmetric && an.positive_diagonal;
-    if an.n <= AUTO_DIRECT_MAX_N && !spd_like {
+    let dominant = an.positive_diagonal && an.diagonally_dominant;
+    if an.n <= AUTO_DIRECT_MAX_N && !spd_like && dominant {
         format!("{size}, diagonally dominant with a positive diagonal")
     } else {
         size

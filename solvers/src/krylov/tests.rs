@@ -283,6 +283,20 @@ fn direct_solver_and_auto_plans() {
     };
     let p = plan(&an, &SolveConfig::default());
     assert_eq!((p.method, p.precond), (Method::Gmres, select::PrecondName::Ilu0));
+    assert!(p.reason.contains("diagonally dominant"), "{}", p.reason);
+    // a small non-dominant one goes iterative only when its factor is over the cap,
+    // and the reason does not call it dominant
+    let an = MatrixAnalysis {
+        cholesky_fill: Some(AUTO_DIRECT_MAX_FILL + 1),
+        ..analyse(&c2)
+    };
+    let p = plan(&an, &SolveConfig::default());
+    assert_eq!(p.method, Method::Gmres);
+    assert!(
+        p.reason.contains("> 250000000") && !p.reason.contains("dominant"),
+        "{}",
+        p.reason
+    );
 }
 
 #[test]
