@@ -10,13 +10,9 @@
 use solvent::prelude::*;
 use solvent::problems::generators::convection_diffusion2d;
 use solvent::solvers::TraceSchedule;
-use std::path::PathBuf;
+mod common;
+use common::shared_file as shared;
 
-fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/fem-poisson-disk")
-        .join(name)
-}
 
 fn gmres_iterations(problem: &LinearSystemProblem, restart: usize, tol: f64) -> (usize, f64) {
     let opts = Options::default()

@@ -3,13 +3,8 @@
 
 use solvent::linalg::vector::relative_residual;
 use solvent::prelude::*;
-use std::path::PathBuf;
-
-fn shared(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/fem-poisson-disk")
-        .join(name)
-}
+mod common;
+use common::shared_file as shared;
 
 #[test]
 fn every_method_reproduces_the_reference_solutions() {
@@ -51,5 +46,19 @@ fn every_method_reproduces_the_reference_solutions() {
                 "system {k} {m:?}: relative error {err:.2e} against the reference"
             );
         }
+    }
+}
+
+#[test]
+fn reads_the_coefficient_fields_as_npy() {
+    for k in 0..3 {
+        let a = solvent::linalg::io::npy::read(shared(&format!("params_{k:04}.npy"))).unwrap();
+        // κ at the 551 mesh nodes
+        assert_eq!(a.shape, vec![551]);
+        assert_eq!(a.data.len(), 551);
+        assert!(
+            a.data.iter().all(|v| v.is_finite() && *v > 0.0),
+            "κ = exp(GRF) is positive"
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Helpers shared by the end-to-end tests: running the `solvent` binary.
+//! Helpers shared by the end-to-end tests: running the `solvent` binary and
+//! finding the test data that ships in `tests/data`.
+#![allow(dead_code)]
 
 use std::process::{Command, Output};
 
@@ -15,10 +17,18 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The shared FEM sequence (A_000k.mtx, b_000k.mtx, x_000k.mtx reference solutions).
+/// The finite-element test sequence that ships with the repository
+/// (`tests/data/fem-poisson-disk`: A_000k.mtx, b_000k.mtx, x_000k.mtx reference
+/// solutions, params_000k.npy). Every test reads it through this one helper.
 #[allow(dead_code)]
 pub fn shared() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fem-poisson-disk")
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fem-poisson-disk")
+}
+
+/// One file of the finite-element test sequence ([`shared`]).
+#[allow(dead_code)]
+pub fn shared_file(name: &str) -> std::path::PathBuf {
+    shared().join(name)
 }
 
 /// Checks the x_000k.mtx that a `solve-seq` run wrote to `out` against the shared

@@ -228,17 +228,4 @@ mod tests {
         let c = fortran_to_c(&[0.0, 3.0, 1.0, 4.0, 2.0, 5.0], &[2, 3]);
         assert_eq!(c, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
     }
-
-    #[test]
-    fn reads_the_shared_fem_parameters() {
-        let p =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fem-poisson-disk/params_0000.npy");
-        let a = read(&p).unwrap();
-        assert_eq!(a.shape.len(), 1);
-        assert_eq!(a.shape.iter().product::<usize>(), a.data.len());
-        assert!(
-            a.data.iter().all(|v| v.is_finite() && *v > 0.0),
-            "κ = exp(GRF) is positive"
-        );
-    }
 }

@@ -3,7 +3,7 @@
 //! each half-step solves one small least-squares problem per row (column) — exactly by
 //! Cholesky of the k × k normal equations (ALS, O(n_i k² + k³) per row) or inexactly by
 //! warm-started CG on the normal equations without forming them (O(n_i k) per
-//! iteration). See `shared/algorithms/matrix-completion.md`.
+//! iteration).
 //!
 //! - [`kernels`]: the per-observation Gram and normal-equation kernels (AVX2 + FMA at
 //!   run time when the CPU has them).

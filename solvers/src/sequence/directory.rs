@@ -1,6 +1,6 @@
 //! Systems assembled elsewhere, one set of files per system in a directory:
 //! `A_0000.mtx`, `b_0000.mtx`, … and optionally `params_0000.npy` (the
-//! parameter field, used for ordering) — the layout of `shared/data` and of
+//! parameter field, used for ordering) — the layout of `tests/data/fem-poisson-disk` and of
 //! common PDE data-generation scripts.
 
 use super::source::SystemSource;
