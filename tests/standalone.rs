@@ -60,7 +60,7 @@ fn parent_references(text: &str) -> Vec<String> {
     while let Some(pos) = text[i..].find("../") {
         let start = i + pos;
         // only the start of a run: not preceded by a path character (so `a../b`,
-        // `x/../y` and the inner steps of `../../z` are not separate references)
+        // `x/../y` and the second step of a two-step run are not separate references)
         let preceded = start > 0 && is_path_char(bytes[start - 1] as char);
         let end = start
             + text[start..]
