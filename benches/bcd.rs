@@ -15,10 +15,11 @@
 
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
-use solvent::cli::bcd::lattice_problem;
 use solvent::linalg::direct::{DirectKind, DirectSolver};
 use solvent::linalg::CsrMatrix;
-use solvent::problems::bcd::{CoordinateProblem, Glm, Loss, Penalty, SyntheticConfig, SyntheticKind};
+use solvent::problems::bcd::{
+    CoordinateProblem, Glm, LabelPropagation, Loss, Penalty, SyntheticConfig, SyntheticKind,
+};
 use solvent::solvers::bcd::message_passing::{Forest, ForestScratch};
 use solvent::solvers::bcd::{Bcd, Partition, Rule, Update};
 use solvent::solvers::{run, Options, TraceSchedule};
@@ -77,7 +78,7 @@ fn lattice() {
     println!("| labelled | red–black (cyclic) | tree partition (cyclic) | greedy tree (GS) | red–black / tree | red–black / greedy tree |");
     println!("|---|---|---|---|---|---|");
     for frac in [0.02, 0.05, 0.1] {
-        let lp = lattice_problem(50, frac, 0).unwrap();
+        let lp = LabelPropagation::lattice(50, frac, 0).unwrap();
         let q = lp.problem.matrix();
         let solver = DirectSolver::new(q, DirectKind::Cholesky).unwrap();
         let mut xs = vec![0.0; q.nrows()];

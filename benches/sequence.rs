@@ -22,7 +22,7 @@
 use solvent::linalg::precond::PrecondKind;
 use solvent::linalg::CsrMatrix;
 use solvent::problems::generators::{poisson2d, FamilyConfig, PdeFamily, PdeSampler};
-use solvent::solvers::krylov::{analyse, Method, PrecondName};
+use solvent::solvers::krylov::{analyse, Method};
 use solvent::solvers::sequence::{
     resolve_plan, solve_sequence, OrderKind, SamplerSource, SeqMethod, SequenceConfig, SequencePlan,
     SequenceReport, Strategy, SystemSource,
@@ -96,7 +96,7 @@ fn main() {
     };
     let source = source.as_ref();
     let options = Options::default().tol(tol).max_iters(20_000);
-    let pname = PrecondName::from(precond);
+    let pname = precond;
 
     let mut rows: Vec<(&str, SequencePlan)> = Vec::new();
     let mut indep = SequencePlan::independent(40);

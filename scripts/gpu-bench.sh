@@ -11,7 +11,7 @@ BIN=${SOLVENT_BIN:-target/release/solvent}
 BENCH=${SOLVENT_GPU_BENCH:-target/release/examples/gpu_bench}
 if [ -z "${SOLVENT_PREBUILT:-}" ] && command -v cargo >/dev/null; then
     cargo build --release --bin solvent >&2
-    cargo build --release -p solvent-gpu --example gpu_bench >&2
+    cargo build --release --example gpu_bench >&2
 fi
 GRID=${GRID:-2000}
 CG_ITERS=${CG_ITERS:-300}

@@ -21,10 +21,8 @@
 #![deny(missing_docs)]
 
 pub mod cli;
-pub mod dataset;
-#[cfg(feature = "hdf5")]
-mod dataset_hdf5;
 
+#[cfg(feature = "gpu")]
 pub use solvent_gpu as gpu;
 pub use solvent_linalg as linalg;
 pub use solvent_problems as problems;

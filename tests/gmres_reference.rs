@@ -13,7 +13,6 @@ use solvent::solvers::TraceSchedule;
 mod common;
 use common::shared_file as shared;
 
-
 fn gmres_iterations(problem: &LinearSystemProblem, restart: usize, tol: f64) -> (usize, f64) {
     let opts = Options::default()
         .tol(tol)

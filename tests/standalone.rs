@@ -118,7 +118,12 @@ fn no_tracked_file_refers_outside_the_repository() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut offenders = Vec::new();
     let files = tracked_files(root);
-    assert!(files.len() > 50, "found only {} files under {}", files.len(), root.display());
+    assert!(
+        files.len() > 50,
+        "found only {} files under {}",
+        files.len(),
+        root.display()
+    );
     for rel in files {
         if rel.file_name().is_some_and(|n| n == "Cargo.lock") {
             continue;

@@ -24,6 +24,8 @@ pub struct CgSettings {
     pub jacobi: bool,
     /// Iterations between read-backs of the scalars.
     pub check_every: usize,
+    /// Stop (not converged) at the first read-back after this instant.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for CgSettings {
@@ -33,6 +35,7 @@ impl Default for CgSettings {
             max_iters: 10_000,
             jacobi: true,
             check_every: 16,
+            deadline: None,
         }
     }
 }
@@ -164,7 +167,7 @@ pub fn cg_batch(a: &GpuMatrix, rhs: &[f64], settings: &CgSettings) -> Result<CgB
         let raw = ctx.read_back(enc, &scal, &staging, sbytes)?;
         from_bytes(&raw, prec, &mut s);
         let running = (0..systems).any(|i| s[8 * i + 6] > 0.5);
-        if !running || done >= settings.max_iters {
+        if !running || done >= settings.max_iters || past(settings.deadline) {
             break;
         }
         enc = ctx.encoder();
@@ -206,4 +209,9 @@ pub fn attainable(prec: Precision) -> f64 {
         Precision::F32 => 1e-5,
         Precision::F64 => 1e-13,
     }
+}
+
+/// Whether `deadline` has passed (never for `None`).
+pub(crate) fn past(deadline: Option<std::time::Instant>) -> bool {
+    deadline.is_some_and(|d| std::time::Instant::now() >= d)
 }

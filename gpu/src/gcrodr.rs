@@ -15,11 +15,10 @@
 
 use crate::context::{from_bytes, to_bytes, GpuContext, Precision};
 use crate::error::{GpuError, Result};
-use crate::gmres::givens_step;
 use crate::kernels::{record, Launch, Module};
 use crate::matrix::{check_finite, GpuMatrix};
 use faer::{Mat, Side};
-use solvent_solvers::krylov::{harmonic_ritz_coefficients, SmallCycle};
+use solvent_linalg::small::{harmonic_ritz_coefficients, rotate_column, solve_triangular, SmallCycle};
 use std::sync::Arc;
 
 /// Settings of a device GCRO-DR solve.
@@ -31,6 +30,19 @@ pub struct GcroDrSettings {
     pub max_iters: usize,
     /// Jacobi right preconditioning.
     pub jacobi: bool,
+    /// Stop (not converged) at the first cycle start after this instant.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for GcroDrSettings {
+    fn default() -> Self {
+        Self {
+            tol: 1e-8,
+            max_iters: 10_000,
+            jacobi: true,
+            deadline: None,
+        }
+    }
 }
 
 /// Outcome of one [`GpuGcroDr::solve`].
@@ -391,14 +403,17 @@ impl GpuGcroDr {
                 ));
             }
             est = beta / bnorm;
-            if est <= s.tol || its >= s.max_iters {
+            if est <= s.tol || its >= s.max_iters || crate::cg::past(s.deadline) {
                 break;
             }
             let steps = m - kk;
             let mut g = vec![0.0; steps + 1];
             g[0] = beta;
-            let mut cs: Vec<(f64, f64)> = Vec::with_capacity(steps);
-            let mut rot: Vec<Vec<f64>> = Vec::with_capacity(steps);
+            // rotations and rotated (triangular) columns, column-major, leading dimension
+            // steps + 1 (the layout of solvent_linalg::small)
+            let ldr = steps + 1;
+            let (mut cs, mut sn) = (vec![0.0; steps], vec![0.0; steps]);
+            let mut rot = vec![0.0; ldr * steps];
             let mut raw: Vec<Vec<f64>> = Vec::with_capacity(steps);
             let mut bcols: Vec<Vec<f64>> = Vec::with_capacity(steps);
             let mut jdone = 0;
@@ -427,10 +442,16 @@ impl GpuGcroDr {
                 bcols.push(h[..kk].to_vec());
                 let hj = h[kk..].to_vec();
                 raw.push(hj.clone());
-                let mut hr = hj;
+                let hr = &mut rot[j * ldr..j * ldr + j + 2];
+                hr.copy_from_slice(&hj);
                 let breakdown = hr[j + 1] == 0.0;
-                let res = givens_step(&mut hr, &mut cs, &mut g, j);
-                rot.push(hr);
+                if rotate_column(hr, j, &mut cs, &mut sn, &mut g).is_none() {
+                    // a zero column (singular operator): the cycle ends before it
+                    raw.pop();
+                    bcols.pop();
+                    break;
+                }
+                let res = g[j + 1].abs();
                 its += 1;
                 jdone = j + 1;
                 est = res / bnorm;
@@ -439,14 +460,7 @@ impl GpuGcroDr {
                 }
             }
             // y = R⁻¹ g; correction x += M⁻¹ (V y − U B y)
-            let mut y = vec![0.0; jdone];
-            for i in (0..jdone).rev() {
-                let mut acc = g[i];
-                for (c, yc) in y.iter().enumerate().skip(i + 1) {
-                    acc -= rot[c][i] * yc;
-                }
-                y[i] = if rot[i][i] != 0.0 { acc / rot[i][i] } else { 0.0 };
-            }
+            let y = solve_triangular(&rot, ldr, &g, jdone);
             let mut by = vec![0.0; kk];
             for (c, yc) in y.iter().enumerate() {
                 for (i, bi) in by.iter_mut().enumerate() {

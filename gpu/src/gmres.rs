@@ -10,6 +10,7 @@ use crate::context::{from_bytes, to_bytes};
 use crate::error::{GpuError, Result};
 use crate::kernels::{record, Launch, Module};
 use crate::matrix::{check_finite, GpuMatrix};
+use solvent_linalg::small::{rotate_column, solve_triangular};
 
 /// Settings of a device GMRES run.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +23,8 @@ pub struct GmresSettings {
     pub restart: usize,
     /// Jacobi right preconditioning (needs a non-zero diagonal).
     pub jacobi: bool,
+    /// Stop (not converged) at the first restart after this instant.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for GmresSettings {
@@ -31,6 +34,7 @@ impl Default for GmresSettings {
             max_iters: 10_000,
             restart: 40,
             jacobi: true,
+            deadline: None,
         }
     }
 }
@@ -46,25 +50,6 @@ pub struct GmresResult {
     pub est_relres: f64,
     /// Whether the estimate reached `tol`.
     pub converged: bool,
-}
-
-/// Applies the stored rotations to a new Hessenberg column and makes a new one that
-/// zeroes its last entry; returns the new residual estimate |g[j+1]|.
-pub(crate) fn givens_step(h: &mut [f64], cs: &mut Vec<(f64, f64)>, g: &mut [f64], j: usize) -> f64 {
-    for (i, &(c, s)) in cs.iter().enumerate() {
-        let (a, b) = (h[i], h[i + 1]);
-        h[i] = c * a + s * b;
-        h[i + 1] = -s * a + c * b;
-    }
-    let (a, b) = (h[j], h[j + 1]);
-    let r = a.hypot(b);
-    let (c, s) = if r == 0.0 { (1.0, 0.0) } else { (a / r, b / r) };
-    h[j] = r;
-    h[j + 1] = 0.0;
-    cs.push((c, s));
-    g[j + 1] = -s * g[j];
-    g[j] *= c;
-    g[j + 1].abs()
 }
 
 /// Solves `A x = b` from x = 0 with GMRES(m) on the device.
@@ -214,7 +199,7 @@ pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Resu
             est[s] = beta / bnorm[s];
             done[s] = est[s] <= settings.tol || its[s] >= settings.max_iters;
         }
-        if done.iter().all(|&d| d) {
+        if done.iter().all(|&d| d) || crate::cg::past(settings.deadline) {
             break;
         }
         // one cycle for the whole batch; systems finish (converge) at their own step
@@ -225,8 +210,12 @@ pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Resu
                 g
             })
             .collect();
-        let mut cs: Vec<Vec<(f64, f64)>> = vec![Vec::with_capacity(m); k];
-        let mut cols: Vec<Vec<Vec<f64>>> = vec![Vec::with_capacity(m); k];
+        // per system: rotations and the rotated (triangular) columns, column-major with
+        // leading dimension m + 1 (the layout of solvent_linalg::small)
+        let ldr = m + 1;
+        let mut cs = vec![vec![0.0; m]; k];
+        let mut sn = vec![vec![0.0; m]; k];
+        let mut rt = vec![vec![0.0; ldr * m]; k];
         let mut jdone = vec![0usize; k];
         let mut open: Vec<bool> = done.iter().map(|d| !d).collect();
         for j in 0..m {
@@ -250,10 +239,15 @@ pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Resu
                 if !open[s] {
                     continue;
                 }
-                let mut col = h[s * ldh..s * ldh + j + 2].to_vec();
+                let col = &mut rt[s][j * ldr..j * ldr + j + 2];
+                col.copy_from_slice(&h[s * ldh..s * ldh + j + 2]);
                 let breakdown = col[j + 1] == 0.0;
-                let res = givens_step(&mut col, &mut cs[s], &mut g[s], j);
-                cols[s].push(col);
+                if rotate_column(col, j, &mut cs[s], &mut sn[s], &mut g[s]).is_none() {
+                    // a zero column (singular operator): the cycle ends before it
+                    open[s] = false;
+                    continue;
+                }
+                let res = g[s][j + 1].abs();
                 its[s] += 1;
                 jdone[s] = j + 1;
                 est[s] = res / bnorm[s];
@@ -269,14 +263,8 @@ pub fn gmres_batch(a: &GpuMatrix, rhs: &[f64], settings: &GmresSettings) -> Resu
         let jmax = jdone.iter().copied().max().unwrap_or(0);
         let mut y = vec![0.0; k * ldv];
         for s in 0..k {
-            let (r, ys) = (&cols[s], &mut y[s * ldv..s * ldv + jdone[s]]);
-            for i in (0..jdone[s]).rev() {
-                let mut acc = g[s][i];
-                for (c, yc) in ys.iter().enumerate().skip(i + 1) {
-                    acc -= r[c][i] * yc;
-                }
-                ys[i] = if r[i][i] != 0.0 { acc / r[i][i] } else { 0.0 };
-            }
+            let ys = solve_triangular(&rt[s], ldr, &g[s], jdone[s]);
+            y[s * ldv..s * ldv + jdone[s]].copy_from_slice(&ys);
         }
         ctx.queue.write_buffer(&ycoef, 0, &to_bytes(&y, prec));
         pending = Some(jmax);

@@ -27,7 +27,7 @@ pub use context::{GpuContext, GpuRequest, Precision};
 pub use error::{GpuError, Result};
 pub use matrix::{GpuMatrix, SpmvKernel};
 pub use operator::GpuOperator;
-pub use refine::{GpuMethod, RefineSettings, SystemOutcome};
+pub use refine::{GpuMethod, RefineSettings, Refinement, SingleSolve, SystemOutcome};
 pub use vector::GpuVector;
 
 /// Environment variable that makes GPU tests fail (rather than skip) without an adapter;

@@ -43,6 +43,9 @@ pub struct RefineSettings {
     pub precision: Precision,
     /// Most refinement rounds.
     pub max_rounds: usize,
+    /// Stop (not converged) at the first check after this instant: between rounds, and
+    /// inside a round at the device solvers' read-backs.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl RefineSettings {
@@ -57,6 +60,7 @@ impl RefineSettings {
             jacobi: true,
             precision,
             max_rounds: 8,
+            deadline: None,
         }
     }
 }
@@ -105,82 +109,226 @@ fn inner_tol(s: &RefineSettings, rnorm: f64, bnorm: f64) -> f64 {
 
 /// Solves one system `A x = b` on the device with refinement.
 pub fn solve(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], s: &RefineSettings) -> Result<SystemOutcome> {
-    match s.method {
-        GpuMethod::Cg => Ok(solve_batch(ctx, a, a.values(), b, s)?.remove(0)),
-        GpuMethod::Gcrodr => {
-            let mut solver = GpuGcroDr::new(
-                ctx,
-                a.nrows(),
-                s.restart,
-                s.recycle.min(s.restart.saturating_sub(1)),
-                s.precision,
-            )?;
-            solve_recycled(&mut solver, a, b, s, true)
+    let mut single = SingleSolve::new(ctx, a, b, s)?;
+    while !single.done() {
+        single.round(a, b)?;
+    }
+    Ok(single.into_outcome())
+}
+
+/// One system's refinement state: x and r = b − A x in f64, and the outcome so far.
+/// [`Refinement::round`] runs one device solve of the correction equation; the caller
+/// decides when to stop ([`Refinement::done`]).
+#[derive(Clone, Debug)]
+pub struct Refinement {
+    x: Vec<f64>,
+    r: Vec<f64>,
+    bnorm: f64,
+    settings: RefineSettings,
+    outcome: SystemOutcome,
+}
+
+impl Refinement {
+    /// From x = 0.
+    pub fn new(b: &[f64], settings: &RefineSettings) -> Self {
+        let bnorm = norm(b);
+        Self {
+            x: vec![0.0; b.len()],
+            r: b.to_vec(),
+            bnorm,
+            settings: *settings,
+            outcome: SystemOutcome {
+                x: Vec::new(),
+                iterations: 0,
+                relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
+                rounds: 0,
+                converged: bnorm == 0.0,
+                note: None,
+                indefinite: false,
+            },
         }
-        GpuMethod::Gmres => {
-            check_finite("right-hand side", b)?;
-            let dev = GpuMatrix::new(ctx, a, s.precision)?;
-            refine_single(a, b, s, |r, tol, max_iters, _round| {
+    }
+
+    /// Whether refinement is over: converged, out of rounds or iterations, past the
+    /// deadline, or stopped with a note (stalled, CG breakdown).
+    pub fn done(&self) -> bool {
+        let (o, s) = (&self.outcome, &self.settings);
+        o.converged
+            || o.note.is_some()
+            || o.rounds >= s.max_rounds
+            || o.iterations >= s.max_iters
+            || crate::cg::past(s.deadline)
+    }
+
+    /// One round: `inner(r, tol, max_iters, round)` solves `A d = r` on the device to
+    /// relative `tol` and returns `(d, iterations, converged, broke_down)`; then x += d and
+    /// r = b − A x in f64. A round that converged on the device but no longer reduces the
+    /// true residual ends refinement with a "stalled" note; a CG breakdown with an
+    /// "indefinite" one.
+    pub fn round_with(
+        &mut self,
+        a: &CsrMatrix,
+        b: &[f64],
+        inner: impl FnOnce(&[f64], f64, usize, usize) -> Result<(Vec<f64>, usize, bool, bool)>,
+    ) -> Result<()> {
+        let s = &self.settings;
+        // the device sees r/‖r‖ (no under- or overflow in f32 whatever the scale of b)
+        let rnorm = norm(&self.r);
+        let tol = inner_tol(s, rnorm, self.bnorm);
+        let unit: Vec<f64> = self.r.iter().map(|v| v / rnorm).collect();
+        let o = &mut self.outcome;
+        let budget = s.max_iters.saturating_sub(o.iterations).max(1);
+        let (d, its, inner_converged, broke) = inner(&unit, tol, budget, o.rounds)?;
+        o.iterations += its;
+        o.rounds += 1;
+        for (xi, di) in self.x.iter_mut().zip(&d) {
+            *xi += rnorm * di;
+        }
+        residual(a, a.values(), &self.x, b, &mut self.r);
+        let prev = o.relres;
+        o.relres = norm(&self.r) / self.bnorm;
+        o.converged = o.relres <= s.tol;
+        if !o.converged {
+            if broke {
+                o.note = Some("CG broke down (pᵀAp ≤ 0): the matrix is not positive definite".into());
+                o.indefinite = true;
+            } else if o.relres > 0.9 * prev && inner_converged {
+                o.note = Some(format!(
+                    "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
+                    o.relres
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The outcome so far (its `x` is empty; see [`Refinement::x`]).
+    pub fn outcome(&self) -> &SystemOutcome {
+        &self.outcome
+    }
+
+    /// The current iterate.
+    pub fn x(&self) -> &[f64] {
+        &self.x
+    }
+
+    /// The outcome with the iterate.
+    pub fn into_outcome(self) -> SystemOutcome {
+        SystemOutcome {
+            x: self.x,
+            ..self.outcome
+        }
+    }
+}
+
+/// The device side of one system's solve.
+enum Inner {
+    Cg(GpuMatrix),
+    Gmres(GpuMatrix),
+    Gcrodr(GpuMatrix, Box<GpuGcroDr>),
+}
+
+/// One system on the device with refinement, a round at a time: what
+/// `solvent_solvers`' run loop drives (one step per round), and what [`solve`] runs to
+/// the end.
+pub struct SingleSolve {
+    inner: Inner,
+    state: Refinement,
+}
+
+impl SingleSolve {
+    /// Uploads `a` and prepares the method of `settings` (x = 0).
+    pub fn new(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], settings: &RefineSettings) -> Result<Self> {
+        if b.len() != a.nrows() || a.nrows() != a.ncols() {
+            return Err(GpuError::Shape(format!(
+                "a {}×{} matrix with a right-hand side of length {}",
+                a.nrows(),
+                a.ncols(),
+                b.len()
+            )));
+        }
+        check_finite("right-hand side", b)?;
+        let dev = GpuMatrix::new(ctx, a, settings.precision)?;
+        let inner = match settings.method {
+            GpuMethod::Cg => Inner::Cg(dev),
+            GpuMethod::Gmres => Inner::Gmres(dev),
+            GpuMethod::Gcrodr => {
+                let solver = GpuGcroDr::new(
+                    ctx,
+                    a.nrows(),
+                    settings.restart,
+                    settings.recycle.min(settings.restart.saturating_sub(1)),
+                    settings.precision,
+                )?;
+                Inner::Gcrodr(dev, Box::new(solver))
+            }
+        };
+        Ok(Self {
+            inner,
+            state: Refinement::new(b, settings),
+        })
+    }
+
+    /// Whether refinement is over ([`Refinement::done`]).
+    pub fn done(&self) -> bool {
+        self.state.done()
+    }
+
+    /// One refinement round on the device (`a` and `b` as given to [`SingleSolve::new`]).
+    pub fn round(&mut self, a: &CsrMatrix, b: &[f64]) -> Result<()> {
+        let s = self.state.settings;
+        match &mut self.inner {
+            Inner::Cg(dev) => self.state.round_with(a, b, |r, tol, max_iters, _| {
+                let cs = CgSettings {
+                    tol,
+                    max_iters,
+                    jacobi: s.jacobi,
+                    check_every: 16,
+                    deadline: s.deadline,
+                };
+                let res = cg_batch(dev, r, &cs)?;
+                let st = res.state[0];
+                Ok((
+                    res.x,
+                    res.iterations[0],
+                    st == CgState::Converged,
+                    st == CgState::Breakdown,
+                ))
+            }),
+            Inner::Gmres(dev) => self.state.round_with(a, b, |r, tol, max_iters, _| {
                 let gs = GmresSettings {
                     tol,
                     max_iters,
                     restart: s.restart,
                     jacobi: s.jacobi,
+                    deadline: s.deadline,
                 };
-                let res = gmres(&dev, r, &gs)?;
-                Ok((res.x, res.iterations, res.converged))
-            })
+                let res = gmres(dev, r, &gs)?;
+                Ok((res.x, res.iterations, res.converged, false))
+            }),
+            Inner::Gcrodr(dev, solver) => self.state.round_with(a, b, |r, tol, max_iters, round| {
+                let gs = GcroDrSettings {
+                    tol,
+                    max_iters,
+                    jacobi: s.jacobi,
+                    deadline: s.deadline,
+                };
+                // recycling across rounds: the first round starts with no space
+                let res = solver.solve(dev, r, &gs, round > 0)?;
+                Ok((res.x, res.iterations, res.converged, false))
+            }),
         }
     }
-}
 
-/// The refinement loop of one system: `inner(r, tol, max_iters, round)` solves `A d = r`
-/// on the device to relative `tol` and returns `(d, iterations, converged)`; x += d and
-/// r = b − A x in f64 until the true relative residual meets `s.tol`, the rounds or
-/// iterations run out, or a round that converged no longer reduces the residual.
-fn refine_single(
-    a: &CsrMatrix,
-    b: &[f64],
-    s: &RefineSettings,
-    mut inner: impl FnMut(&[f64], f64, usize, usize) -> Result<(Vec<f64>, usize, bool)>,
-) -> Result<SystemOutcome> {
-    let bnorm = norm(b);
-    let mut x = vec![0.0; b.len()];
-    let mut r = b.to_vec();
-    let mut out = SystemOutcome {
-        x: Vec::new(),
-        iterations: 0,
-        relres: if bnorm > 0.0 { 1.0 } else { 0.0 },
-        rounds: 0,
-        converged: bnorm == 0.0,
-        note: None,
-        indefinite: false,
-    };
-    while !out.converged && out.rounds < s.max_rounds && out.iterations < s.max_iters {
-        // the device sees r/‖r‖ (no under- or overflow in f32 whatever the scale of b)
-        let rnorm = norm(&r);
-        let tol = inner_tol(s, rnorm, bnorm);
-        let unit: Vec<f64> = r.iter().map(|v| v / rnorm).collect();
-        let (d, its, inner_converged) = inner(&unit, tol, s.max_iters - out.iterations, out.rounds)?;
-        out.iterations += its;
-        out.rounds += 1;
-        for (xi, di) in x.iter_mut().zip(&d) {
-            *xi += rnorm * di;
-        }
-        residual(a, a.values(), &x, b, &mut r);
-        let prev = out.relres;
-        out.relres = norm(&r) / bnorm;
-        out.converged = out.relres <= s.tol;
-        if !out.converged && out.relres > 0.9 * prev && inner_converged {
-            out.note = Some(format!(
-                "refinement stalled at {:.2e} (the device precision cannot resolve this system)",
-                out.relres
-            ));
-            break;
-        }
+    /// The refinement state (outcome so far, iterate).
+    pub fn state(&self) -> &Refinement {
+        &self.state
     }
-    out.x = x;
-    Ok(out)
+
+    /// The outcome with the solution.
+    pub fn into_outcome(self) -> SystemOutcome {
+        self.state.into_outcome()
+    }
 }
 
 /// Solves a batch `A_s x_s = b_s` (one value set per system over `pattern`, or one for
@@ -235,6 +383,9 @@ pub fn solve_batch(
         .collect();
     let mut used = 0usize;
     for _round in 0..s.max_rounds {
+        if crate::cg::past(s.deadline) {
+            break;
+        }
         let active: Vec<usize> = (0..systems)
             .filter(|&i| !out[i].converged && out[i].note.is_none())
             .collect();
@@ -268,6 +419,7 @@ pub fn solve_batch(
                         max_iters: s.max_iters - used,
                         jacobi: s.jacobi,
                         check_every: 16,
+                        deadline: s.deadline,
                     };
                     let res = cg_batch(&dev, &round_rhs, &cs)?;
                     let conv = res.state.iter().map(|&st| st == CgState::Converged).collect();
@@ -280,6 +432,7 @@ pub fn solve_batch(
                         max_iters: s.max_iters - used,
                         restart: s.restart,
                         jacobi: s.jacobi,
+                        deadline: s.deadline,
                     };
                     let res = gmres_batch(&dev, &round_rhs, &gs)?;
                     let its: Vec<usize> = res.iter().map(|r| r.iterations).collect();
@@ -341,14 +494,19 @@ pub fn solve_recycled(
     check_finite("right-hand side", b)?;
     let ctx = solver.context().clone();
     let dev = GpuMatrix::new(&ctx, a, s.precision)?;
-    refine_single(a, b, s, |r, tol, max_iters, round| {
-        let gs = GcroDrSettings {
-            tol,
-            max_iters,
-            jacobi: s.jacobi,
-        };
-        // only the first round can meet a new matrix (re-target the space there)
-        let res = solver.solve(&dev, r, &gs, round > 0 || !new_matrix)?;
-        Ok((res.x, res.iterations, res.converged))
-    })
+    let mut state = Refinement::new(b, s);
+    while !state.done() {
+        state.round_with(a, b, |r, tol, max_iters, round| {
+            let gs = GcroDrSettings {
+                tol,
+                max_iters,
+                jacobi: s.jacobi,
+                deadline: s.deadline,
+            };
+            // only the first round can meet a new matrix (re-target the space there)
+            let res = solver.solve(&dev, r, &gs, round > 0 || !new_matrix)?;
+            Ok((res.x, res.iterations, res.converged, false))
+        })?;
+    }
+    Ok(state.into_outcome())
 }

@@ -7,26 +7,38 @@
 //! stencil or a GPU operator are interchangeable.
 //!
 //! - [`CsrMatrix`]: CSR storage on faer's `SparseRowMat`, parallel SpMV.
+//! - [`cg`]: preconditioned conjugate gradients, the one CG iteration every CG in
+//!   Solvent takes.
 //! - [`vector`]: bandwidth-minded dense kernels with deterministic reductions.
 //! - [`gram_schmidt`]: two-pass classical Gram–Schmidt (CGS2).
 //! - [`precond`]: Jacobi, SSOR, ILU(0), IC(0).
+//! - [`small`]: Givens rotations, triangular solves and harmonic Ritz vectors: the
+//!   small dense algebra of GMRES and GCRO-DR, shared by the CPU and GPU solvers.
 //! - [`simd`]: run-time choice of AVX2 + FMA builds of the hand-written kernels.
 //! - [`direct`]: sparse Cholesky and LU through faer.
 //! - [`io`]: Matrix Market and NumPy `.npy`, with errors that name file and line.
+//! - [`names`]: one spelling per setting ([`Named`]), shared by every front end.
 //! - [`interop`]: conversions to and from sprs and nalgebra (features `sprs`, `nalgebra`).
 #![deny(missing_docs)]
 
+pub mod cg;
 pub mod csr;
 pub mod direct;
 pub mod error;
 pub mod gram_schmidt;
 pub mod interop;
 pub mod io;
+pub mod names;
 pub mod operator;
 pub mod precond;
 pub mod simd;
+pub mod small;
 pub mod vector;
 
 pub use csr::CsrMatrix;
+pub use names::Named;
+
 pub use error::{LinalgError, Result};
 pub use operator::{LinearOperator, Preconditioner};
+#[doc(hidden)]
+pub use serde;

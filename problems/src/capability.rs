@@ -1,9 +1,10 @@
 //! Capability traits: the small questions a solver may ask a problem.
 //!
-//! A solver bounds its problem type by exactly the capabilities it uses
-//! (`P: LinearSystem` for Krylov methods, `P: Objective + Gradient` for a
-//! first-order method…), so a problem implements only what it can answer and
-//! no solver sees a wall of generic bounds. Vectors are plain `f64` slices.
+//! A solver bounds its problem type by exactly the capabilities it uses, so a problem
+//! implements only what it can answer and no solver sees a wall of generic bounds.
+//! Vectors are plain `f64` slices. The linear-system capability lives here; the
+//! families' own capabilities live with them (`bcd::CoordinateProblem` for block
+//! coordinate descent, `bilevel::Bilevel` for the bilevel solvers).
 
 use solvent_linalg::{CsrMatrix, LinearOperator};
 
@@ -11,24 +12,6 @@ use solvent_linalg::{CsrMatrix, LinearOperator};
 pub trait Dimension {
     /// Length of the iterate.
     fn dim(&self) -> usize;
-}
-
-/// A scalar objective `f(x)` to minimise.
-pub trait Objective: Dimension {
-    /// `f(x)`.
-    fn objective(&self, x: &[f64]) -> f64;
-}
-
-/// The gradient of a smooth objective.
-pub trait Gradient: Dimension {
-    /// `g = ∇f(x)`.
-    fn gradient(&self, x: &[f64], g: &mut [f64]);
-}
-
-/// Hessian-vector products `∇²f(x) v` (for Newton-type and implicit methods).
-pub trait HessianVectorProduct: Dimension {
-    /// `out = ∇²f(x) v`.
-    fn hessian_vector(&self, x: &[f64], v: &[f64], out: &mut [f64]);
 }
 
 /// A square linear system `A x = b` seen through its operator.

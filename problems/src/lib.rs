@@ -16,6 +16,6 @@ pub mod error;
 pub mod generators;
 pub mod linear_system;
 
-pub use capability::{Dimension, Gradient, HessianVectorProduct, LinearSystem, Objective};
+pub use capability::{Dimension, LinearSystem};
 pub use error::{ProblemError, Result};
 pub use linear_system::LinearSystemProblem;

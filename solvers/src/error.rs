@@ -13,6 +13,10 @@ pub enum SolverError {
     /// From problem construction.
     #[error(transparent)]
     Problem(#[from] solvent_problems::ProblemError),
+    /// From the GPU back end (no adapter, device limits, bad data).
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] solvent_gpu::GpuError),
     /// A setting outside its valid range.
     #[error("invalid setting {name} = {value}: {reason}")]
     InvalidSetting {
@@ -37,6 +41,14 @@ pub enum SolverError {
         /// Which system (a file name or index).
         system: String,
         /// What is wrong.
+        message: String,
+    },
+    /// An output file could not be written.
+    #[error("{}: {message}", path.display())]
+    Output {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What went wrong.
         message: String,
     },
     /// Writing a trace or report failed.

@@ -49,3 +49,63 @@ impl Report {
         )
     }
 }
+
+/// The one shape of every command's machine-readable report (`--json`): which command,
+/// which Solvent, what went in, how it ended, how long it took — then the command's own
+/// typed body (its plan or settings and per-item records), flattened into the same
+/// object so that its fields sit beside these.
+#[derive(Clone, Debug, Serialize)]
+pub struct Envelope<I: Serialize, B: Serialize> {
+    /// The subcommand (`"solve"`, `"datagen"`, …).
+    pub command: &'static str,
+    /// The version of Solvent that wrote it.
+    pub solvent_version: &'static str,
+    /// The inputs: files read, generators and their parameters.
+    pub inputs: I,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Seconds, by phase (`wall_s` always; `solve_s`, `setup_s`, … where measured).
+    pub timings: std::collections::BTreeMap<&'static str, f64>,
+    /// The command's own fields.
+    #[serde(flatten)]
+    pub body: B,
+}
+
+impl<I: Serialize, B: Serialize> Envelope<I, B> {
+    /// An envelope for `command`.
+    pub fn new(command: &'static str, inputs: I, outcome: Outcome, body: B) -> Self {
+        Self {
+            command,
+            solvent_version: env!("CARGO_PKG_VERSION"),
+            inputs,
+            outcome,
+            timings: Default::default(),
+            body,
+        }
+    }
+    /// Adds a timing.
+    pub fn timing(mut self, name: &'static str, seconds: f64) -> Self {
+        self.timings.insert(name, seconds);
+        self
+    }
+}
+
+/// How a command ended, in the terms of its exit code: `converged` (exit 0) or not
+/// (exit 2: it ran, and the summary says what fell short).
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    /// Everything asked for was reached.
+    pub converged: bool,
+    /// One line saying how it ended.
+    pub summary: String,
+}
+
+impl Outcome {
+    /// From a run's status.
+    pub fn of(status: &Status, last: f64) -> Self {
+        Self {
+            converged: status.is_converged(),
+            summary: status.describe(last),
+        }
+    }
+}

@@ -173,17 +173,26 @@ pub fn run_observed<P: ?Sized, S: Solver<P>>(
                         }
                     };
                 }
-                Step::Continue { estimate } => {
+                step @ (Step::Continue { .. } | Step::Advanced { .. }) => {
+                    let (estimate, always_sample) = match step {
+                        Step::Advanced { iterations, estimate } => {
+                            iters += iterations.max(1) - 1;
+                            (estimate, true)
+                        }
+                        Step::Continue { estimate } => (estimate, false),
+                        _ => unreachable!("matched above"),
+                    };
                     for o in observers.iter_mut() {
                         o.on_iteration(iters, estimate);
                     }
-                    let sampled = if sampler.due(iters) {
-                        let m = clock.measure(|| solver.metrics(problem, &state));
-                        record(iters, &m, &clock, &mut trace, observers);
-                        Some(m)
-                    } else {
-                        None
-                    };
+                    let sampled =
+                        if sampler.due(iters) || (always_sample && options.trace != TraceSchedule::Off) {
+                            let m = clock.measure(|| solver.metrics(problem, &state));
+                            record(iters, &m, &clock, &mut trace, observers);
+                            Some(m)
+                        } else {
+                            None
+                        };
                     let current = estimate.or(sampled.as_ref().map(|m| m.value));
                     let Some(e) = current else { continue };
                     if !e.is_finite() || e > options.divergence_factor * initial {

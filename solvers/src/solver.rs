@@ -14,6 +14,16 @@ pub enum Step {
         /// Cheap estimate of the convergence measure.
         estimate: Option<f64>,
     },
+    /// The iterate moved by `iterations` inner iterations at once (a GPU refinement
+    /// round: one device solve of the correction equation, often thousands of device
+    /// iterations). The loop counts them all toward the iteration limit and the report,
+    /// and samples the trace after every such step.
+    Advanced {
+        /// Inner iterations this step did (at least 1 is counted).
+        iterations: usize,
+        /// Cheap estimate of the convergence measure.
+        estimate: Option<f64>,
+    },
     /// The solver has nothing left to do (a direct solve, an exact
     /// answer); the loop measures the result.
     Finished,

@@ -7,55 +7,19 @@
 //! default: 1000 layers × 101 levels). Output: the allocation (`--out`), the report (`--json`)
 //! and, for a model, the pruned model (`--write-pruned`).
 
-use super::{check_output_path, write_json, CliError};
-use clap::{Args, ValueEnum};
+use super::{check_output_path, named, write_json, CliError};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{json, Value};
-use solvent_problems::allocation::{
-    read_table, synthetic_table, CurveSpec, Model, OptionTable, SyntheticTable,
-};
+use serde::Serialize;
+use solvent_problems::allocation::{read_table, synthetic_table, CurveSpec, Model, SyntheticTable};
 use solvent_solvers::allocation::{
-    baselines, dp, hull, two_budget, Additive, Evaluator, EvolveSettings, EvolveSolver, ExactDpSolver, Mckp,
+    allocate, AllocateRequest, Allocation, AllocationMethod, Budget, CommandEvaluator, EvolveRequest,
+    EvolveSettings,
 };
-use solvent_solvers::{run as run_solver, Options, SolverError};
-use std::collections::HashMap;
-use std::io::Write;
+use solvent_solvers::{Envelope, Outcome};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Instant;
-
-/// How to allocate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AllocMethod {
-    /// Exact dynamic programming (the default).
-    Dp,
-    /// Convex-hull / Lagrangian greedy (fast; its LP bound is the lower bound).
-    Lagrange,
-    /// DP, then evolutionary refinement under --evaluator (EvoPress-style level swaps).
-    Evolve,
-    /// One level for every layer.
-    Uniform,
-    /// One magnitude threshold over all weights (needs --model).
-    Global,
-    /// Erdős–Rényi-kernel densities (needs shapes).
-    Erk,
-    /// LAMP scores with one global threshold (needs --model).
-    Lamp,
-}
-
-impl AllocMethod {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Dp => "dp",
-            Self::Lagrange => "lagrange",
-            Self::Evolve => "evolve",
-            Self::Uniform => "uniform",
-            Self::Global => "global",
-            Self::Erk => "erk",
-            Self::Lamp => "lamp",
-        }
-    }
-}
 
 /// Arguments of `solvent allocate`.
 #[derive(Debug, Args)]
@@ -106,9 +70,11 @@ pub struct AllocateArgs {
     /// 0 (the default): exact costs.
     #[arg(long, default_value_t = 0)]
     pub resolution: u64,
-    /// Method.
-    #[arg(long, value_enum, default_value = "dp")]
-    pub method: AllocMethod,
+    /// Method: dp (exact), lagrange (convex hull + greedy), evolve (DP then evolutionary
+    /// refinement under --evaluator), uniform, global (one magnitude threshold; needs
+    /// --model), erk, lamp (needs --model).
+    #[arg(long, value_parser = named::<AllocationMethod>(), default_value = "dp")]
+    pub method: AllocationMethod,
     /// Also run the baselines that apply and compare them in the summary and the report.
     #[arg(long)]
     pub compare: bool,
@@ -166,103 +132,47 @@ fn spinner(quiet: bool, msg: &str) -> ProgressBar {
     bar
 }
 
-fn budget_of(
-    table: &OptionTable,
-    r: usize,
-    frac: Option<f64>,
-    abs: Option<u64>,
-    what: &str,
-) -> Result<u64, CliError> {
-    let dense = table.max_total(r);
+/// The budget the flags ask for (half the dense total when none is given).
+fn budget(frac: Option<f64>, abs: Option<u64>) -> Budget {
     match (frac, abs) {
-        (_, Some(b)) => Ok(b),
-        (f, None) => {
-            let f = f.unwrap_or(0.5);
-            if !(f > 0.0 && f <= 1.0) {
-                return Err(CliError::Usage(format!(
-                    "{what} fraction must be in (0, 1], got {f}"
-                )));
-            }
-            Ok((f * dense as f64).floor() as u64)
-        }
+        (_, Some(b)) => Budget::Units(b),
+        (f, None) => Budget::Fraction(f.unwrap_or(0.5)),
     }
 }
 
-/// A shell command as the evaluator.
-struct CommandEvaluator<'a> {
-    command: String,
-    stages: usize,
-    table: &'a OptionTable,
+#[derive(Serialize)]
+struct Inputs {
+    source: serde_json::Value,
+    layers: usize,
+    options: usize,
 }
 
-impl Evaluator for CommandEvaluator<'_> {
-    fn stages(&self) -> usize {
-        self.stages
-    }
-    fn evaluate(&mut self, choice: &[usize], stage: usize) -> Result<f64, SolverError> {
-        let fail = |m: String| SolverError::NotApplicable(format!("evaluator `{}`: {m}", self.command));
-        let input = allocation_layers(self.table, choice).to_string();
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
-            .env("SOLVENT_EVAL_STAGE", stage.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .map_err(|e| fail(format!("cannot start: {e}")))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // an evaluator may ignore its input and exit first: a closed pipe is not an error,
-            // its output and exit status decide
-            match stdin.write_all(input.as_bytes()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(fail(format!("writing stdin: {e}")))
-                }
-                _ => {}
-            }
-        }
-        let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
-        if !out.status.success() {
-            return Err(fail(format!("exited with {}", out.status)));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        match last.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(v),
-            _ => Err(fail(format!(
-                "last line of its output, \"{last}\", is not a finite number"
-            ))),
-        }
-    }
+#[derive(Serialize)]
+struct Body<'a> {
+    source: &'a serde_json::Value,
+    options: usize,
+    seconds: Seconds,
+    #[serde(flatten)]
+    allocation: &'a Allocation,
 }
 
-fn allocation_layers(table: &OptionTable, choice: &[usize]) -> Value {
-    let layers: Vec<Value> = table
-        .layers
-        .iter()
-        .zip(choice)
-        .map(|(l, &k)| {
-            let o = &l.options[k];
-            let cost: serde_json::Map<String, Value> =
-                table.resources.iter().zip(&o.cost).map(|(r, c)| (r.clone(), json!(c))).collect();
-            json!({"name": l.name, "level": o.level, "sparsity": o.sparsity, "cost": cost, "distortion": o.distortion})
-        })
-        .collect();
-    json!({ "layers": layers })
+#[derive(Serialize)]
+struct Seconds {
+    curves: f64,
+    solve: f64,
 }
 
-fn totals(table: &OptionTable, choice: &[usize]) -> serde_json::Map<String, Value> {
-    table
-        .resources
-        .iter()
-        .enumerate()
-        .map(|(r, n)| (n.clone(), json!(table.total_cost(choice, r))))
-        .collect()
+/// What `--out` holds: the allocation's layers and totals.
+#[derive(Serialize)]
+struct AllocationFile<'a> {
+    layers: &'a [solvent_solvers::allocation::LayerChoice],
+    method: AllocationMethod,
+    resource: &'a str,
+    budget: u64,
+    total_cost: &'a std::collections::BTreeMap<String, u64>,
+    total_distortion: f64,
+    lower_bound: f64,
+    gap: f64,
 }
 
 /// Runs `solvent allocate`.
@@ -277,12 +187,18 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    if matches!(args.method, AllocationMethod::Global | AllocationMethod::Lamp) && args.model.is_none() {
+        return Err(CliError::Usage(format!(
+            "--method {} ranks individual weights: it needs --model",
+            args.method
+        )));
+    }
     let t0 = Instant::now();
     // The table (and, for a model, the weights for the magnitude baselines).
     let mut model = None;
     let mut sorted_sq = None;
     let (table, source) = if let Some(path) = &args.table {
-        (read_table(path)?, json!({"table": path}))
+        (read_table(path)?, serde_json::json!({"table": path}))
     } else if let Some(path) = &args.model {
         let bar = spinner(args.quiet, "measuring pruning curves");
         let m = Model::open(path)?;
@@ -298,7 +214,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         model = Some(m);
         (
             curves.table,
-            json!({"model": path, "calib": args.calib, "levels": args.levels}),
+            serde_json::json!({"model": path, "calib": args.calib, "levels": args.levels}),
         )
     } else {
         let (l, k) = args
@@ -319,256 +235,136 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
             noise: 0.05,
             seed: args.seed,
         })?;
-        (t, json!({"generate": args.generate, "seed": args.seed}))
+        (
+            t,
+            serde_json::json!({"generate": args.generate, "seed": args.seed}),
+        )
     };
     let curves_s = t0.elapsed().as_secs_f64();
     if let Some(p) = &args.save_table {
         solvent_problems::allocation::write_json(&table, p)?;
     }
-    let r = table.resource(&args.cost)?;
-    let budget = budget_of(&table, r, args.budget_frac, args.budget, "--budget-frac")?;
-    let p = Mckp::from_table(&table, r, budget)?;
-    let (q, scaling) = p.scaled(args.resolution);
-    let bound = hull::lagrange(&p); // LP on true costs: certifies every method
-    let second = match &args.second_cost {
-        Some(name) => {
-            if args.method != AllocMethod::Dp {
-                return Err(CliError::Usage(
-                    "two budgets are solved by --method dp only".into(),
-                ));
-            }
-            let r2 = table.resource(name)?;
-            if r2 == r {
-                return Err(CliError::Usage(format!(
-                    "--second-cost {name} is the same resource as --cost"
-                )));
-            }
-            let b2 = budget_of(
-                &table,
-                r2,
-                args.second_budget_frac,
-                args.second_budget,
-                "--second-budget-frac",
-            )?;
-            Some((r2, b2))
+    let mut command;
+    let evaluator: Option<&mut dyn solvent_solvers::allocation::Evaluator> = match &args.evaluator {
+        Some(cmd) => {
+            command = CommandEvaluator {
+                command: cmd.clone(),
+                stages: args.eval_stages.max(1),
+                table: &table,
+            };
+            Some(&mut command)
         }
         None => None,
     };
-
-    let t1 = Instant::now();
-    let mut extra = serde_json::Map::new();
-    let mut run_report: Option<Value> = None;
-    let need_weights = |m: AllocMethod| -> Result<&Vec<Vec<f64>>, CliError> {
-        sorted_sq.as_ref().ok_or_else(|| {
-            CliError::Usage(format!(
-                "--method {} ranks individual weights: it needs --model",
-                m.name()
-            ))
-        })
-    };
-    let (choice, lower_bound) = match args.method {
-        AllocMethod::Dp => match second {
-            None => {
-                // Through the shared run loop: the greedy is the start, the DP one step.
-                let out = run_solver(
-                    &q,
-                    &mut ExactDpSolver::default(),
-                    &Options::default().tol(1e-12).max_iters(1),
-                )?;
-                extra.insert(
-                    "dp".into(),
-                    serde_json::to_value(out.state.stats).unwrap_or(Value::Null),
-                );
-                run_report = Some(serde_json::to_value(&out.report).unwrap_or(Value::Null));
-                let c = out.state.choice;
-                // Scaled costs shrink the feasible set: never return worse than the exact-cost
-                // greedy, and say so when it wins.
-                if scaling.unit > 1.0 && bound.value < p.value_of(&c) {
-                    extra.insert("scaled_dp_replaced_by_greedy".into(), json!(p.value_of(&c)));
-                    (bound.choice.clone(), bound.lower_bound)
-                } else {
-                    (c, bound.lower_bound)
-                }
-            }
-            Some((r2, b2)) => {
-                let costs2: Vec<Vec<u64>> = table
-                    .layers
-                    .iter()
-                    .map(|l| l.options.iter().map(|o| o.cost[r2]).collect())
-                    .collect();
-                let s = two_budget::solve(&q, &costs2, b2)?;
-                extra.insert(
-                    "second_budget".into(),
-                    json!({"resource": table.resources[r2], "budget": b2, "cost": s.cost2, "mu": s.mu,
-                           "dp_solves": s.dp_solves, "dual_bound": s.lower_bound}),
-                );
-                (s.choice, s.lower_bound)
-            }
-        },
-        AllocMethod::Lagrange => {
-            extra.insert("lambda".into(), json!(bound.lambda));
-            (bound.choice.clone(), bound.lower_bound)
+    if let Some(t) = args.time_limit {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
         }
-        AllocMethod::Evolve => {
-            let start = dp::solve(&q)?;
-            let settings = EvolveSettings {
+    }
+    let request = AllocateRequest {
+        method: args.method,
+        resource: args.cost.clone(),
+        budget: budget(args.budget_frac, args.budget),
+        second: args
+            .second_cost
+            .clone()
+            .map(|c| (c, budget(args.second_budget_frac, args.second_budget))),
+        resolution: args.resolution,
+        sorted_sq: sorted_sq.as_deref(),
+        evolve: EvolveRequest {
+            settings: EvolveSettings {
+                generations: args.generations,
                 offspring: args.offspring,
                 seed: args.seed,
                 ..EvolveSettings::default()
-            };
-            let mut options =
-                super::run_options(f64::MIN_POSITIVE, args.generations.max(1), args.time_limit)?;
-            if let Some(k) = args.stall {
-                options = options.stall_iters(k);
-            }
-            let mut additive = Additive { values: &p.values };
-            let mut command;
-            let evaluator: &mut dyn Evaluator = match &args.evaluator {
-                Some(cmd) => {
-                    command = CommandEvaluator {
-                        command: cmd.clone(),
-                        stages: args.eval_stages.max(1),
-                        table: &table,
-                    };
-                    &mut command
-                }
-                None => &mut additive,
-            };
-            let mut solver = EvolveSolver {
-                start: start.choice.clone(),
-                evaluator,
-                settings,
-            };
-            let out = super::run_with_progress(&p, &mut solver, &options, args.quiet)?;
-            let st = out.state;
-            extra.insert(
-                "evolve".into(),
-                json!({"start_value": st.start_value, "value": st.value, "evaluations": st.evaluations,
-                       "history": st.history, "evaluator": args.evaluator.as_deref().unwrap_or("additive")}),
-            );
-            run_report = Some(serde_json::to_value(&out.report).unwrap_or(Value::Null));
-            (st.choice, bound.lower_bound)
-        }
-        AllocMethod::Uniform => (baselines::uniform(&table, r, budget)?, bound.lower_bound),
-        AllocMethod::Erk => (baselines::erk(&table, r, budget)?, bound.lower_bound),
-        AllocMethod::Global => (
-            baselines::global_magnitude(&table, r, budget, need_weights(AllocMethod::Global)?)?,
-            bound.lower_bound,
-        ),
-        AllocMethod::Lamp => (
-            baselines::lamp(&table, r, budget, need_weights(AllocMethod::Lamp)?)?,
-            bound.lower_bound,
-        ),
+            },
+            time_limit: args.time_limit.map(std::time::Duration::from_secs_f64),
+            stall: args.stall,
+            evaluator,
+        },
+        compare: args.compare,
     };
-    let solve_s = t1.elapsed().as_secs_f64();
-    let total_distortion = table.total_distortion(&choice);
-    let total_cost = table.total_cost(&choice, r);
-
-    // Comparison with the other methods.
-    let mut compare = Vec::new();
-    if args.compare {
-        let mut add = |name: &str, c: Result<Vec<usize>, SolverError>| match c {
-            Ok(c) => compare.push(
-                json!({"method": name, "total_distortion": table.total_distortion(&c),
-                                          "total_cost": table.total_cost(&c, r)}),
-            ),
-            Err(e) => compare.push(json!({"method": name, "error": e.to_string()})),
-        };
-        if args.method != AllocMethod::Dp || second.is_some() {
-            add("dp", dp::solve(&q).map(|s| s.choice));
-        }
-        add("lagrange", Ok(bound.choice.clone()));
-        add("uniform", baselines::uniform(&table, r, budget));
-        add("erk", baselines::erk(&table, r, budget));
-        if let Some(sq) = &sorted_sq {
-            add("global", baselines::global_magnitude(&table, r, budget, sq));
-            add("lamp", baselines::lamp(&table, r, budget, sq));
-        }
-    }
-
-    let mut allocation = allocation_layers(&table, &choice);
-    let gap = total_distortion - lower_bound;
-    if let Value::Object(o) = &mut allocation {
-        o.insert("method".into(), json!(args.method.name()));
-        o.insert("resource".into(), json!(table.resources[r]));
-        o.insert("budget".into(), json!(budget));
-        o.insert("total_cost".into(), Value::Object(totals(&table, &choice)));
-        o.insert("total_distortion".into(), json!(total_distortion));
-        o.insert("lower_bound".into(), json!(lower_bound));
-        o.insert("gap".into(), json!(gap));
-    }
+    let bar = spinner(
+        args.quiet || args.method != AllocationMethod::Evolve,
+        "evolutionary search",
+    );
+    let alloc = allocate(&table, request);
+    bar.finish_and_clear();
+    let alloc = alloc?;
     if let Some(path) = &args.out {
-        write_json(path, &allocation)?;
+        write_json(
+            path,
+            &AllocationFile {
+                layers: &alloc.layers,
+                method: alloc.method,
+                resource: &alloc.resource,
+                budget: alloc.budget,
+                total_cost: &alloc.total_cost,
+                total_distortion: alloc.total_distortion,
+                lower_bound: alloc.lower_bound,
+                gap: alloc.gap,
+            },
+        )?;
     }
     if let (Some(out), Some(m)) = (&args.write_pruned, &model) {
-        // Pruned count = size − kept, exactly what the allocation's params cost says.
-        let pruned: HashMap<String, usize> = table
-            .layers
-            .iter()
-            .zip(&choice)
-            .map(|(l, &k)| (l.name.clone(), (l.size() - l.options[k].cost[0]) as usize))
-            .collect();
-        m.write_pruned(&pruned, out)?;
+        m.write_pruned(&alloc.pruned_counts(&table), out)?;
     }
-    let report = json!({
-        "command": "allocate",
-        "source": source,
-        "method": args.method.name(),
-        "layers": table.layers.len(),
-        "options": table.layers.iter().map(|l| l.options.len()).sum::<usize>(),
-        "resource": table.resources[r],
-        "budget": budget,
-        "dense_total": table.max_total(r),
-        "total_cost": totals(&table, &choice),
-        "total_distortion": total_distortion,
-        "lower_bound": lower_bound,
-        "gap": gap,
-        "relative_gap": if total_distortion > 0.0 { gap / total_distortion } else { 0.0 },
-        "lp_lambda": bound.lambda,
-        "scaling": scaling,
-        "seconds": {"curves": curves_s, "solve": solve_s},
-        "details": Value::Object(extra),
-        "compare": compare,
-        "run": run_report,
-    });
+    let options = table.layers.iter().map(|l| l.options.len()).sum::<usize>();
     if let Some(path) = &args.json {
-        write_json(path, &report)?;
+        let envelope = Envelope::new(
+            "allocate",
+            Inputs {
+                source: source.clone(),
+                layers: table.layers.len(),
+                options,
+            },
+            Outcome {
+                converged: true,
+                summary: format!(
+                    "distortion {:.6e}, {:.3}% above the lower bound",
+                    alloc.total_distortion,
+                    100.0 * alloc.relative_gap
+                ),
+            },
+            Body {
+                source: &source,
+                options,
+                seconds: Seconds {
+                    curves: curves_s,
+                    solve: alloc.solve_s,
+                },
+                allocation: &alloc,
+            },
+        )
+        .timing("wall_s", t0.elapsed().as_secs_f64())
+        .timing("curves_s", curves_s)
+        .timing("solve_s", alloc.solve_s);
+        write_json(path, &envelope)?;
     }
     if !args.quiet {
+        let r = table.resource(&alloc.resource)?;
         println!(
             "{}: {} layers, budget {} {} of {} ({:.1}%): cost {}, distortion {:.6e}, lower bound {:.6e} \
              (gap {:.2e}, {:.3}%), scaling unit {:.3} (rounding ≤ {:.0}), solved in {:.3} s",
-            args.method.name(),
+            alloc.method,
             table.layers.len(),
-            budget,
-            table.resources[r],
-            table.max_total(r),
-            100.0 * budget as f64 / table.max_total(r).max(1) as f64,
-            total_cost,
-            total_distortion,
-            lower_bound,
-            gap,
-            if total_distortion > 0.0 {
-                100.0 * gap / total_distortion
-            } else {
-                0.0
-            },
-            scaling.unit,
-            scaling.cost_rounding,
-            solve_s
+            alloc.budget,
+            alloc.resource,
+            alloc.dense_total,
+            100.0 * alloc.budget as f64 / alloc.dense_total.max(1) as f64,
+            table.total_cost(&alloc.choice, r),
+            alloc.total_distortion,
+            alloc.lower_bound,
+            alloc.gap,
+            100.0 * alloc.relative_gap,
+            alloc.scaling.unit,
+            alloc.scaling.cost_rounding,
+            alloc.solve_s
         );
-        for c in &compare {
-            match (c.get("total_distortion"), c.get("error")) {
-                (Some(d), _) => println!(
-                    "  {:<9} distortion {:.6e}",
-                    c["method"].as_str().unwrap_or(""),
-                    d.as_f64().unwrap_or(f64::NAN)
-                ),
-                (_, Some(e)) => println!(
-                    "  {:<9} n/a: {}",
-                    c["method"].as_str().unwrap_or(""),
-                    e.as_str().unwrap_or("")
-                ),
+        for c in &alloc.compare {
+            match (c.total_distortion, &c.error) {
+                (Some(d), _) => println!("  {:<9} distortion {d:.6e}", c.method.as_str()),
+                (_, Some(e)) => println!("  {:<9} n/a: {e}", c.method.as_str()),
                 _ => {}
             }
         }

@@ -1,38 +1,22 @@
 //! `solvent bcd`: block coordinate descent with greedy rules, message passing and active sets,
 //! on svmlight / CSV data, edge-list graphs, or the built-in generators.
 
-use super::{check_output_path, run_options, run_with_progress, write_json, CliError};
+use super::{check_output_path, named, run_options, run_with_progress, write_json, CliError};
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 use serde_json::json;
 use solvent_linalg::io::dense_csv::{self, LabelColumn};
 use solvent_linalg::io::{npy, svmlight};
 use solvent_linalg::CsrMatrix;
 use solvent_problems::bcd::{
-    CoordinateProblem, Glm, Graph, LabelPropagation, Loss, Penalty, SyntheticConfig, SyntheticKind,
+    CoordinateProblem, Graph, LabelPropagation, Loss, SyntheticConfig, SyntheticKind,
 };
-use solvent_solvers::bcd::{Bcd, BcdState, Partition, Phase, Rule, Update};
-use solvent_solvers::{Report, TraceSchedule};
+use solvent_solvers::bcd::{
+    build_glm, Bcd, BcdChoices, BcdState, GlmSpec, Partition, Phase, ProblemKind, Rule, Update,
+};
+use solvent_solvers::{Envelope, Outcome, Report, TraceSchedule};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// The problem to solve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BcdProblem {
-    /// Least squares (1/2n)‖y − Xw‖² (+ (λ/2)‖w‖² with --lambda).
-    Ls,
-    /// L2-regularised logistic regression (λ default 1/n).
-    Logistic,
-    /// Multinomial logistic regression, L2-regularised (λ default 1/n).
-    Softmax,
-    /// Lasso (1/2n)‖y − Xw‖² + λ‖w‖₁.
-    Lasso,
-    /// L1-regularised logistic regression.
-    L1Logistic,
-    /// Non-negative least squares.
-    Nnls,
-    /// Graph label propagation.
-    Labelprop,
-}
 
 /// Built-in data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -47,63 +31,6 @@ pub enum Generated {
     Moons,
 }
 
-/// Block partitions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum PartitionArg {
-    /// Fixed contiguous blocks.
-    Order,
-    /// Fixed blocks sorted by Lipschitz constant.
-    Sort,
-    /// Fixed blocks mixing small and large constants.
-    Avg,
-    /// Variable blocks chosen by the rule each iteration.
-    Variable,
-    /// Colour classes of the graph (quadratics).
-    RedBlack,
-    /// Forests of the graph (quadratics).
-    Tree,
-    /// Greedy forests grown from the largest gradients (quadratics).
-    GreedyTree,
-}
-
-/// Selection rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RuleArg {
-    /// Blocks in turn.
-    Cyclic,
-    /// Uniformly random.
-    Random,
-    /// Random ∝ Lipschitz constant.
-    Lipschitz,
-    /// Gauss–Southwell.
-    Gs,
-    /// Gauss–Southwell–Lipschitz.
-    Gsl,
-    /// Gauss–Southwell with a diagonal bound.
-    Gsd,
-    /// Gauss–Southwell with the block Hessian bound.
-    Gsq,
-    /// Proximal: minimum-norm subgradient.
-    GsS,
-    /// Proximal: largest proximal step.
-    GsR,
-    /// Proximal: largest model decrease.
-    GsQ,
-}
-
-/// Updates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum UpdateArg {
-    /// Gradient step 1/L_b.
-    Gradient,
-    /// Step with the constant Hessian bound.
-    Matrix,
-    /// Newton with line search.
-    Newton,
-    /// Exact block minimisation (quadratics).
-    Exact,
-}
-
 /// Arguments of `solvent bcd`.
 #[derive(Debug, Args)]
 pub struct BcdArgs {
@@ -114,9 +41,11 @@ pub struct BcdArgs {
     /// Built-in data instead of --data (default: the problem's natural generator).
     #[arg(long, value_enum)]
     pub generate: Option<Generated>,
-    /// The problem.
-    #[arg(long, value_enum, default_value = "lasso")]
-    pub problem: BcdProblem,
+    /// The problem: ls (least squares, + (λ/2)‖w‖² with --lambda), logistic and softmax
+    /// (L2-regularised, λ default 1/n), lasso and l1-logistic (λ‖w‖₁), nnls (w ≥ 0),
+    /// labelprop (graph label propagation).
+    #[arg(long, value_parser = named::<ProblemKind>(), default_value = "lasso")]
+    pub problem: ProblemKind,
     /// Regularisation weight: L1 weight for lasso/l1-logistic, L2 weight for ls/logistic/softmax.
     #[arg(long, conflicts_with = "lambda_ratio")]
     pub lambda: Option<f64>,
@@ -158,17 +87,18 @@ pub struct BcdArgs {
     #[arg(long, default_value_t = 5)]
     pub labelled_per_class: usize,
     /// Block partition (default: variable for greedy rules, greedy-tree for labelprop).
-    #[arg(long, value_enum)]
-    pub partition: Option<PartitionArg>,
+    #[arg(long, value_parser = named::<Partition>())]
+    pub partition: Option<Partition>,
     /// Selection rule (default: gs-q for L1/bounds, gsq otherwise, gs for labelprop).
-    #[arg(long, value_enum)]
-    pub rule: Option<RuleArg>,
-    /// Coordinates per block (default 50; for labelprop's greedy trees, no cap).
+    #[arg(long, value_parser = named::<Rule>())]
+    pub rule: Option<Rule>,
+    /// Coordinates per block (default 50, or the problem's coordinates when fewer; for
+    /// labelprop's greedy trees, no cap).
     #[arg(long)]
     pub block_size: Option<usize>,
     /// Update (default: exact for labelprop, matrix for least squares, newton otherwise).
-    #[arg(long, value_enum)]
-    pub update: Option<UpdateArg>,
+    #[arg(long, value_parser = named::<Update>())]
+    pub update: Option<Update>,
     /// Variable blocks: iterations between full scans of the greedy scores; in between, the
     /// rule picks among the 10·block-size best of the last scan (1: a full scan every time).
     #[arg(long, default_value_t = 10)]
@@ -235,81 +165,19 @@ fn read_design(path: &Path, col: LabelColumnArg) -> Result<(CsrMatrix, Vec<f64>)
     })
 }
 
-fn unif(state: &mut u64) -> f64 {
-    // splitmix64: the lattice's labelled nodes, reproducible from --seed
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// The lattice label-propagation problem of the bench: a `side × side` lattice, each node
-/// labelled with probability `fraction`, labels ±1 at random.
-pub fn lattice_problem(side: usize, fraction: f64, seed: u64) -> Result<LabelPropagation, CliError> {
-    if !(fraction > 0.0 && fraction < 1.0) {
-        return Err(CliError::Usage(format!(
-            "--labelled must lie in (0, 1), got {fraction}"
-        )));
-    }
-    let g = Graph::lattice(side, side)?;
-    let mut s = seed ^ 0x1a77;
-    let mut labels = Vec::new();
-    for i in 0..side * side {
-        if unif(&mut s) < fraction {
-            labels.push((i, if unif(&mut s) < 0.5 { -1.0 } else { 1.0 }));
-        }
-    }
-    if labels.is_empty() {
-        labels.push((0, 1.0));
-    }
-    Ok(LabelPropagation::new(&g, &labels)?)
-}
-
-fn settings(args: &BcdArgs, smooth: bool, labelprop: bool, least_squares: bool) -> Bcd {
-    let rule = match args.rule {
-        Some(r) => match r {
-            RuleArg::Cyclic => Rule::Cyclic,
-            RuleArg::Random => Rule::Random,
-            RuleArg::Lipschitz => Rule::Lipschitz,
-            RuleArg::Gs => Rule::Gs,
-            RuleArg::Gsl => Rule::Gsl,
-            RuleArg::Gsd => Rule::Gsd,
-            RuleArg::Gsq => Rule::Gsq,
-            RuleArg::GsS => Rule::GsS,
-            RuleArg::GsR => Rule::GsR,
-            RuleArg::GsQ => Rule::GsQ,
-        },
-        None if labelprop => Rule::Gs,
-        None if smooth => Rule::Gsq,
-        None => Rule::GsQ,
+/// The method the flags ask for on a problem of `dim` coordinates (defaults:
+/// [`Bcd::default_for`]).
+fn settings(args: &BcdArgs, dim: usize) -> Bcd {
+    let choices = BcdChoices {
+        rule: args.rule,
+        update: args.update,
+        partition: args.partition,
+        block_size: args.block_size,
     };
-    let update = match args.update {
-        Some(UpdateArg::Gradient) => Update::Gradient,
-        Some(UpdateArg::Matrix) => Update::Matrix,
-        Some(UpdateArg::Newton) => Update::Newton,
-        Some(UpdateArg::Exact) => Update::Exact,
-        None if labelprop => Update::Exact,
-        None if least_squares => Update::Matrix,
-        None => Update::Newton,
-    };
-    let mut bcd = Bcd::new(rule, update)
-        .block_size(args.block_size.unwrap_or(if labelprop { usize::MAX } else { 50 }))
+    Bcd::default_for(args.problem, dim, &choices)
         .active_set(!args.no_active_set)
         .rescan(args.rescan)
-        .seed(args.seed);
-    bcd.partition = match args.partition {
-        Some(PartitionArg::Order) => Partition::Order,
-        Some(PartitionArg::Sort) => Partition::Sort,
-        Some(PartitionArg::Avg) => Partition::Avg,
-        Some(PartitionArg::Variable) => Partition::Variable,
-        Some(PartitionArg::RedBlack) => Partition::RedBlack,
-        Some(PartitionArg::Tree) => Partition::Tree,
-        Some(PartitionArg::GreedyTree) => Partition::GreedyTree,
-        None if labelprop && rule.is_greedy() => Partition::GreedyTree,
-        None => bcd.partition,
-    };
-    bcd
+        .seed(args.seed)
 }
 
 fn solve<P: CoordinateProblem>(p: &P, bcd: &mut Bcd, args: &BcdArgs) -> Result<(BcdState, Report), CliError> {
@@ -319,6 +187,25 @@ fn solve<P: CoordinateProblem>(p: &P, bcd: &mut Bcd, args: &BcdArgs) -> Result<(
     }
     let out = run_with_progress(p, bcd, &options, args.quiet)?;
     Ok((out.state, out.report))
+}
+
+#[derive(Serialize)]
+struct Inputs {
+    data: Option<String>,
+    generate: Option<String>,
+    problem: ProblemKind,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    problem: ProblemKind,
+    dimension: usize,
+    nonzeros: usize,
+    coordinate_updates: u64,
+    newton_steps: usize,
+    newton_since: Option<usize>,
+    details: &'a serde_json::Map<String, serde_json::Value>,
+    report: &'a Report,
 }
 
 /// Runs `solvent bcd`.
@@ -332,32 +219,32 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
-    if let Some(l) = args.lambda {
-        if !(l.is_finite() && l >= 0.0) {
-            return Err(CliError::Usage(format!(
-                "--lambda must be a finite number ≥ 0, got {l}"
-            )));
+    for (flag, v) in [("--lambda", args.lambda), ("--lambda-ratio", args.lambda_ratio)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(CliError::Usage(format!(
+                    "{flag} must be a finite number ≥ 0, got {v}"
+                )));
+            }
         }
     }
-    if let Some(r) = args.lambda_ratio {
-        if !(r.is_finite() && r >= 0.0) {
-            return Err(CliError::Usage(format!(
-                "--lambda-ratio must be a finite number ≥ 0, got {r}"
-            )));
-        }
+    if args.lambda_ratio.is_some() && !args.problem.is_l1() {
+        return Err(CliError::Usage(
+            "--lambda-ratio applies to the L1 problems (lasso, l1-logistic)".into(),
+        ));
     }
     let mut details = serde_json::Map::new();
-    if args.intercept && args.problem == BcdProblem::Labelprop {
+    if args.intercept && args.problem == ProblemKind::Labelprop {
         return Err(CliError::Usage(
             "--intercept applies to the regression problems, not labelprop".into(),
         ));
     }
-    if args.save_data.is_some() && args.problem == BcdProblem::Labelprop {
+    if args.save_data.is_some() && args.problem == ProblemKind::Labelprop {
         return Err(CliError::Usage(
             "--save-data writes a design matrix: not for labelprop".into(),
         ));
     }
-    let (solution, shape, state, report) = if args.problem == BcdProblem::Labelprop {
+    let (solution, shape, state, report) = if args.problem == ProblemKind::Labelprop {
         let lp = match (&args.data, args.generate) {
             (Some(path), _) => {
                 let graph = Graph::read_edge_list(path, None)?;
@@ -384,14 +271,16 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
                 details.insert("moons_truth".into(), json!(moon));
                 lp
             }
-            (None, None | Some(Generated::Lattice)) => lattice_problem(args.side, args.labelled, args.seed)?,
+            (None, None | Some(Generated::Lattice)) => {
+                LabelPropagation::lattice(args.side, args.labelled, args.seed)?
+            }
             (None, Some(g)) => {
                 return Err(CliError::Usage(format!(
                 "labelprop needs a graph: --generate lattice|moons or --data EDGES --labels FILE, not {g:?}"
             )))
             }
         };
-        let mut bcd = settings(args, true, true, false);
+        let mut bcd = settings(args, lp.problem.dim());
         let (state, report) = solve(&lp.problem, &mut bcd, args)?;
         let values = lp.node_values(&state.x);
         if let Some(truth) = details.remove("moons_truth") {
@@ -420,7 +309,7 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
                             "--generate {other:?} makes a graph: use it with --problem labelprop"
                         )))
                     }
-                    (None, BcdProblem::Logistic | BcdProblem::L1Logistic | BcdProblem::Softmax) => {
+                    (None, ProblemKind::Logistic | ProblemKind::L1Logistic | ProblemKind::Softmax) => {
                         SyntheticKind::Logistic
                     }
                     (None, _) => SyntheticKind::LeastSquares,
@@ -434,42 +323,23 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         if let Some(path) = &args.save_data {
             svmlight::write(path, &x, &y)?;
         }
-        let n = x.nrows() as f64;
-        let (loss, smooth_l2, l1) = match args.problem {
-            BcdProblem::Ls => (Loss::Squared, args.lambda.unwrap_or(0.0), false),
-            BcdProblem::Nnls => (Loss::Squared, args.lambda.unwrap_or(0.0), false),
-            BcdProblem::Logistic => (Loss::Logistic, args.lambda.unwrap_or(1.0 / n), false),
-            BcdProblem::Softmax => (Loss::Softmax, args.lambda.unwrap_or(1.0 / n), false),
-            BcdProblem::Lasso => (Loss::Squared, 0.0, true),
-            BcdProblem::L1Logistic => (Loss::Logistic, 0.0, true),
-            BcdProblem::Labelprop => unreachable!("handled above"),
-        };
-        let pen0 = if args.problem == BcdProblem::Nnls {
-            Penalty::NonNegative
-        } else {
-            Penalty::None
-        };
-        let glm = if args.intercept {
-            Glm::with_intercept(x, y, loss, smooth_l2, pen0)?
-        } else {
-            Glm::new(x, y, loss, smooth_l2, pen0)?
-        };
-        let glm = if l1 {
-            let lmax = glm.lambda_max();
-            let lam = args.lambda.unwrap_or(args.lambda_ratio.unwrap_or(0.1) * lmax);
+        let built = build_glm(
+            x,
+            y,
+            &GlmSpec {
+                kind: args.problem,
+                lambda: args.lambda,
+                lambda_ratio: args.lambda_ratio,
+                intercept: args.intercept,
+            },
+        )?;
+        if let Some(lmax) = built.lambda_max {
             details.insert("lambda_max".into(), json!(lmax));
-            details.insert("lambda".into(), json!(lam));
-            glm.with_penalty(Penalty::L1(lam))?
-        } else {
-            if args.lambda_ratio.is_some() {
-                return Err(CliError::Usage(
-                    "--lambda-ratio applies to the L1 problems (lasso, l1-logistic)".into(),
-                ));
-            }
-            details.insert("lambda".into(), json!(smooth_l2));
-            glm
-        };
-        let mut bcd = settings(args, !l1 && pen0 == Penalty::None, false, loss == Loss::Squared);
+        }
+        details.insert("lambda".into(), json!(built.lambda));
+        let glm = built.glm;
+        let loss = args.problem.loss().unwrap_or(Loss::Squared);
+        let mut bcd = settings(args, glm.dim());
         let (state, report) = solve(&glm, &mut bcd, args)?;
         let c = glm.classes();
         let features = glm.design().ncols() - usize::from(args.intercept);
@@ -487,14 +357,28 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
     }
     let nnz = solution.iter().filter(|v| **v != 0.0).count();
     if let Some(path) = &args.json {
-        write_json(
-            path,
-            &json!({"command": "bcd", "problem": format!("{:?}", args.problem).to_lowercase(),
-                    "dimension": solution.len(), "nonzeros": nnz,
-                    "coordinate_updates": state.coordinate_updates, "newton_steps": state.newton_steps,
-                    "newton_since": state.newton_since,
-                    "details": details, "report": report}),
-        )?;
+        let envelope = Envelope::new(
+            "bcd",
+            Inputs {
+                data: args.data.as_ref().map(|p| p.display().to_string()),
+                generate: args.generate.map(|g| format!("{g:?}").to_lowercase()),
+                problem: args.problem,
+            },
+            Outcome::of(&report.status, report.metrics.value),
+            Body {
+                problem: args.problem,
+                dimension: solution.len(),
+                nonzeros: nnz,
+                coordinate_updates: state.coordinate_updates,
+                newton_steps: state.newton_steps,
+                newton_since: state.newton_since,
+                details: &details,
+                report: &report,
+            },
+        )
+        .timing("wall_s", report.wall_s)
+        .timing("solve_s", report.elapsed_s);
+        write_json(path, &envelope)?;
     }
     if !args.quiet {
         println!("{}", report.summary());

@@ -1,14 +1,16 @@
 //! `solvent bilevel`: bilevel optimization by first-order penalty methods (and the F2SA and
 //! implicit-differentiation baselines) on built-in problems or svmlight data.
 
-use super::{check_output_path, run_options, run_with_progress, write_json, CliError};
+use super::{check_output_path, named, run_options, run_with_progress, write_json, CliError};
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 use serde_json::json;
 use solvent_problems::bilevel::{
-    Bilevel, HyperCleaning, HyperParam, LogisticData, QuadraticBilevel, QuadraticConfig, Set, ToyBilevel,
+    Bilevel, Boxed, HyperCleaning, HyperParam, LogisticData, QuadraticBilevel, QuadraticConfig, Set,
+    ToyBilevel,
 };
 use solvent_solvers::bilevel::{BilevelSolver, BilevelState, Method, Sigma};
-use solvent_solvers::Report;
+use solvent_solvers::{Envelope, Outcome, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,33 +25,6 @@ pub enum BilevelProblem {
     Hypercleaning,
     /// The nonconvex toy: g = (x+y)² + x sin²(x+y), x ∈ [0, 3].
     Toy,
-}
-
-/// Solvers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BilevelMethod {
-    /// Penalty method, deterministic double loop.
-    Penalty,
-    /// Penalty method with minibatches.
-    PenaltyStoch,
-    /// Single-loop penalty method with momentum.
-    PenaltySingleLoop,
-    /// F2SA (penalty weight increasing).
-    F2sa,
-    /// Approximate implicit differentiation (CG on the lower Hessian).
-    Aid,
-}
-
-impl BilevelMethod {
-    fn method(self) -> Method {
-        match self {
-            Self::Penalty => Method::Penalty,
-            Self::PenaltyStoch => Method::PenaltyStochastic,
-            Self::PenaltySingleLoop => Method::PenaltySingleLoop,
-            Self::F2sa => Method::F2sa,
-            Self::Aid => Method::Aid,
-        }
-    }
 }
 
 /// Arguments of `solvent bilevel`.
@@ -91,9 +66,12 @@ pub struct BilevelArgs {
     /// Box on y, `LO,HI`.
     #[arg(long)]
     pub y_box: Option<String>,
-    /// The solver.
-    #[arg(long, value_enum, default_value = "penalty")]
-    pub solver: BilevelMethod,
+    /// The solver: penalty (deterministic double loop), penalty-stoch (minibatches),
+    /// penalty-single-loop (one inner step, momentum on the hypergradient), f2sa (penalty
+    /// weight increasing), aid (approximate implicit differentiation: CG on the lower
+    /// Hessian).
+    #[arg(long, value_parser = named::<Method>(), default_value = "penalty")]
+    pub solver: Method,
     /// Penalty parameter σ (F2SA: its start, λ₀ = 1/σ). Default 1e-4 (F2SA 0.1).
     #[arg(long)]
     pub sigma: Option<f64>,
@@ -188,66 +166,8 @@ fn summary(v: &[f64]) -> String {
     }
 }
 
-/// A problem with boxes applied where asked.
-struct Boxed<P> {
-    inner: P,
-    x_set: Option<Set>,
-    y_set: Option<Set>,
-}
-
-impl<P: Bilevel> Bilevel for Boxed<P> {
-    fn dim_x(&self) -> usize {
-        self.inner.dim_x()
-    }
-    fn dim_y(&self) -> usize {
-        self.inner.dim_y()
-    }
-    fn f(&self, x: &[f64], y: &[f64]) -> f64 {
-        self.inner.f(x, y)
-    }
-    fn g(&self, x: &[f64], y: &[f64]) -> f64 {
-        self.inner.g(x, y)
-    }
-    fn grad_f_x(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
-        self.inner.grad_f_x(x, y, b, o)
-    }
-    fn grad_f_y(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
-        self.inner.grad_f_y(x, y, b, o)
-    }
-    fn grad_g_x(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
-        self.inner.grad_g_x(x, y, b, o)
-    }
-    fn grad_g_y(&self, x: &[f64], y: &[f64], b: solvent_problems::bilevel::Batch, o: &mut [f64]) {
-        self.inner.grad_g_y(x, y, b, o)
-    }
-    fn x_set(&self) -> &Set {
-        self.x_set.as_ref().unwrap_or(self.inner.x_set())
-    }
-    fn y_set(&self) -> &Set {
-        self.y_set.as_ref().unwrap_or(self.inner.y_set())
-    }
-    fn upper_samples(&self) -> usize {
-        self.inner.upper_samples()
-    }
-    fn lower_samples(&self) -> usize {
-        self.inner.lower_samples()
-    }
-    fn hvp_yy(&self, x: &[f64], y: &[f64], v: &[f64], o: &mut [f64]) -> solvent_problems::Result<()> {
-        self.inner.hvp_yy(x, y, v, o)
-    }
-    fn hvp_xy(&self, x: &[f64], y: &[f64], v: &[f64], o: &mut [f64]) -> solvent_problems::Result<()> {
-        self.inner.hvp_xy(x, y, v, o)
-    }
-    fn start(&self) -> (Vec<f64>, Vec<f64>) {
-        let (mut x, mut y) = self.inner.start();
-        self.x_set().project(&mut x);
-        self.y_set().project(&mut y);
-        (x, y)
-    }
-}
-
 fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report), CliError> {
-    let method = args.solver.method();
+    let method = args.solver;
     let mut s = BilevelSolver::new(method);
     if let Some(sigma) = args.sigma {
         s.sigma = Sigma::Fixed(sigma);
@@ -273,6 +193,28 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     let options = run_options(args.tol, args.max_iters, args.time_limit)?;
     let out = run_with_progress(p, &mut s, &options, args.quiet)?;
     Ok((out.state, out.report))
+}
+
+/// What `--out` holds: the upper variable and the lower solution.
+#[derive(Serialize)]
+struct Solution<'a> {
+    x: &'a [f64],
+    y: &'a [f64],
+}
+
+#[derive(Serialize)]
+struct Inputs {
+    problem: String,
+    data: Option<String>,
+    seed: u64,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    problem: String,
+    calls: &'a solvent_solvers::bilevel::Calls,
+    details: &'a serde_json::Map<String, serde_json::Value>,
+    report: &'a Report,
 }
 
 /// Runs `solvent bilevel`.
@@ -376,15 +318,35 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
         }
     };
     if let Some(path) = &args.out {
-        write_json(path, &json!({"x": state.x, "y": state.z}))?;
+        write_json(
+            path,
+            &Solution {
+                x: &state.x,
+                y: &state.z,
+            },
+        )?;
     }
     let value = report.metrics.value;
     if let Some(path) = &args.json {
-        write_json(
-            path,
-            &json!({"command": "bilevel", "problem": format!("{:?}", args.problem).to_lowercase(),
-                    "calls": state.calls, "details": extra, "report": report}),
-        )?;
+        let problem = format!("{:?}", args.problem).to_lowercase();
+        let envelope = Envelope::new(
+            "bilevel",
+            Inputs {
+                problem: problem.clone(),
+                data: args.data.as_ref().map(|p| p.display().to_string()),
+                seed: args.seed,
+            },
+            Outcome::of(&report.status, report.metrics.value),
+            Body {
+                problem,
+                calls: &state.calls,
+                details: &extra,
+                report: &report,
+            },
+        )
+        .timing("wall_s", report.wall_s)
+        .timing("solve_s", report.elapsed_s);
+        write_json(path, &envelope)?;
     }
     if !args.quiet {
         println!("{}", report.summary());

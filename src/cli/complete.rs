@@ -7,10 +7,11 @@
 
 use super::{check_output_path, write_json, CliError};
 use clap::{Args, ValueEnum};
+use serde::Serialize;
 use solvent_linalg::io::{atomic_write, npy};
-use solvent_problems::completion::{read_pairs, read_ratings, Delimiter, Ratings};
-use solvent_solvers::completion::{Completion, CompletionConfig, CompletionProblem, Omega, RowSolver};
-use solvent_solvers::{Observer, Status, TraceSample, TraceSchedule};
+use solvent_problems::completion::{read_pairs, read_ratings, Delimiter};
+use solvent_solvers::completion::{CompletionConfig, RatingsProblem, RowSolver};
+use solvent_solvers::{Envelope, Observer, Outcome, Report, Status, TraceSample, TraceSchedule};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -117,39 +118,6 @@ fn header(h: Header) -> Option<bool> {
     }
 }
 
-/// The (row, column) of a `user item` pair when both have training entries; `None` for a
-/// pair the model cannot score (an id never seen, or seen only on the test side of a
-/// --split), which gets the fallback.
-fn trained_lookup(train: &Ratings) -> impl Fn(&str, &str) -> Option<(u32, u32)> + '_ {
-    let mut user_count = vec![0u32; train.nrows()];
-    let mut item_count = vec![0u32; train.ncols()];
-    for &(i, j, _) in &train.entries {
-        user_count[i as usize] += 1;
-        item_count[j as usize] += 1;
-    }
-    move |u, it| match (train.users.get(u), train.items.get(it)) {
-        (Some(a), Some(b)) if user_count[a as usize] > 0 && item_count[b as usize] > 0 => Some((a, b)),
-        _ => None,
-    }
-}
-
-/// Test entries mapped onto the training indices: the scorable ones, and the values of
-/// the others.
-fn map_test(
-    lookup: &impl Fn(&str, &str) -> Option<(u32, u32)>,
-    test: &Ratings,
-) -> (Vec<(u32, u32, f64)>, Vec<f64>) {
-    let mut seen = Vec::new();
-    let mut unseen = Vec::new();
-    for &(i, j, v) in &test.entries {
-        match lookup(test.users.name(i), test.items.name(j)) {
-            Some((a, b)) => seen.push((a, b, v)),
-            None => unseen.push(v),
-        }
-    }
-    (seen, unseen)
-}
-
 /// Prints one line per sweep as the run loop measures it.
 struct SweepLines {
     last_s: f64,
@@ -172,6 +140,35 @@ impl Observer for SweepLines {
     }
 }
 
+#[derive(Serialize)]
+struct Inputs {
+    train: String,
+    test: Option<String>,
+    split: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    train: String,
+    m: usize,
+    n: usize,
+    observed: usize,
+    bytes_per_entry: f64,
+    rank: usize,
+    reg: f64,
+    solver: &'static str,
+    test_entries: usize,
+    unseen_test_entries: usize,
+    fallback: &'static str,
+    train_mean: f64,
+    centered: bool,
+    train_rmse: Option<f64>,
+    test_rmse: Option<f64>,
+    test_rmse_with_fallback: Option<f64>,
+    fallback_predictions: usize,
+    run: &'a Report,
+}
+
 /// Runs `solvent complete`.
 pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     for (p, what) in [(&args.json, "the report"), (&args.out, "the predictions")] {
@@ -181,6 +178,12 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     }
     if args.test.is_some() && args.split.is_some() {
         return Err(CliError::Usage("give --test or --split, not both".into()));
+    }
+    if !(args.tol >= 0.0 && args.tol.is_finite()) {
+        return Err(CliError::Usage(format!("--tol must be ≥ 0, got {}", args.tol)));
+    }
+    if args.sweeps == 0 {
+        return Err(CliError::Usage("--sweeps must be at least 1".into()));
     }
     let hdr = header(args.header);
     let all = read_ratings(&args.train, args.delimiter, hdr)?;
@@ -192,26 +195,10 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         }
         (None, None) => (all, None),
     };
-    let (m, n) = (train.nrows(), train.ncols());
-    let mean = train.mean();
-    let offset = if args.center { mean } else { 0.0 };
-    let lookup = trained_lookup(&train);
-    let (mut test_seen, test_unseen) = match &test {
-        Some(t) => map_test(&lookup, t),
-        None => (Vec::new(), Vec::new()),
-    };
-    test_seen.iter_mut().for_each(|e| e.2 -= offset);
-    let centered: Vec<(u32, u32, f64)> = train
-        .entries
-        .iter()
-        .map(|&(i, j, v)| (i, j, v - offset))
-        .collect();
-    let problem = CompletionProblem {
-        omega: Omega::new(m, n, &centered),
-        test: test_seen,
-    };
-    drop(centered);
-    let omega = &problem.omega;
+    let model = RatingsProblem::new(train, test.as_ref(), args.center);
+    drop(test);
+    let (m, n) = (model.train.nrows(), model.train.ncols());
+    let omega = &model.problem.omega;
     let k = args.rank;
     let solver = match args.solver {
         CompletionSolver::Als => RowSolver::Exact,
@@ -229,17 +216,13 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         seed: args.seed,
         sample_splitting: args.sample_splitting.then_some(args.sweeps),
     };
-    if !(args.tol >= 0.0 && args.tol.is_finite()) {
-        return Err(CliError::Usage(format!("--tol must be ≥ 0, got {}", args.tol)));
-    }
-    if args.sweeps == 0 {
-        return Err(CliError::Usage("--sweeps must be at least 1".into()));
-    }
     // tol 0 = run every sweep: the smallest positive tolerance only stops a sweep that
     // changes nothing at all
     let options = super::run_options(args.tol.max(f64::MIN_POSITIVE), args.sweeps, args.time_limit)?
         .trace(TraceSchedule::Every(1));
     let quiet = args.quiet;
+    let unseen = model.unseen_test.len();
+    let test_entries = model.problem.test.len() + unseen;
     if !quiet {
         println!(
             "{} × {} matrix, {} training entries ({:.1} bytes per entry in Ω), {} test entries ({} with an unseen id); rank {k}, {:?}",
@@ -247,8 +230,8 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             n,
             omega.len(),
             omega.bytes_per_entry(),
-            problem.test.len() + test_unseen.len(),
-            test_unseen.len(),
+            test_entries,
+            unseen,
             args.solver
         );
     }
@@ -257,25 +240,17 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     if !quiet {
         observers.push(&mut lines);
     }
-    let out = solvent_solvers::run_observed(&problem, &mut Completion::new(cfg), &options, &mut observers)?;
+    let out = model.fit(&cfg, &options, &mut observers)?;
     let (factors, report) = (out.state.factors, out.report);
-    let test_seen = &problem.test;
-    let test_rmse_all = test.as_ref().map(|_| {
-        let se: f64 = test_seen
-            .iter()
-            .map(|&(i, j, v)| (factors.predict(i as usize, j as usize) - v).powi(2))
-            .sum::<f64>()
-            + test_unseen.iter().map(|v| (mean - v).powi(2)).sum::<f64>();
-        (se / (test_seen.len() + test_unseen.len()).max(1) as f64).sqrt()
-    });
+    let test_rmse_all = model.test_rmse_with_fallback(&factors);
     if let Some(dir) = &args.out_factors {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::Usage(format!("cannot write factors to {}: {e}", dir.display())))?;
         npy::write_f64(dir.join("U.npy"), &[m, k], &factors.u)?;
         npy::write_f64(dir.join("V.npy"), &[n, k], &factors.v)?;
         for (name, ids) in [
-            ("users.txt", train.users.names()),
-            ("items.txt", train.items.names()),
+            ("users.txt", model.train.users.names()),
+            ("items.txt", model.train.items.names()),
         ] {
             atomic_write(&dir.join(name), |w| {
                 for id in ids {
@@ -290,12 +265,10 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
         let pairs = read_pairs(pairs, args.delimiter, hdr)?;
         let preds: Vec<f64> = pairs
             .iter()
-            .map(|(u, it)| match lookup(u, it) {
-                Some((a, b)) => offset + factors.predict(a as usize, b as usize),
-                None => {
-                    fallback_predictions += 1;
-                    mean
-                }
+            .map(|(u, it)| {
+                let p = model.predict(&factors, u, it);
+                fallback_predictions += usize::from(p.fallback);
+                p.value
             })
             .collect();
         atomic_write(out, |w| {
@@ -305,26 +278,43 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             Ok(())
         })?;
     }
+    let mean = model.mean;
     if let Some(p) = &args.json {
-        let v = serde_json::json!({
-            "command": "complete",
-            "train": args.train.display().to_string(),
-            "m": m, "n": n, "observed": omega.len(),
-            "bytes_per_entry": omega.bytes_per_entry(),
-            "rank": k, "reg": args.reg,
-            "solver": format!("{:?}", args.solver).to_lowercase(),
-            "test_entries": test_seen.len() + test_unseen.len(),
-            "unseen_test_entries": test_unseen.len(),
-            "fallback": "training mean",
-            "train_mean": mean,
-            "centered": args.center,
-            "train_rmse": report.metrics.extra.get("train_rmse"),
-            "test_rmse": report.metrics.extra.get("test_rmse"),
-            "test_rmse_with_fallback": test_rmse_all,
-            "fallback_predictions": fallback_predictions,
-            "run": report,
-        });
-        write_json(p, &v)?;
+        let envelope = Envelope::new(
+            "complete",
+            Inputs {
+                train: args.train.display().to_string(),
+                test: args.test.as_ref().map(|t| t.display().to_string()),
+                split: args.split,
+            },
+            Outcome::of(&report.status, report.metrics.value),
+            Body {
+                train: args.train.display().to_string(),
+                m,
+                n,
+                observed: omega.len(),
+                bytes_per_entry: omega.bytes_per_entry(),
+                rank: k,
+                reg: args.reg,
+                solver: match args.solver {
+                    CompletionSolver::Altmin => "altmin",
+                    CompletionSolver::Als => "als",
+                },
+                test_entries,
+                unseen_test_entries: unseen,
+                fallback: "training mean",
+                train_mean: mean,
+                centered: args.center,
+                train_rmse: report.metrics.extra.get("train_rmse").copied(),
+                test_rmse: report.metrics.extra.get("test_rmse").copied(),
+                test_rmse_with_fallback: test_rmse_all,
+                fallback_predictions,
+                run: &report,
+            },
+        )
+        .timing("wall_s", report.wall_s)
+        .timing("solve_s", report.elapsed_s);
+        write_json(p, &envelope)?;
     }
     if !quiet {
         let why = match &report.status {
@@ -341,8 +331,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             report.metrics.extra["train_rmse"],
             test_rmse_all
                 .map(|t| format!(
-                    ", test RMSE {t:.5} (unseen ids predicted by the training mean {mean:.3}: {})",
-                    test_unseen.len()
+                    ", test RMSE {t:.5} (unseen ids predicted by the training mean {mean:.3}: {unseen})"
                 ))
                 .unwrap_or_default(),
             if fallback_predictions > 0 {

@@ -9,14 +9,27 @@ pub mod bcd;
 pub mod bilevel;
 pub mod complete;
 pub mod datagen;
-pub mod device;
 pub mod sequence_args;
 pub mod solve;
 pub mod solve_seq;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+use solvent_linalg::Named;
 use std::path::Path;
 use std::process::ExitCode;
+
+/// The value parser of a [`Named`] setting: its spellings as the possible values.
+pub fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::names()).map(|s| T::parse(&s).expect("listed values parse"))
+}
+
+/// The value parser of a [`Named`] setting restricted to `allowed` spellings.
+pub fn named_of<T: Named + Clone + Send + Sync>(
+    allowed: &'static [&'static str],
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(allowed).map(|s| T::parse(&s).expect("listed values parse"))
+}
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
@@ -66,9 +79,6 @@ pub enum CliError {
     /// From a solver.
     #[error(transparent)]
     Solver(#[from] solvent_solvers::SolverError),
-    /// From the GPU (no adapter, limits, bad data).
-    #[error(transparent)]
-    Gpu(#[from] solvent_gpu::GpuError),
     /// Invalid combination of arguments.
     #[error("{0}")]
     Usage(String),
@@ -140,8 +150,9 @@ pub fn run_with_progress<P: ?Sized, S: solvent_solvers::Solver<P>>(
     )?)
 }
 
-/// Writes a JSON value to `path` atomically.
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), CliError> {
+/// Writes a report (any `Serialize` value, usually an [`solvent_solvers::Envelope`]) to
+/// `path` as pretty JSON, atomically.
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<(), CliError> {
     solvent_linalg::io::atomic_write(path, |w| {
         serde_json::to_writer_pretty(&mut *w, value)?;
         w.write_all(b"\n")

@@ -1,25 +1,35 @@
-//! Flags shared by the sequence commands (`datagen`, `solve-seq`) and the
-//! sequence run with its progress bar.
+//! Flags shared by the sequence commands (`datagen`, `solve-seq`) and their progress bar.
 
-use super::device::{self, Device, GpuJob};
-use super::solve::{precond_parser, PrecondChoice};
-use super::CliError;
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use super::{named, named_of, CliError};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use solvent_linalg::precond::PrecondKind;
+use solvent_linalg::Named;
 use solvent_solvers::krylov::Method;
-use solvent_solvers::sequence::{solve_sequence, SequenceConfig, SequenceReport, Strategy, SystemSource};
+use solvent_solvers::policy::Device;
+use solvent_solvers::sequence::{SequenceConfig, SequenceProgress, Strategy, SystemRecord};
 use solvent_solvers::Options;
+
+/// A preconditioner choice; `None` lets the method choose (`auto`).
+#[derive(Clone, Copy, Debug)]
+pub struct PrecondChoice(pub Option<PrecondKind>);
+
+/// `auto` or a preconditioner's name.
+pub(crate) fn precond_parser() -> impl clap::builder::TypedValueParser<Value = PrecondChoice> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    let names: Vec<&'static str> = std::iter::once("auto").chain(PrecondKind::names()).collect();
+    PossibleValuesParser::new(names).map(|s| PrecondChoice(PrecondKind::parse(&s)))
+}
 
 /// How to solve a sequence.
 #[derive(Debug, Args)]
 pub struct SequenceArgs {
     /// auto (every trick, chosen per sequence), skr (sorted GCRO-DR from zero: the published
     /// method), independent (GMRES(m) from zero each time: the published baseline).
-    #[arg(long, value_parser = strategy_parser(), default_value = "auto")]
+    #[arg(long, value_parser = named::<Strategy>(), default_value = "auto")]
     pub strategy: Strategy,
     /// Method for `independent` (gmres, cg, minres, bicgstab, direct); `auto` accepts only `direct`.
-    #[arg(long, value_parser = seq_method_parser())]
+    #[arg(long, value_parser = named_of::<Method>(&["gmres", "gcrodr", "cg", "minres", "bicgstab", "direct"]))]
     pub method: Option<Method>,
     /// Preconditioner (auto: none for skr/independent, chosen by auto).
     #[arg(long, value_parser = precond_parser(), default_value = "auto")]
@@ -40,7 +50,7 @@ pub struct SequenceArgs {
     /// SPD, GMRES otherwise; --method gcrodr recycles along the sequence instead; refined in
     /// f64), auto (a hardware GPU when the run has ≥ 10⁶ unknowns in all and its
     /// method/preconditioner run there).
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, value_parser = named::<Device>(), default_value = "auto")]
     pub device: Device,
     /// Solve the (sorted) sequence as this many contiguous chains at once, one thread
     /// each, every chain carrying its own recycled space and warm start (its first
@@ -80,30 +90,9 @@ impl SequenceArgs {
             restart: self.restart,
             recycle: self.recycle,
             chains: self.jobs,
+            device: self.device,
             ..SequenceConfig::default()
         }
-    }
-    /// Whether the flags allow the GPU path (strategy auto or independent; the GPU
-    /// solves systems independently, so `skr` stays on the CPU).
-    pub fn gpu_capable(&self) -> Result<GpuJob, String> {
-        if self.strategy == Strategy::Skr {
-            return Err("--strategy skr (sorted GCRO-DR) runs on the CPU only".into());
-        }
-        if self.jobs != 1 {
-            return Err(format!(
-                "--jobs {} (parallel chains) runs on the CPU only",
-                self.jobs
-            ));
-        }
-        let method = device::gpu_method(self.method, self.precond.0)?;
-        Ok(GpuJob {
-            method,
-            jacobi: self.precond.0 != Some(solvent_linalg::precond::PrecondKind::None),
-            tol: self.tol,
-            max_iters: self.max_iters,
-            restart: self.restart,
-            recycle: self.recycle,
-        })
     }
     /// Per-system stopping rules.
     pub fn options(&self) -> Options {
@@ -111,48 +100,43 @@ impl SequenceArgs {
     }
 }
 
-fn strategy_parser() -> impl TypedValueParser<Value = Strategy> {
-    PossibleValuesParser::new(["auto", "skr", "independent"])
-        .map(|s| Strategy::parse(&s).expect("listed values parse"))
-}
-
-fn seq_method_parser() -> impl TypedValueParser<Value = Method> {
-    PossibleValuesParser::new(["gmres", "gcrodr", "cg", "minres", "bicgstab", "direct"])
-        .map(|s| Method::parse(&s).expect("listed values parse"))
-}
-
-/// A progress bar over `count` systems (hidden when `quiet`).
-pub(crate) fn progress(count: usize, label: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(count as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>12} [{bar:30}] {pos}/{len} systems, {elapsed} ({eta} left) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
-}
-
-/// Runs one sequence with a progress bar.
-pub(crate) fn run_with_progress(
-    source: &dyn SystemSource,
-    plan: &solvent_solvers::sequence::SequencePlan,
-    options: &Options,
-    label: &str,
+/// A progress bar per sequence (hidden when quiet or not a terminal).
+pub(crate) struct Bar {
     quiet: bool,
-    on_done: &mut solvent_solvers::sequence::OnDone<'_>,
-) -> Result<SequenceReport, CliError> {
-    let bar = progress(source.len(), label, quiet);
-    let result = solve_sequence(source, plan, options, &mut |rec, x| {
-        bar.inc(1);
-        bar.set_message(format!("{} its, residual {:.1e}", rec.iterations, rec.relres));
-        on_done(rec, x)
-    });
-    bar.finish_and_clear();
-    Ok(result?)
+    bar: ProgressBar,
+}
+
+impl Bar {
+    /// A bar that shows nothing until a sequence starts.
+    pub fn new(quiet: bool) -> Self {
+        Self {
+            quiet,
+            bar: ProgressBar::hidden(),
+        }
+    }
+}
+
+impl SequenceProgress for Bar {
+    fn start(&mut self, label: &str, count: usize) {
+        if self.quiet {
+            return;
+        }
+        self.bar = ProgressBar::new(count as u64);
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>12} [{bar:30}] {pos}/{len} systems, {elapsed} ({eta} left) {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        self.bar.set_prefix(label.to_string());
+    }
+    fn system(&mut self, rec: &SystemRecord) {
+        self.bar.inc(1);
+        self.bar
+            .set_message(format!("{} its, residual {:.1e}", rec.iterations, rec.relres));
+    }
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
 }

@@ -33,29 +33,13 @@ pub enum PrecondKind {
     Ic0,
 }
 
-impl PrecondKind {
-    /// Parses the CLI spelling (`none`, `jacobi`, `ssor`, `ilu0`, `ic0`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "none" => Self::None,
-            "jacobi" => Self::Jacobi,
-            "ssor" => Self::Ssor,
-            "ilu0" => Self::Ilu0,
-            "ic0" => Self::Ic0,
-            _ => return None,
-        })
-    }
-    /// The CLI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Jacobi => "jacobi",
-            Self::Ssor => "ssor",
-            Self::Ilu0 => "ilu0",
-            Self::Ic0 => "ic0",
-        }
-    }
-}
+crate::named_enum!(PrecondKind, "preconditioner" {
+    None => "none",
+    Jacobi => "jacobi",
+    Ssor => "ssor",
+    Ilu0 => "ilu0",
+    Ic0 => "ic0",
+});
 
 /// Builds the preconditioner `kind` for the square matrix `a`.
 pub fn build(kind: PrecondKind, a: &CsrMatrix) -> Result<Box<dyn Preconditioner>> {

@@ -27,6 +27,29 @@ fn find(parent: &mut [usize], mut a: usize) -> usize {
 }
 
 impl LabelPropagation {
+    /// The lattice problem of the BCD paper's experiments: a `side × side` lattice, each
+    /// node labelled with probability `fraction`, labels ±1 at random (at least one node
+    /// is labelled); reproducible from `seed`.
+    pub fn lattice(side: usize, fraction: f64, seed: u64) -> Result<Self> {
+        if !(fraction > 0.0 && fraction < 1.0) {
+            return Err(ProblemError::Invalid(format!(
+                "the labelled fraction must lie in (0, 1), got {fraction}"
+            )));
+        }
+        let g = Graph::lattice(side, side)?;
+        let mut s = seed ^ 0x1a77;
+        let mut labels = Vec::new();
+        for i in 0..side * side {
+            if unit_uniform(&mut s) < fraction {
+                labels.push((i, if unit_uniform(&mut s) < 0.5 { -1.0 } else { 1.0 }));
+            }
+        }
+        if labels.is_empty() {
+            labels.push((0, 1.0));
+        }
+        Self::new(&g, &labels)
+    }
+
     /// Builds the problem from a graph and `(node, value)` labels. Every group of connected
     /// unlabelled nodes must reach a labelled node (otherwise its values are undetermined).
     pub fn new(graph: &Graph, labels: &[(usize, f64)]) -> Result<Self> {
@@ -157,4 +180,13 @@ impl LabelPropagation {
         }
         out
     }
+}
+
+/// A uniform draw in [0, 1) from a splitmix64 state (the lattice's labelled nodes).
+fn unit_uniform(state: &mut u64) -> f64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
 }

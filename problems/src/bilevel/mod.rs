@@ -7,11 +7,13 @@
 //! small exact instance ([`toy`]), per-feature L2 hyperparameter selection and data
 //! hyper-cleaning for logistic regression on svmlight data ([`logistic`]).
 
+pub mod boxed;
 pub mod logistic;
 pub mod quadratic;
 pub mod sets;
 pub mod toy;
 
+pub use boxed::Boxed;
 pub use logistic::{HyperCleaning, HyperParam, LogisticData};
 pub use quadratic::{QuadraticBilevel, QuadraticConfig};
 pub use sets::Set;

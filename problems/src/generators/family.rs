@@ -39,28 +39,20 @@ pub enum PdeFamily {
     PoissonRhs,
 }
 
+solvent_linalg::named_enum!(PdeFamily, "family" {
+    Darcy => "darcy",
+    DarcyThreshold => "darcy-threshold",
+    Helmholtz => "helmholtz",
+    ConvDiff => "convdiff",
+    PoissonRhs => "poisson-rhs",
+});
+
 impl PdeFamily {
-    /// Every family, in CLI order.
-    pub const ALL: [Self; 5] = [
-        Self::Darcy,
-        Self::DarcyThreshold,
-        Self::Helmholtz,
-        Self::ConvDiff,
-        Self::PoissonRhs,
-    ];
-    /// The CLI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Darcy => "darcy",
-            Self::DarcyThreshold => "darcy-threshold",
-            Self::Helmholtz => "helmholtz",
-            Self::ConvDiff => "convdiff",
-            Self::PoissonRhs => "poisson-rhs",
-        }
-    }
-    /// Parses the CLI spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    /// Whether the family's matrices are symmetric positive definite (the Darcy
+    /// families and Poisson; Helmholtz is symmetric but indefinite, convection–diffusion
+    /// nonsymmetric).
+    pub fn is_spd(self) -> bool {
+        matches!(self, Self::Darcy | Self::DarcyThreshold | Self::PoissonRhs)
     }
     /// The PDE, for metadata.
     pub fn equation(self) -> &'static str {
@@ -154,6 +146,24 @@ impl PdeSampler {
             config,
             grf,
             fixed,
+        })
+    }
+    /// What a data set of this sampler holds, for its metadata: the family, its
+    /// equation, domain and discretisation, the grid, the seed and the field settings.
+    pub fn metadata(&self) -> serde_json::Value {
+        let c = &self.config;
+        serde_json::json!({
+            "family": self.family.as_str(),
+            "equation": self.family.equation(),
+            "domain": "unit square, Dirichlet u = 0; the N×N interior points x_j = (j+1)/(N+1), y_i = (i+1)/(N+1); coeff[s, i, j] and sol[s, i, j] sit at (x_j, y_i)",
+            "discretisation": "5-point finite differences / finite volumes (harmonic-mean faces for Darcy, first-order upwind convection), matrices scaled by h², b = h² f",
+            "grid": c.grid,
+            "n": c.grid * c.grid,
+            "seed": c.seed,
+            "grf": {"alpha": c.grf.alpha, "tau": c.grf.tau, "covariance": "(-lap + tau^2)^(-alpha) on the unit torus"},
+            "k_range": [c.k_range.0, c.k_range.1],
+            "eps": c.eps,
+            "speed": c.speed,
         })
     }
     /// The family.
@@ -250,7 +260,7 @@ mod tests {
     #[test]
     fn samples_are_reproducible_and_match_their_family() {
         let cfg = FamilyConfig::new(12, 5);
-        for fam in PdeFamily::ALL {
+        for &fam in PdeFamily::ALL {
             assert_eq!(PdeFamily::parse(fam.as_str()), Some(fam));
             let s = PdeSampler::new(fam, cfg).unwrap();
             let a = s.sample(3).unwrap();

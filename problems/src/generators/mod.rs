@@ -6,10 +6,12 @@
 //! and symmetric indefinite (shifted Laplacian); Gaussian random fields
 //! ([`GaussianRandomField`]) give the random coefficients of Darcy flow.
 
+mod builtin;
 mod family;
 mod grf;
 mod grid2d;
 
+pub use builtin::BuiltinMatrix;
 pub use family::{FamilyConfig, PdeFamily, PdeSample, PdeSampler};
 pub use grf::{GaussianRandomField, GrfParams};
 pub use grid2d::{

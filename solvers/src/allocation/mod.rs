@@ -8,20 +8,29 @@
 //!   a Lagrange multiplier searched by bisection over exact DPs, with the dual bound.
 //! - [`evolve`]: budget-preserving evolutionary refinement under a pluggable [`Evaluator`].
 //! - [`baselines`]: uniform, global magnitude, ERK and LAMP, placed on the same level grid.
+//! - [`allocate`]: one call from a table and a request to an [`Allocation`] (what
+//!   `solvent allocate` runs); [`CommandEvaluator`]: an external scorer for `evolve`.
 
 pub mod baselines;
+pub mod command;
 pub mod dp;
 pub mod evolve;
 pub mod hull;
 pub mod instance;
+pub mod pipeline;
 pub mod solver;
 pub mod two_budget;
 
 #[cfg(test)]
 mod tests;
 
+pub use command::CommandEvaluator;
 pub use dp::{DpSettings, DpSolution, DpStats};
 pub use evolve::{evolve, Additive, Evaluator, EvolveResult, EvolveSettings, EvolveState};
 pub use hull::{dual, lagrange, Lagrange};
 pub use instance::{Mckp, Scaling};
+pub use pipeline::{
+    allocate, layer_choices, totals, AllocateRequest, Allocation, AllocationMethod, Budget, Comparison,
+    EvolveRequest, LayerChoice,
+};
 pub use solver::{DpState, EvolveSolver, ExactDpSolver};

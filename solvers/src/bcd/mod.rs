@@ -33,6 +33,7 @@
 
 pub mod message_passing;
 pub mod partition;
+mod pipeline;
 mod rules;
 mod solver;
 mod update;
@@ -40,13 +41,13 @@ mod update;
 #[cfg(test)]
 mod tests;
 
+pub use pipeline::{build_glm, BcdChoices, BuiltGlm, GlmSpec, ProblemKind, DEFAULT_BLOCK_SIZE};
 pub use solver::{path, BcdState, Phase};
 
 use serde::Serialize;
 
 /// How coordinates are grouped into blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Partition {
     /// Fixed contiguous blocks.
     Order,
@@ -65,8 +66,7 @@ pub enum Partition {
 }
 
 /// Which block to update.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rule {
     /// Blocks in turn.
     Cyclic,
@@ -90,6 +90,36 @@ pub enum Rule {
     GsQ,
 }
 
+solvent_linalg::named_enum!(Partition, "partition" {
+    Order => "order",
+    Sort => "sort",
+    Avg => "avg",
+    Variable => "variable",
+    RedBlack => "red-black",
+    Tree => "tree",
+    GreedyTree => "greedy-tree",
+});
+
+solvent_linalg::named_enum!(Rule, "rule" {
+    Cyclic => "cyclic",
+    Random => "random",
+    Lipschitz => "lipschitz",
+    Gs => "gs",
+    Gsl => "gsl",
+    Gsd => "gsd",
+    Gsq => "gsq",
+    GsS => "gs-s",
+    GsR => "gs-r",
+    GsQ => "gs-q",
+});
+
+solvent_linalg::named_enum!(Update, "update" {
+    Gradient => "gradient",
+    Matrix => "matrix",
+    Newton => "newton",
+    Exact => "exact",
+});
+
 impl Rule {
     /// Whether the rule reads the full gradient (which is then maintained).
     pub fn is_greedy(self) -> bool {
@@ -98,8 +128,7 @@ impl Rule {
 }
 
 /// How the chosen block moves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Update {
     /// `x_b ← prox(x_b − ∇_b f / L_b)`.
     Gradient,

@@ -76,9 +76,11 @@ fn model_minimiser(
     d
 }
 
-/// Conjugate gradients on `H_bb d = rhs` with matrix-free block Hessian products, preconditioned
-/// by the coordinate Lipschitz constants (the Hessian's diagonal for least squares, a bound
-/// otherwise): design columns of very different scales are the common case.
+/// Conjugate gradients ([`solvent_linalg::cg::pcg`]) on `H_bb d = rhs` with matrix-free
+/// block Hessian products, preconditioned by the coordinate Lipschitz constants (the
+/// Hessian's diagonal for least squares, a bound otherwise): design columns of very
+/// different scales are the common case. Stops when the residual fell by `rtol`, after
+/// `max_iter` iterations, or at a direction of non-positive curvature.
 fn block_cg<P: CoordinateProblem + ?Sized>(
     p: &P,
     s: &BcdState,
@@ -91,35 +93,29 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
     let inv: Vec<f64> = block.iter().map(|&k| 1.0 / p.lipschitz()[k]).collect();
     let mut d = vec![0.0; m];
     let mut r = rhs.to_vec();
-    let mut z: Vec<f64> = r.iter().zip(&inv).map(|(a, b)| a * b).collect();
-    let mut q = z.clone();
-    let mut hq = vec![0.0; m];
-    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
-    let mut rz = dot(&r, &z);
-    let stop = rtol * rtol * dot(&r, &r);
-    for _ in 0..max_iter {
-        if dot(&r, &r) <= stop || rz == 0.0 {
-            break;
+    let mut work = vec![0.0; 3 * m];
+    let stop = rtol * rtol * solvent_linalg::vector::dot(&r, &r);
+    let apply = |q: &[f64], hq: &mut [f64]| -> std::result::Result<(), std::convert::Infallible> {
+        p.block_hessian_vec(&s.x, &s.cache, block, q, hq);
+        Ok(())
+    };
+    let mut jacobi = |r: &[f64], z: &mut [f64]| {
+        for ((z, r), i) in z.iter_mut().zip(r).zip(&inv) {
+            *z = r * i;
         }
-        p.block_hessian_vec(&s.x, &s.cache, block, &q, &mut hq);
-        let qhq = dot(&q, &hq);
-        if !(qhq > 0.0) {
-            break;
-        }
-        let alpha = rz / qhq;
-        for a in 0..m {
-            d[a] += alpha * q[a];
-            r[a] -= alpha * hq[a];
-            z[a] = r[a] * inv[a];
-        }
-        let rz_new = dot(&r, &z);
-        let beta = rz_new / rz;
-        rz = rz_new;
-        for a in 0..m {
-            q[a] = z[a] + beta * q[a];
-        }
+    };
+    match solvent_linalg::cg::pcg(
+        &mut d,
+        &mut r,
+        &mut work,
+        stop,
+        max_iter,
+        apply,
+        Some(&mut jacobi),
+    ) {
+        Ok(_) => d,
+        Err(never) => match never {},
     }
-    d
 }
 
 fn penalty_change(pens: &[Penalty], xb: &[f64], d: &[f64]) -> f64 {

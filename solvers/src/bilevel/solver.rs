@@ -15,12 +15,12 @@ use crate::metrics::{Criterion, Metrics};
 use crate::solver::{Solver, Step};
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use solvent_linalg::cg::{pcg, PcgStop};
 use solvent_linalg::LinalgError;
 use solvent_problems::bilevel::{validate, Batch, Bilevel};
 
 /// Which method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
     /// Penalty method, deterministic double loop: inner problems solved to a tolerance tied to
     /// σ and the current hypergradient, then one projected step on x.
@@ -37,18 +37,13 @@ pub enum Method {
     Aid,
 }
 
-impl Method {
-    /// CLI name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Penalty => "penalty",
-            Self::PenaltyStochastic => "penalty-stoch",
-            Self::PenaltySingleLoop => "penalty-single-loop",
-            Self::F2sa => "f2sa",
-            Self::Aid => "aid",
-        }
-    }
-}
+solvent_linalg::named_enum!(Method, "bilevel method" {
+    Penalty => "penalty",
+    PenaltyStochastic => "penalty-stoch",
+    PenaltySingleLoop => "penalty-single-loop",
+    F2sa => "f2sa",
+    Aid => "aid",
+});
 
 /// How σ evolves (penalty methods; F2SA ramps λ = 1/σ instead).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -289,38 +284,32 @@ impl BilevelSolver {
                 let mut rhs = vec![0.0; ny];
                 p.grad_f_y(&st.x, &st.z, None, &mut rhs);
                 st.calls.grad_f += 1.0;
-                let mut hv = vec![0.0; ny];
-                p.hvp_yy(&st.x, &st.z, &st.v, &mut hv)?;
+                let mut r = vec![0.0; ny];
+                p.hvp_yy(&st.x, &st.z, &st.v, &mut r)?;
                 st.calls.hvp += 1.0;
-                let mut r: Vec<f64> = rhs.iter().zip(&hv).map(|(a, b)| a - b).collect();
-                let mut d = r.clone();
-                let mut rr: f64 = r.iter().map(|x| x * x).sum();
+                r.iter_mut().zip(&rhs).for_each(|(r, b)| *r = b - *r);
                 let target = (self.inner_tol * scale * 0.1).powi(2).max(1e-30)
                     * rhs.iter().map(|x| x * x).sum::<f64>().max(1e-300);
-                for _ in 0..max.min(10 * ny + 10) {
-                    if rr <= target {
-                        break;
-                    }
-                    p.hvp_yy(&st.x, &st.z, &d, &mut hv)?;
-                    st.calls.hvp += 1.0;
-                    let dhd: f64 = d.iter().zip(&hv).map(|(a, b)| a * b).sum();
-                    if dhd <= 0.0 {
-                        return Err(SolverError::NotApplicable(format!(
-                            "AID: the lower Hessian is not positive definite at outer iteration {it} (dᵀHd = {dhd:e}); \
-                             use a penalty method for nonconvex lower levels"
-                        )));
-                    }
-                    let a = rr / dhd;
-                    for i in 0..ny {
-                        st.v[i] += a * d[i];
-                        r[i] -= a * hv[i];
-                    }
-                    let rr2: f64 = r.iter().map(|x| x * x).sum();
-                    let b = rr2 / rr;
-                    rr = rr2;
-                    for i in 0..ny {
-                        d[i] = r[i] + b * d[i];
-                    }
+                let (x, z, calls) = (&st.x, &st.z, &mut st.calls);
+                let hvp = |d: &[f64], hv: &mut [f64]| {
+                    calls.hvp += 1.0;
+                    p.hvp_yy(x, z, d, hv)
+                };
+                let mut work = vec![0.0; 3 * ny];
+                let out = pcg(
+                    &mut st.v,
+                    &mut r,
+                    &mut work,
+                    target,
+                    max.min(10 * ny + 10),
+                    hvp,
+                    None,
+                )?;
+                if let PcgStop::NonPositiveCurvature { pap } = out.stop {
+                    return Err(SolverError::NotApplicable(format!(
+                        "AID: the lower Hessian is not positive definite at outer iteration {it} (dᵀHd = {pap:e}); \
+                         use a penalty method for nonconvex lower levels"
+                    )));
                 }
                 let nx = st.x.len();
                 let (mut gf, mut gxy) = (vec![0.0; nx], vec![0.0; nx]);
@@ -438,7 +427,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
     type State = BilevelState;
 
     fn name(&self) -> String {
-        format!("bilevel-{}", self.method.name())
+        format!("bilevel-{}", self.method.as_str())
     }
 
     fn settings(&self) -> serde_json::Value {
@@ -451,7 +440,7 @@ impl<P: Bilevel> Solver<P> for BilevelSolver {
         if self.stochastic() && p.lower_samples() == 0 {
             return Err(SolverError::NotApplicable(format!(
                 "{} needs minibatch oracles; this problem has none (use penalty)",
-                self.method.name()
+                self.method.as_str()
             )));
         }
         let (mut x, mut y) = self.start.clone().unwrap_or_else(|| p.start());

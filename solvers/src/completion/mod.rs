@@ -15,11 +15,13 @@
 
 pub mod kernels;
 pub mod omega;
+pub mod ratings_model;
 pub mod regression;
 pub mod solver;
 pub mod spectral;
 
 pub use omega::Omega;
+pub use ratings_model::{Prediction, RatingsProblem};
 pub use regression::RowSolver;
 pub use solver::{Completion, CompletionConfig, CompletionProblem, CompletionState, Factors};
 

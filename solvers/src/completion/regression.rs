@@ -7,6 +7,8 @@ use super::omega::Side;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
+use solvent_linalg::cg::{pcg, PrecondFn};
+use solvent_linalg::vector::dot;
 
 /// How each row's regression is solved.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,7 +86,7 @@ pub fn half_step(
                                 ridge,
                                 s,
                             };
-                            pcg_row(&mut op, k, reduction, max_iters, x, copy, scratch)
+                            pcg_row(&mut op, k, reduction, max_iters, x, None, scratch)
                         } else {
                             let mut op = Scattered {
                                 idx,
@@ -93,7 +95,7 @@ pub fn half_step(
                                 k,
                                 ridge,
                             };
-                            pcg_row(&mut op, k, reduction, max_iters, x, copy, scratch)
+                            pcg_row(&mut op, k, reduction, max_iters, x, None, scratch)
                         };
                         if !reached && sketch_above > 0 && idx.len() >= sketch_above {
                             its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, i as u64, x)
@@ -215,12 +217,7 @@ pub fn cg_row(
         k,
         ridge,
     };
-    pcg_row(&mut op, k, reduction, max_iters, x, copy, &mut vec![0.0; 4 * k]).0
-}
-
-/// The identity preconditioner.
-fn copy(r: &[f64], z: &mut [f64]) {
-    z.copy_from_slice(r)
+    pcg_row(&mut op, k, reduction, max_iters, x, None, &mut vec![0.0; 4 * k]).0
 }
 
 /// The normal-equation operator `FᵀF + ridge·I` of one row, with its right side `Fᵀm`.
@@ -276,8 +273,8 @@ impl RowNormal for Gathered<'_> {
     }
 }
 
-/// Preconditioned CG on `(FᵀF + ridge·I) x = Fᵀm` from the current `x`, `precond(r, z)`
-/// applying M⁻¹; stops when the (unpreconditioned) residual fell by `reduction` or after
+/// Preconditioned CG ([`solvent_linalg::cg::pcg`]) on `(FᵀF + ridge·I) x = Fᵀm` from the
+/// current `x`, `precond(r, z)` applying M⁻¹ (`None`: no preconditioner); stops when the (unpreconditioned) residual fell by `reduction` or after
 /// `max_iters`, returning the iterations taken and whether the reduction was reached.
 /// `work` holds the four k-vectors of the recurrence (at least 4k; reused from row to
 /// row by the half-step, so a row allocates nothing).
@@ -288,41 +285,20 @@ fn pcg_row(
     reduction: f64,
     max_iters: usize,
     x: &mut [f64],
-    precond: impl Fn(&[f64], &mut [f64]),
+    precond: PrecondFn<'_, '_>,
     work: &mut [f64],
 ) -> (usize, bool) {
     let (r, rest) = work[..4 * k].split_at_mut(k);
-    let (z, rest) = rest.split_at_mut(k);
-    let (p, q) = rest.split_at_mut(k);
     op.residual(x, r);
-    let mut rr: f64 = r.iter().map(|a| a * a).sum();
-    let stop = reduction * reduction * rr;
-    precond(r, z);
-    p.copy_from_slice(z);
-    let mut rz: f64 = r.iter().zip(z.iter()).map(|(a, b)| a * b).sum();
-    let mut its = 0;
-    while its < max_iters && rr > stop && rr > 0.0 {
+    let stop = reduction * reduction * dot(r, r);
+    let apply = |p: &[f64], q: &mut [f64]| -> std::result::Result<(), std::convert::Infallible> {
         op.apply(p, q);
-        let pq: f64 = p.iter().zip(q.iter()).map(|(a, b)| a * b).sum();
-        if pq <= 0.0 {
-            break;
-        }
-        let alpha = rz / pq;
-        for c in 0..k {
-            x[c] += alpha * p[c];
-            r[c] -= alpha * q[c];
-        }
-        rr = r.iter().map(|a| a * a).sum();
-        precond(r, z);
-        let rz_new: f64 = r.iter().zip(z.iter()).map(|(a, b)| a * b).sum();
-        let beta = rz_new / rz;
-        rz = rz_new;
-        for c in 0..k {
-            p[c] = z[c] + beta * p[c];
-        }
-        its += 1;
+        Ok(())
+    };
+    match pcg(x, r, rest, stop, max_iters, apply, precond) {
+        Ok(out) => (out.iterations, out.rr <= stop),
+        Err(never) => match never {},
     }
-    (its, rr <= stop)
 }
 
 /// SplitMix64: the deterministic hash behind the sketch and the sample split.
@@ -371,7 +347,7 @@ pub fn sketch_cg_row(
         return cg_row(idx, val, f, k, ridge, reduction, max_iters, x);
     }
     // z = M⁻¹ r = R⁻¹ R⁻ᵀ r
-    let precond = |rv: &[f64], z: &mut [f64]| {
+    let mut precond = |rv: &[f64], z: &mut [f64]| {
         for a in 0..k {
             let mut acc = rv[a];
             for b in 0..a {
@@ -400,7 +376,7 @@ pub fn sketch_cg_row(
         reduction,
         max_iters,
         x,
-        precond,
+        Some(&mut precond),
         &mut vec![0.0; 4 * k],
     )
     .0

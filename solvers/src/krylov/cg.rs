@@ -1,15 +1,16 @@
 //! Preconditioned conjugate gradients.
 
-use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
+use super::{check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, Step};
-use solvent_linalg::vector::{axpy, dot, xpby};
+use solvent_linalg::cg::{cg_iteration, cg_start, CgIteration, CgVectors, PrecondFn};
 use solvent_linalg::Preconditioner;
 use solvent_problems::LinearSystem;
 use std::sync::Arc;
 
-/// Preconditioned CG for symmetric positive definite systems (Hestenes–Stiefel
-/// with `M⁻¹` applied to the residual). One iteration: one SpMV, one
-/// preconditioner application, two dot products, three vector updates.
+/// Preconditioned CG for symmetric positive definite systems: one step of the run loop
+/// is one [`solvent_linalg::cg::cg_iteration`] (Hestenes–Stiefel with `M⁻¹` applied to
+/// the residual: one SpMV, one preconditioner application, two dot products, three
+/// vector updates).
 #[derive(Clone, Default)]
 pub struct Cg {
     precond: SharedPrecond,
@@ -64,54 +65,59 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
         let mut r = vec![0.0; n];
         a.apply(&x, &mut r);
         solvent_linalg::vector::sub_from(b, &mut r);
-        let mut z = vec![0.0; n];
-        apply_precond(&self.precond, &r, &mut z);
-        let rz = dot(&r, &z);
-        Ok(CgState {
+        let mut s = CgState {
             x,
-            p: z.clone(),
             r,
-            z,
+            z: vec![0.0; n],
+            p: vec![0.0; n],
             q: vec![0.0; n],
-            rz,
+            rz: 0.0,
             bnorm: rhs_scale(b),
-        })
+        };
+        let mut v = CgVectors {
+            x: &mut s.x,
+            r: &mut s.r,
+            z: &mut s.z,
+            p: &mut s.p,
+            q: &mut s.q,
+        };
+        let mut m = self
+            .precond
+            .as_ref()
+            .map(|m| move |r: &[f64], z: &mut [f64]| m.apply(r, z));
+        s.rz = cg_start(
+            &mut v,
+            m.as_mut().map(|f| f as &mut dyn FnMut(&[f64], &mut [f64])),
+        );
+        Ok(s)
     }
     fn step(&mut self, problem: &P, s: &mut CgState) -> Result<Step> {
-        problem.operator().apply(&s.p, &mut s.q);
-        let pq = dot(&s.p, &s.q);
-        if pq.is_nan() || pq <= 0.0 {
-            return Ok(Step::Breakdown(format!(
-                "pᵀAp = {pq:.3e} ≤ 0: the matrix is not positive definite (use MINRES or GMRES)"
-            )));
-        }
-        let alpha = s.rz / pq;
-        axpy(alpha, &s.p, &mut s.x);
-        axpy(-alpha, &s.q, &mut s.r);
-        // z = M⁻¹ r (r itself without a preconditioner: no copy)
-        let z: &[f64] = match &self.precond {
-            Some(m) => {
-                m.apply(&s.r, &mut s.z);
-                &s.z
-            }
-            None => &s.r,
+        let mut v = CgVectors {
+            x: &mut s.x,
+            r: &mut s.r,
+            z: &mut s.z,
+            p: &mut s.p,
+            q: &mut s.q,
         };
-        let (rz_new, rr) = if self.precond.is_some() {
-            (dot(&s.r, z), dot(&s.r, &s.r))
-        } else {
-            let rr = dot(&s.r, &s.r);
-            (rr, rr)
+        let apply = |p: &[f64], q: &mut [f64]| -> Result<()> {
+            problem.operator().apply(p, q);
+            Ok(())
         };
-        if rz_new < 0.0 {
-            return Ok(Step::Breakdown(format!(
-                "rᵀM⁻¹r = {rz_new:.3e} < 0: the preconditioner is not positive definite"
-            )));
-        }
-        let beta = rz_new / s.rz;
-        s.rz = rz_new;
-        xpby(z, beta, &mut s.p);
-        Ok(Step::Continue {
-            estimate: Some(rr.sqrt() / s.bnorm),
+        let mut m = self
+            .precond
+            .as_ref()
+            .map(|m| move |r: &[f64], z: &mut [f64]| m.apply(r, z));
+        let precond: PrecondFn<'_, '_> = m.as_mut().map(|f| f as &mut dyn FnMut(&[f64], &mut [f64]));
+        Ok(match cg_iteration(&mut v, &mut s.rz, apply, precond)? {
+            CgIteration::Moved { rr } => Step::Continue {
+                estimate: Some(rr.sqrt() / s.bnorm),
+            },
+            CgIteration::NonPositiveCurvature { pap } => Step::Breakdown(format!(
+                "pᵀAp = {pap:.3e} ≤ 0: the matrix is not positive definite (use MINRES or GMRES)"
+            )),
+            CgIteration::IndefinitePreconditioner { rz } => Step::Breakdown(format!(
+                "rᵀM⁻¹r = {rz:.3e} < 0: the preconditioner is not positive definite"
+            )),
         })
     }
     fn metrics(&self, problem: &P, s: &CgState) -> Metrics {

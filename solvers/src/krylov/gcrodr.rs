@@ -16,10 +16,11 @@
 //! which is why [`GcroDr::refresh_every`] exists; a new operator costs a
 //! retarget (`k` SpMVs and preconditioner applications, CGS2).
 
+use super::arnoldi::{append_basis_vector, arnoldi_step, ArnoldiWork};
 use super::recycle::{harmonic_ritz_refresh, retarget_in_place, CycleData, RecycleSpace, SmallCycle};
 use super::{apply_precond, check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
-use solvent_linalg::gram_schmidt::{cgs2, combine, project, subtract, Basis};
+use solvent_linalg::gram_schmidt::{combine, project, subtract, Basis};
 use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
 use solvent_linalg::Preconditioner;
 use solvent_problems::LinearSystem;
@@ -218,7 +219,7 @@ impl GcroDr {
 
     /// `y` solving the rotated triangular system of the current cycle.
     fn solve_small(&self, s: &GcroDrState) -> Vec<f64> {
-        super::givens::solve_triangular(&s.h, self.ld(), &s.g, s.j)
+        solvent_linalg::small::solve_triangular(&s.h, self.ld(), &s.g, s.j)
     }
 
     /// Adds the current cycle's correction `M⁻¹ (V y − U B y)` to `x`. Without a
@@ -463,19 +464,20 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
                 return Ok(Step::Continue { estimate: Some(0.0) });
             }
         }
-        let (j, kk, n, ld) = (s.j, s.kk, s.n, self.ld());
+        let (j, kk, ld) = (s.j, s.kk, self.ld());
         let col = kk + j;
-        match &self.precond {
-            Some(pc) => {
-                pc.apply(s.cv.col(col), &mut s.z);
-                problem.operator().apply(&s.z, &mut s.w);
-            }
-            None => problem.operator().apply(s.cv.col(col), &mut s.w),
-        }
-        let hn = {
-            let (basis, _) = s.cv.split_at_col(col + 1);
-            cgs2(basis, n, &mut s.w, &mut s.hcol[..=col], &mut s.scratch[..=col])
-        };
+        let hn = arnoldi_step(
+            problem.operator(),
+            &self.precond,
+            &mut s.cv,
+            col,
+            ArnoldiWork {
+                w: &mut s.w,
+                z: &mut s.z,
+                hcol: &mut s.hcol,
+                scratch: &mut s.scratch,
+            },
+        );
         if !hn.is_finite() {
             return Ok(Step::Breakdown(format!(
                 "non-finite Arnoldi vector at iteration {} of cycle {}",
@@ -490,20 +492,12 @@ impl<P: LinearSystem + ?Sized> Solver<P> for GcroDr {
         let colh = &mut s.h[j * ld..(j + 1) * ld];
         colh[..=j].copy_from_slice(&s.hcol[kk..=col]);
         colh[j + 1] = hn;
-        let Some(r) = super::givens::rotate_column(colh, j, &mut s.cs, &mut s.sn, &mut s.g) else {
+        let Some(r) = solvent_linalg::small::rotate_column(colh, j, &mut s.cs, &mut s.sn, &mut s.g) else {
             return Ok(Step::Breakdown(
                 "zero column in the Hessenberg matrix (singular operator?)".into(),
             ));
         };
-        if hn > 1e-14 * r.max(hn) {
-            let inv = 1.0 / hn;
-            for (vi, &wi) in s.cv.col_mut(col + 1).iter_mut().zip(&s.w) {
-                *vi = wi * inv;
-            }
-        } else {
-            // (near) breakdown: the next column is not defined; the refresh still reads
-            // it with weight hn, so it must not hold an earlier solve's values
-            s.cv.col_mut(col + 1).fill(0.0);
+        if !append_basis_vector(&mut s.cv, col, &s.w, hn, r) {
             s.cycle_done = true;
         }
         s.j = j + 1;

@@ -1,8 +1,9 @@
 //! Restarted GMRES(m) with right preconditioning and CGS2 orthogonalisation.
 
+use super::arnoldi::{append_basis_vector, arnoldi_step, ArnoldiWork};
 use super::{check_system, initial_x, residual_metrics, rhs_scale, SharedPrecond};
 use crate::{Metrics, Result, Solver, SolverError, Step};
-use solvent_linalg::gram_schmidt::{cgs2, combine, Basis};
+use solvent_linalg::gram_schmidt::{combine, Basis};
 use solvent_linalg::vector::{axpy, norm2, scale, sub_from};
 use solvent_linalg::Preconditioner;
 use solvent_problems::LinearSystem;
@@ -72,7 +73,7 @@ impl Gmres {
 
     /// `y` solving the j×j triangular system `R y = g[..j]`.
     fn solve_small(&self, s: &GmresState) -> Vec<f64> {
-        super::givens::solve_triangular(&s.h, self.m() + 1, &s.g, s.j)
+        solvent_linalg::small::solve_triangular(&s.h, self.m() + 1, &s.g, s.j)
     }
 
     /// The correction `M⁻¹ V y` of the current cycle.
@@ -166,24 +167,18 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
         }
         let j = s.j;
         let ld = m + 1;
-        // w = A M⁻¹ v_j
-        match &self.precond {
-            Some(pc) => {
-                pc.apply(s.v.col(j), &mut s.z);
-                problem.operator().apply(&s.z, &mut s.w);
-            }
-            None => problem.operator().apply(s.v.col(j), &mut s.w),
-        }
-        let hn = {
-            let (basis, _) = s.v.split_at_col(j + 1);
-            cgs2(
-                basis,
-                s.w.len(),
-                &mut s.w,
-                &mut s.hcol[..=j],
-                &mut s.scratch[..=j],
-            )
-        };
+        let hn = arnoldi_step(
+            problem.operator(),
+            &self.precond,
+            &mut s.v,
+            j,
+            ArnoldiWork {
+                w: &mut s.w,
+                z: &mut s.z,
+                hcol: &mut s.hcol,
+                scratch: &mut s.scratch,
+            },
+        );
         if !hn.is_finite() {
             return Ok(Step::Breakdown(format!(
                 "non-finite Arnoldi vector at iteration {}",
@@ -194,18 +189,12 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Gmres {
         let col = &mut s.h[j * ld..(j + 1) * ld];
         col[..=j].copy_from_slice(&s.hcol[..=j]);
         col[j + 1] = hn;
-        let Some(r) = super::givens::rotate_column(col, j, &mut s.cs, &mut s.sn, &mut s.g) else {
+        let Some(r) = solvent_linalg::small::rotate_column(col, j, &mut s.cs, &mut s.sn, &mut s.g) else {
             return Ok(Step::Breakdown(
                 "zero column in the Hessenberg matrix (singular operator?)".into(),
             ));
         };
-        let tiny = 1e-14 * r.max(hn);
-        if hn > tiny {
-            let inv = 1.0 / hn;
-            for (vi, &wi) in s.v.col_mut(j + 1).iter_mut().zip(&s.w) {
-                *vi = wi * inv;
-            }
-        } else {
+        if !append_basis_vector(&mut s.v, j, &s.w, hn, r) {
             // happy breakdown: the Krylov space is invariant, the solution is in it
             s.cycle_done = true;
         }

@@ -15,19 +15,27 @@
 //! scratch) as its convergence metric; recurrence residuals are only
 //! estimates that the run loop verifies.
 
+mod arnoldi;
 mod bicgstab;
 mod cg;
 mod deflated_cg;
 mod direct;
 mod gcrodr;
-mod givens;
 mod gmres;
 mod minres;
 pub mod ordering;
 mod recycle;
-mod select;
-pub(crate) use select::{build_precond as select_build_precond_inner, run_method as select_run_method};
+mod solve;
+#[cfg(feature = "gpu")]
+pub(crate) use solve::attach_plan;
+pub(crate) use solve::run_method;
 
+/// The decisions [`solve_system`] consults live in [`crate::policy`]; re-exported here
+/// where Krylov users look for them.
+pub use crate::policy::{
+    analyse, direct_pays, iterative_pays, plan, MatrixAnalysis, AUTO_DIRECT_MAX_FILL,
+    AUTO_DIRECT_MAX_FILL_PER_UNKNOWN, AUTO_DIRECT_MAX_N,
+};
 pub use bicgstab::{Bicgstab, BicgstabState};
 pub use cg::{Cg, CgState};
 pub use deflated_cg::{DeflatedCg, DeflatedCgState, DeflationSpace};
@@ -36,11 +44,7 @@ pub use gcrodr::{GcroDr, GcroDrState};
 pub use gmres::{Gmres, GmresState};
 pub use minres::{Minres, MinresState};
 pub use recycle::{harmonic_ritz_coefficients, RecycleSpace, SmallCycle};
-pub use select::{
-    analyse, direct_pays, iterative_pays, plan, solve_system, MatrixAnalysis, Method, PrecondName,
-    SolveConfig, SolvePlan, SystemSolution, AUTO_DIRECT_MAX_FILL, AUTO_DIRECT_MAX_FILL_PER_UNKNOWN,
-    AUTO_DIRECT_MAX_N,
-};
+pub use solve::{solve_system, Method, SolveConfig, SolvePlan, SystemSolution};
 
 use crate::metrics::{Criterion, Metrics};
 use solvent_linalg::vector::relative_residual;
@@ -139,14 +143,3 @@ pub trait HasSolution {
 mod tests;
 #[cfg(test)]
 mod tests_gcrodr;
-
-/// Builds the preconditioner a plan names. An `explicit` choice (the user's) that cannot
-/// be built is an error; an automatic one falls back to Jacobi, then none, and says so
-/// in the plan's reason.
-pub(crate) fn select_build_precond(
-    plan: &mut SolvePlan,
-    a: &solvent_linalg::CsrMatrix,
-    explicit: bool,
-) -> crate::Result<SharedPrecond> {
-    select_build_precond_inner(plan, a, explicit)
-}

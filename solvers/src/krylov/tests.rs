@@ -3,7 +3,7 @@
 use super::*;
 use crate::{run, Options, Solver, Status};
 use solvent_linalg::direct::{DirectKind, DirectSolver};
-use solvent_linalg::precond::{Ic0, Ilu0, Jacobi, Ssor};
+use solvent_linalg::precond::{Ic0, Ilu0, Jacobi, PrecondKind, Ssor};
 use solvent_linalg::vector::relative_residual;
 use solvent_linalg::CsrMatrix;
 use solvent_problems::generators::{
@@ -168,7 +168,7 @@ fn direct_solver_and_auto_plans() {
         cholesky_fill: None,
     };
     let p = plan(&big, &SolveConfig::default());
-    assert_eq!((p.method, p.precond), (Method::Cg, select::PrecondName::Ic0));
+    assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Ic0));
     let p = plan(
         &MatrixAnalysis {
             symmetric: false,
@@ -176,7 +176,7 @@ fn direct_solver_and_auto_plans() {
         },
         &SolveConfig::default(),
     );
-    assert_eq!((p.method, p.precond), (Method::Gmres, select::PrecondName::Ilu0));
+    assert_eq!((p.method, p.precond), (Method::Gmres, PrecondKind::Ilu0));
     let p = plan(
         &MatrixAnalysis {
             positive_diagonal: false,
@@ -184,10 +184,7 @@ fn direct_solver_and_auto_plans() {
         },
         &SolveConfig::default(),
     );
-    assert_eq!(
-        (p.method, p.precond),
-        (Method::Minres, select::PrecondName::Jacobi)
-    );
+    assert_eq!((p.method, p.precond), (Method::Minres, PrecondKind::Jacobi));
     let p = plan(&MatrixAnalysis { n: 100, ..big }, &SolveConfig::default());
     assert_eq!(p.method, Method::Direct);
     // with a predicted fill: 2-D-like at any size goes direct, 3-D-like SPD does not
@@ -282,7 +279,7 @@ fn direct_solver_and_auto_plans() {
         ..analyse(&c)
     };
     let p = plan(&an, &SolveConfig::default());
-    assert_eq!((p.method, p.precond), (Method::Gmres, select::PrecondName::Ilu0));
+    assert_eq!((p.method, p.precond), (Method::Gmres, PrecondKind::Ilu0));
     assert!(p.reason.contains("diagonally dominant"), "{}", p.reason);
     // a small non-dominant one goes iterative only when its factor is over the cap,
     // and the reason does not call it dominant
@@ -327,6 +324,7 @@ fn solve_system_runs_every_method_and_auto_recovers_from_cg_breakdown() {
         method: Method::Cg,
         precond: Some(solvent_linalg::precond::PrecondKind::Ic0),
         restart: 40,
+        ..SolveConfig::default()
     };
     assert!(solve_system(&pi, &cfg, &Options::default(), &mut []).is_err());
     // CG (forced) on an indefinite matrix with positive diagonal breaks down and says why
@@ -334,6 +332,7 @@ fn solve_system_runs_every_method_and_auto_recovers_from_cg_breakdown() {
         method: Method::Cg,
         precond: Some(solvent_linalg::precond::PrecondKind::None),
         restart: 40,
+        ..SolveConfig::default()
     };
     let s = solve_system(&pi, &cfg, &Options::default().tol(1e-10), &mut []).unwrap();
     assert!(

@@ -15,12 +15,19 @@
 
 mod directory;
 mod plan;
+mod progress;
+mod run;
 mod solve;
 mod source;
 
 pub use directory::DirectorySource;
+#[cfg(feature = "gpu")]
+pub use plan::GpuBackend;
 pub use plan::{
-    resolve_plan, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy, DEFAULT_REFRESH_EVERY,
+    resolve_plan, Backend, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy,
+    DEFAULT_REFRESH_EVERY,
 };
+pub use progress::{NoProgress, SequenceProgress};
+pub use run::{plan_sequence, solve_with_progress};
 pub use solve::{solve_sequence, MatrixChange, OnDone, SequenceReport, SystemRecord};
 pub use source::{InMemorySource, SamplerSource, SystemSource};

@@ -1,6 +1,7 @@
 //! What to carry along a sequence: the strategies and the plan they resolve to.
 
-use crate::krylov::{direct_pays, iterative_pays, MatrixAnalysis, Method, PrecondName};
+use crate::krylov::Method;
+use crate::policy::{self, Device, DeviceChoice, MatrixAnalysis};
 use crate::{Result, SolverError};
 use serde::Serialize;
 use solvent_linalg::precond::PrecondKind;
@@ -13,8 +14,7 @@ use solvent_linalg::precond::PrecondKind;
 pub const DEFAULT_REFRESH_EVERY: usize = 4;
 
 /// The user-facing choice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
     /// Every system from zero in the given order, with GMRES(m) (or the
     /// chosen Krylov method): the published baseline.
@@ -26,22 +26,11 @@ pub enum Strategy {
     Auto,
 }
 
-impl Strategy {
-    /// The CLI spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Independent => "independent",
-            Self::Skr => "skr",
-            Self::Auto => "auto",
-        }
-    }
-    /// Parses the CLI spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Independent, Self::Skr, Self::Auto]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-    }
-}
+solvent_linalg::named_enum!(Strategy, "strategy" {
+    Auto => "auto",
+    Skr => "skr",
+    Independent => "independent",
+});
 
 /// How systems are ordered before solving.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -81,7 +70,7 @@ pub struct SequencePlan {
     /// Per-system solver.
     pub method: SeqMethod,
     /// Preconditioner of iterative methods.
-    pub precond: PrecondName,
+    pub precond: PrecondKind,
     /// Start each solve from the previous solution (optimally scaled).
     pub warm_start: bool,
     /// Keep the preconditioner while the matrix changes by less than
@@ -115,8 +104,66 @@ pub struct SequencePlan {
     /// built (IC(0) or ILU(0) meeting a bad pivot) falls back to Jacobi, then none, as
     /// in `solve --method auto`, instead of failing the system.
     pub precond_fallback: bool,
+    /// Where it runs: the CPU, or the GPU [`resolve_plan`] opened for it.
+    pub backend: Backend,
     /// Why this plan.
     pub reason: String,
+}
+
+/// Where a sequence plan runs.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Backend {
+    /// The CPU sequence solver (ordering, chains, carried state).
+    #[default]
+    Cpu,
+    /// A GPU (feature `gpu`): batches of systems or device GCRO-DR along the sequence,
+    /// refined in f64 on the CPU; the given order, one chain.
+    #[cfg(feature = "gpu")]
+    Gpu(GpuBackend),
+}
+
+/// The GPU a plan runs on and what it runs there.
+#[cfg(feature = "gpu")]
+#[derive(Clone, Serialize)]
+pub struct GpuBackend {
+    /// The opened device.
+    #[serde(skip)]
+    pub(crate) ctx: std::sync::Arc<solvent_gpu::GpuContext>,
+    /// The adapter's description.
+    pub adapter: String,
+    /// The device precision (solutions are refined to f64 on the CPU).
+    pub precision: &'static str,
+    /// The method asked for (`auto`: chosen from the first matrix).
+    pub requested: Method,
+    /// The device method ([`crate::policy::gpu_method_for`]).
+    #[serde(serialize_with = "gpu_method_name")]
+    pub method: solvent_gpu::GpuMethod,
+    /// The preconditioner asked for (`None`: Jacobi).
+    pub precond: Option<PrecondKind>,
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_method_name<S: serde::Serializer>(
+    m: &solvent_gpu::GpuMethod,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(match m {
+        solvent_gpu::GpuMethod::Cg => "cg",
+        solvent_gpu::GpuMethod::Gmres => "gmres",
+        solvent_gpu::GpuMethod::Gcrodr => "gcrodr",
+    })
+}
+
+#[cfg(feature = "gpu")]
+impl std::fmt::Debug for GpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBackend")
+            .field("adapter", &self.adapter)
+            .field("precision", &self.precision)
+            .field("method", &self.method)
+            .finish()
+    }
 }
 
 impl SequencePlan {
@@ -127,7 +174,7 @@ impl SequencePlan {
             method: SeqMethod::Krylov {
                 method: Method::Gmres,
             },
-            precond: PrecondName::None,
+            precond: PrecondKind::None,
             warm_start: false,
             reuse_precond: false,
             reuse_tol: 0.0,
@@ -137,6 +184,7 @@ impl SequencePlan {
             chains: 1,
             minres_on_breakdown: false,
             precond_fallback: false,
+            backend: Backend::Cpu,
             reason: "independent: every system from zero".into(),
         }
     }
@@ -145,7 +193,7 @@ impl SequencePlan {
         Self {
             order: OrderKind::Greedy,
             method: SeqMethod::GcroDr,
-            precond: PrecondName::None,
+            precond: PrecondKind::None,
             warm_start: false,
             reuse_precond: false,
             reuse_tol: 0.0,
@@ -155,6 +203,7 @@ impl SequencePlan {
             chains: 1,
             minres_on_breakdown: false,
             precond_fallback: false,
+            backend: Backend::Cpu,
             reason: "skr: sorted, GCRO-DR with the recycled space carried along".into(),
         }
     }
@@ -178,6 +227,9 @@ pub struct SequenceConfig {
     pub greedy_max: usize,
     /// Chains solved in parallel ([`SequencePlan::chains`]); 0: one per available core.
     pub chains: usize,
+    /// Where to solve ([`Device::Cpu`] by default; [`resolve_plan`] consults
+    /// [`crate::policy::choose_device`]).
+    pub device: Device,
 }
 
 impl Default for SequenceConfig {
@@ -190,6 +242,7 @@ impl Default for SequenceConfig {
             recycle: 20,
             greedy_max: 5000,
             chains: 1,
+            device: Device::Cpu,
         }
     }
 }
@@ -210,6 +263,12 @@ pub fn resolve_plan(
     first: &MatrixAnalysis,
     constant: bool,
 ) -> Result<SequencePlan> {
+    let device_note =
+        match policy::choose_device(config.device, k.saturating_mul(first.n), gpu_capable(config))? {
+            DeviceChoice::Cpu { note } => note,
+            #[cfg(feature = "gpu")]
+            DeviceChoice::Gpu(ctx) => return Ok(gpu_plan(config, first, ctx)),
+        };
     if config.restart < 2 {
         return Err(SolverError::setting(
             "restart",
@@ -222,7 +281,7 @@ pub fn resolve_plan(
     } else {
         OrderKind::Greedy
     };
-    let precond = config.precond.map(PrecondName::from);
+    let precond = config.precond;
     let mut plan = match config.strategy {
         Strategy::Independent => {
             let method = config.method.unwrap_or(Method::Gmres);
@@ -238,7 +297,7 @@ pub fn resolve_plan(
                 Method::Direct => SeqMethod::Direct,
                 m => SeqMethod::Krylov { method: m },
             };
-            p.precond = precond.unwrap_or(PrecondName::None);
+            p.precond = precond.unwrap_or(PrecondKind::None);
             p
         }
         Strategy::Skr => {
@@ -258,7 +317,7 @@ pub fn resolve_plan(
             }
             let mut p = SequencePlan::skr(config.restart, config.recycle);
             p.order = sorted;
-            p.precond = precond.unwrap_or(PrecondName::None);
+            p.precond = precond.unwrap_or(PrecondKind::None);
             p
         }
         Strategy::Auto => {
@@ -269,7 +328,7 @@ pub fn resolve_plan(
                     "auto chooses the method itself (only --method direct forces a choice); pick --strategy independent for a given Krylov method",
                 ));
             }
-            let spd_like = first.symmetric && first.positive_diagonal;
+            let spd_like = first.spd_like();
             let mut p = SequencePlan::skr(config.restart, config.recycle.clamp(1, config.restart - 1));
             p.order = sorted;
             p.warm_start = true;
@@ -277,7 +336,7 @@ pub fn resolve_plan(
             p.reuse_tol = 0.05;
             p.precond_fallback = precond.is_none();
             let forced = config.method == Some(Method::Direct);
-            let direct = direct_pays(first);
+            let direct = policy::direct_pays(first);
             if constant || forced || direct.is_some() {
                 p.order = OrderKind::Given;
                 p.method = SeqMethod::Direct;
@@ -295,17 +354,17 @@ pub fn resolve_plan(
                 };
             } else if spd_like {
                 p.method = SeqMethod::Krylov { method: Method::Cg };
-                p.precond = precond.unwrap_or(PrecondName::Ic0);
+                p.precond = precond.unwrap_or(PrecondKind::Ic0);
                 p.minres_on_breakdown = true;
                 p.reason = format!(
                     "{}; symmetric with positive diagonal: sorted, warm-started CG + IC(0) (MINRES + |Jacobi| from the first system on which CG finds the matrix indefinite)",
-                    iterative_pays(first)
+                    policy::iterative_pays(first)
                 );
             } else {
-                p.precond = precond.unwrap_or(PrecondName::Ilu0);
+                p.precond = precond.unwrap_or(PrecondKind::Ilu0);
                 p.reason = format!(
                     "{}; not SPD: sorted, warm-started GCRO-DR + ILU(0)",
-                    iterative_pays(first)
+                    policy::iterative_pays(first)
                 );
             }
             p
@@ -315,7 +374,51 @@ pub fn resolve_plan(
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         c => c,
     };
+    if let Some(note) = device_note {
+        plan.reason.push_str(&format!("; {note}"));
+    }
     Ok(plan)
+}
+
+/// The plan of a sequence the GPU solves: the given order, one chain, the device method
+/// for the first matrix ([`crate::policy::gpu_method_for`]); the CPU strategy's other
+/// settings do not apply there.
+#[cfg(feature = "gpu")]
+fn gpu_plan(
+    config: &SequenceConfig,
+    first: &MatrixAnalysis,
+    ctx: std::sync::Arc<solvent_gpu::GpuContext>,
+) -> SequencePlan {
+    let requested = config.method.unwrap_or(Method::Auto);
+    let method = policy::gpu_method_for(requested, first);
+    let mut plan = SequencePlan::independent(config.restart);
+    plan.recycle = config.recycle;
+    plan.reason = format!("on {}", ctx.describe());
+    plan.backend = Backend::Gpu(GpuBackend {
+        adapter: ctx.describe(),
+        precision: ctx.default_precision().as_str(),
+        requested,
+        method,
+        precond: config.precond,
+        ctx,
+    });
+    plan
+}
+
+/// Whether the GPU back end can run a sequence with these settings: it solves systems
+/// independently (or, with `gcrodr`, one chain carrying GCRO-DR's space), so `skr`
+/// and parallel chains stay on the CPU.
+fn gpu_capable(config: &SequenceConfig) -> std::result::Result<(), String> {
+    if config.strategy == Strategy::Skr {
+        return Err("--strategy skr (sorted GCRO-DR) runs on the CPU only".into());
+    }
+    if config.chains != 1 {
+        return Err(format!(
+            "--jobs {} (parallel chains) runs on the CPU only",
+            config.chains
+        ));
+    }
+    policy::gpu_capable(config.method.unwrap_or(Method::Auto), config.precond)
 }
 
 #[cfg(test)]
@@ -354,7 +457,7 @@ mod tests {
         );
         assert_eq!(
             (p.order, p.precond, p.warm_start),
-            (OrderKind::Given, PrecondName::None, false)
+            (OrderKind::Given, PrecondKind::None, false)
         );
         let p = resolve_plan(&cfg(Strategy::Independent, Some(Method::Cg)), 10, &small, false).unwrap();
         assert_eq!(p.method, SeqMethod::Krylov { method: Method::Cg });
@@ -392,7 +495,7 @@ mod tests {
         assert_eq!(p.method, SeqMethod::Krylov { method: Method::Cg });
         assert_eq!(
             (p.precond, p.warm_start, p.reuse_precond),
-            (PrecondName::Ic0, true, true)
+            (PrecondKind::Ic0, true, true)
         );
         assert!(p.minres_on_breakdown && p.precond_fallback);
         // a preconditioner the user named is an error if it cannot be built
@@ -403,7 +506,7 @@ mod tests {
         let p = resolve_plan(&named, 10, &big_spd, false).unwrap();
         assert!(p.minres_on_breakdown && !p.precond_fallback);
         let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_gen, false).unwrap();
-        assert_eq!((p.method, p.precond), (SeqMethod::GcroDr, PrecondName::Ilu0));
+        assert_eq!((p.method, p.precond), (SeqMethod::GcroDr, PrecondKind::Ilu0));
         assert!(!p.minres_on_breakdown && p.precond_fallback);
         let p = resolve_plan(&cfg(Strategy::Skr, None), 10, &small, false).unwrap();
         assert!(!p.minres_on_breakdown && !p.precond_fallback);

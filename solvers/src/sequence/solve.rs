@@ -3,12 +3,10 @@
 use super::plan::{OrderKind, SeqMethod, SequencePlan};
 use super::source::SystemSource;
 use crate::krylov::ordering::{extreme_start, greedy_nearest_neighbour, projected_chunk_order};
-use crate::krylov::{
-    analyse, DeflatedCg, GcroDr, HasSolution, Method, PrecondName, SharedPrecond, SolvePlan,
-};
+use crate::krylov::{DeflatedCg, GcroDr, HasSolution, Method, SharedPrecond, SolvePlan};
 use crate::{Options, Report, Result, SolverError, Status, TraceSchedule};
 use serde::Serialize;
-use solvent_linalg::direct::{DirectKind, DirectSolver};
+use solvent_linalg::direct::DirectSolver;
 use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
 use solvent_linalg::CsrMatrix;
 use solvent_problems::LinearSystemProblem;
@@ -34,7 +32,7 @@ pub enum MatrixChange {
 }
 
 impl MatrixChange {
-    fn between(prev: Option<&CsrMatrix>, a: &CsrMatrix) -> Self {
+    pub(crate) fn between(prev: Option<&CsrMatrix>, a: &CsrMatrix) -> Self {
         let Some(p) = prev else { return Self::First };
         if p.nrows() != a.nrows() || p.row_ptr() != a.row_ptr() || p.col_idx() != a.col_idx() {
             return Self::NewPattern;
@@ -319,6 +317,10 @@ pub fn solve_sequence(
     on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
     options.validate()?;
+    #[cfg(feature = "gpu")]
+    if let super::plan::Backend::Gpu(gpu) = &plan.backend {
+        return crate::device::solve_sequence(gpu, source, plan, options, on_done);
+    }
     let options = &options.clone().trace(TraceSchedule::Off);
     let wall = Instant::now();
     let k = source.len();
@@ -540,7 +542,7 @@ fn solve_one(
                     _ => false,
                 };
                 if !refactored {
-                    carry.direct = Some(factorise(&a)?);
+                    carry.direct = Some(crate::policy::factorise(&a)?);
                 }
             }
             let setup_s = t.elapsed().as_secs_f64();
@@ -666,7 +668,7 @@ fn run_krylov(
         && carry.precond_for.is_some()
         && MatrixChange::between(carry.precond_for.as_ref(), a).relative() <= plan.reuse_tol;
     let (method, precond) = match plan.method {
-        _ if carry.minres => (Method::Minres, PrecondName::Jacobi),
+        _ if carry.minres => crate::policy::BREAKDOWN_RETRY,
         SeqMethod::Krylov { method } => (method, plan.precond),
         SeqMethod::DeflatedCg => (Method::Cg, plan.precond),
         _ => (Method::Gcrodr, plan.precond),
@@ -680,7 +682,7 @@ fn run_krylov(
     if !reuse {
         // MINRES's |Jacobi| after a switch is the engine's choice too
         let explicit = !(plan.precond_fallback || carry.minres);
-        carry.precond = crate::krylov::select_build_precond(&mut sp, a, explicit)?;
+        carry.precond = crate::policy::build_precond(&mut sp, a, explicit)?;
         if !sp.reason.is_empty() {
             note = Some(sp.reason.trim_start_matches("; ").to_string());
         }
@@ -706,7 +708,7 @@ fn run_krylov(
             let out = crate::run(problem, d, options)?;
             (out.state.into_solution(), out.report)
         }
-        _ => crate::krylov::select_run_method(
+        _ => crate::krylov::run_method(
             problem,
             &sp,
             carry.precond.clone(),
@@ -726,21 +728,11 @@ fn run_krylov(
     })
 }
 
-/// Cholesky when it succeeds (SPD), LU otherwise.
-fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
-    let an = analyse(a);
-    if an.symmetric && an.positive_diagonal {
-        if let Ok(d) = DirectSolver::new(a, DirectKind::Cholesky) {
-            return Ok(d);
-        }
-    }
-    Ok(DirectSolver::new(a, DirectKind::Lu)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::krylov::MatrixAnalysis;
+    use crate::policy::analyse;
     use crate::sequence::{resolve_plan, InMemorySource, SequenceConfig, Strategy};
     use solvent_linalg::precond::PrecondKind;
     use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
@@ -856,7 +848,7 @@ mod tests {
             .collect();
         let src = InMemorySource::new(sys, vec![vec![0.0], vec![1.0], vec![2.0]]).unwrap();
         let mut plan = SequencePlan::skr(30, 10);
-        plan.precond = PrecondName::Ilu0;
+        plan.precond = PrecondKind::Ilu0;
         plan.precond_fallback = true;
         plan.reuse_precond = true;
         plan.reuse_tol = 0.05;
@@ -896,7 +888,7 @@ mod tests {
         plans.push(warm);
         let mut dcg = SequencePlan::skr(30, 6);
         dcg.method = SeqMethod::DeflatedCg;
-        dcg.precond = PrecondName::Ic0;
+        dcg.precond = PrecondKind::Ic0;
         dcg.reuse_precond = true;
         dcg.reuse_tol = 1.0; // reuse the first IC(0) for all: still SPD, still converges
         plans.push(dcg);

@@ -7,20 +7,75 @@
 //! `metadata` (a JSON string: `json.loads(str(d["metadata"]))`). Samples are
 //! in the original sample order.
 //!
-//! HDF5 in the PDEBench layout with the `hdf5` feature (see
-//! `dataset_hdf5`); without it `.h5` paths are rejected before any work.
+//! HDF5 in the PDEBench layout with the `hdf5` feature; without it `.h5` paths are
+//! rejected before any work ([`check_output`]).
 
-use crate::cli::CliError;
+use crate::{Result, SolverError};
 use solvent_linalg::io::npz::NpzWriter;
 use std::path::Path;
 
 /// Element type of the stored fields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
     /// float32 (the neural-operator convention; halves the size).
     F32,
     /// float64 (keeps the solver's accuracy).
     F64,
+}
+
+solvent_linalg::named_enum!(Precision, "precision" { F32 => "f32", F64 => "f64" });
+
+impl Precision {
+    /// Bytes per stored value.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+}
+
+/// The file formats a data set is written in, chosen by the output's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// NumPy `.npz` (always available).
+    Npz,
+    /// HDF5 in the PDEBench layout (`.h5`, `.hdf5`; feature `hdf5`).
+    Hdf5,
+}
+
+/// The format of `path`, after checking that this build can write it and that a data set
+/// of `count` samples on a `grid × grid` grid in `precision` fits it (an `.npz` member
+/// holds at most 4 GiB): the check a front end runs before any work.
+pub fn check_output(path: &Path, count: usize, grid: usize, precision: Precision) -> Result<Format> {
+    let bad = |reason: String| SolverError::setting("output", path.display(), reason);
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("npz") => Format::Npz,
+        Some("h5" | "hdf5") => Format::Hdf5,
+        _ => {
+            return Err(bad(
+                "unknown format (use .npz, or .h5 with the hdf5 feature)".into()
+            ))
+        }
+    };
+    if format == Format::Hdf5 && !cfg!(feature = "hdf5") {
+        return Err(bad(
+            "HDF5 output needs the `hdf5` feature (cargo build --release --features hdf5, with libhdf5-dev); use .npz"
+                .into(),
+        ));
+    }
+    let field_bytes = count as u128 * (grid as u128).pow(2) * precision.bytes() as u128;
+    if format == Format::Npz && field_bytes + 1024 >= u32::MAX as u128 {
+        let smaller = match precision {
+            Precision::F64 => ", or --precision f32",
+            Precision::F32 => "",
+        };
+        return Err(bad(format!(
+            "{count} samples of {grid}×{grid} take {:.1} GB per field, over the 4 GiB .npz member limit; write .h5 (feature hdf5) or fewer samples{smaller}",
+            field_bytes as f64 / 1e9
+        )));
+    }
+    Ok(format)
 }
 
 /// A data set held in memory until it is written.
@@ -69,19 +124,16 @@ impl Dataset {
         (1..=self.grid).map(|i| i as f64 * h).collect()
     }
 
-    /// Writes `.npz`, or HDF5 for `.h5`/`.hdf5` paths.
-    pub fn write(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("npz") => self.write_npz(path, precision),
-            Some("h5" | "hdf5") => self.write_hdf5(path, precision),
-            _ => Err(CliError::Usage(format!(
-                "{}: unknown output format (use .npz, or .h5 with the hdf5 feature)",
-                path.display()
-            ))),
+    /// Writes `.npz`, or HDF5 for `.h5`/`.hdf5` paths ([`check_output`] first),
+    /// atomically: a failed write leaves nothing under `path`.
+    pub fn write(&self, path: &Path, precision: Precision) -> Result<()> {
+        match check_output(path, self.count, self.grid, precision)? {
+            Format::Npz => self.write_npz(path, precision),
+            Format::Hdf5 => self.write_hdf5(path, precision),
         }
     }
 
-    fn write_npz(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
+    fn write_npz(&self, path: &Path, precision: Precision) -> Result<()> {
         let (k, n) = (self.count, self.grid);
         let shape = [k, n, n];
         let mut w = NpzWriter::new();
@@ -111,15 +163,17 @@ impl Dataset {
     }
 
     #[cfg(not(feature = "hdf5"))]
-    fn write_hdf5(&self, path: &Path, _precision: Precision) -> Result<(), CliError> {
-        Err(CliError::Usage(format!(
-            "{}: HDF5 output needs the `hdf5` feature (cargo build --release --features hdf5, with libhdf5-dev); use .npz",
-            path.display()
-        )))
+    fn write_hdf5(&self, path: &Path, _precision: Precision) -> Result<()> {
+        // check_output refused .h5 already; kept for the type checker
+        Err(SolverError::setting(
+            "output",
+            path.display(),
+            "HDF5 output needs the `hdf5` feature",
+        ))
     }
 
     #[cfg(feature = "hdf5")]
-    fn write_hdf5(&self, path: &Path, precision: Precision) -> Result<(), CliError> {
-        crate::dataset_hdf5::write(self, path, precision)
+    fn write_hdf5(&self, path: &Path, precision: Precision) -> Result<()> {
+        super::hdf5::write(self, path, precision)
     }
 }

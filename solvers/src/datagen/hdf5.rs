@@ -7,8 +7,8 @@
 //! Written to a temporary sibling and renamed when complete, like every
 //! other output: a failed write leaves nothing under the final name.
 
-use crate::cli::CliError;
-use crate::dataset::{Dataset, Precision};
+use super::dataset::{Dataset, Precision};
+use crate::{Result, SolverError};
 use hdf5_metno as h5;
 use ndarray::ArrayView;
 use std::path::Path;
@@ -82,7 +82,7 @@ fn write_all(d: &Dataset, path: &Path, precision: Precision) -> h5::Result<()> {
 }
 
 /// Writes `d` to `path` (HDF5), atomically.
-pub(crate) fn write(d: &Dataset, path: &Path, precision: Precision) -> Result<(), CliError> {
+pub(crate) fn write(d: &Dataset, path: &Path, precision: Precision) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -94,10 +94,10 @@ pub(crate) fn write(d: &Dataset, path: &Path, precision: Precision) -> Result<()
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::Usage(format!(
-            "{}: writing HDF5 failed: {e}",
-            path.display()
-        )));
+        return Err(SolverError::Output {
+            path: path.to_path_buf(),
+            message: format!("writing HDF5 failed: {e}"),
+        });
     }
     Ok(())
 }

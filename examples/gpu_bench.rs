@@ -89,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_iters: cg_iters,
         jacobi: true,
         check_every: 50,
+        deadline: None,
     };
     cg_batch(
         &dev,
@@ -102,11 +103,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let g = cg_batch(&dev, &ones, &fixed)?;
     let gpu_it = t.elapsed().as_secs_f64() / g.batch_iterations as f64;
     let problem = LinearSystemProblem::new(a.clone(), ones.clone())?;
-    let config = SolveConfig {
-        method: Method::Cg,
-        precond: Some(PrecondKind::Jacobi),
-        restart: 40,
-    };
+    let config = SolveConfig::new()
+        .method(Method::Cg)
+        .precond(Some(PrecondKind::Jacobi));
     let t = Instant::now();
     let c = solve_system(
         &problem,

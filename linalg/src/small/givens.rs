@@ -6,7 +6,7 @@
 /// `col[j+1]`, and rotates the right-hand side `g` with it (so `|g[j+1]|` is
 /// the new residual norm). Returns the new diagonal entry, or `None` when the
 /// column is zero (a singular operator).
-pub(crate) fn rotate_column(
+pub fn rotate_column(
     col: &mut [f64],
     j: usize,
     cs: &mut [f64],
@@ -34,7 +34,7 @@ pub(crate) fn rotate_column(
 
 /// `y` solving the `j × j` upper triangular system `R y = g[..j]`, with `R`
 /// stored column-major with leading dimension `ld`.
-pub(crate) fn solve_triangular(r: &[f64], ld: usize, g: &[f64], j: usize) -> Vec<f64> {
+pub fn solve_triangular(r: &[f64], ld: usize, g: &[f64], j: usize) -> Vec<f64> {
     let mut y = g[..j].to_vec();
     for i in (0..j).rev() {
         let mut acc = y[i];

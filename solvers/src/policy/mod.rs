@@ -1,0 +1,223 @@
+//! One decision policy: every automatic choice the engine makes — direct or Krylov,
+//! which method and preconditioner, what falls back to what, where the work runs —
+//! lives here, and every path consults it: [`crate::krylov::solve_system`], the
+//! sequence plan ([`crate::sequence::resolve_plan`]) and the GPU back end. A decision
+//! always comes with its reason, which plans and reports carry.
+//!
+//! - [`analysis`]: the cheap structural facts decisions read ([`MatrixAnalysis`]);
+//! - [`direct_pays`] / [`iterative_pays`]: direct solve or Krylov method, and why;
+//! - [`plan`]: method and preconditioner for one system;
+//! - [`build_precond`]: a preconditioner with its fallbacks (Jacobi, then none);
+//! - [`BREAKDOWN_RETRY`]: what a CG breakdown (an indefinite matrix) switches to;
+//! - [`factorise`]: Cholesky when SPD-like and positive definite, LU otherwise;
+//! - [`Device`] and [`choose_device`]: CPU or GPU.
+
+pub mod analysis;
+mod device;
+
+pub use analysis::{analyse, MatrixAnalysis};
+pub use device::{choose_device, gpu_capable, Device, DeviceChoice, AUTO_MIN_UNKNOWNS};
+#[cfg(feature = "gpu")]
+pub use device::{gpu_method_for, GPU_BREAKDOWN_RETRY};
+
+use crate::krylov::{Method, SharedPrecond, SolveConfig, SolvePlan};
+use crate::Result;
+use solvent_linalg::direct::{DirectKind, DirectSolver};
+use solvent_linalg::precond::{self, Jacobi, PrecondKind};
+use solvent_linalg::{CsrMatrix, Preconditioner};
+use std::sync::Arc;
+
+/// Systems up to this size go to the sparse direct solver under `auto` when the fill
+/// of their factor could not be predicted, and when they are neither SPD-like
+/// (symmetric, positive diagonal) nor diagonally dominant with a positive diagonal: a
+/// direct solve is the robust choice where Krylov methods may stall (a nonsymmetric
+/// operator that is not dominant, such as central-difference convection at high cell
+/// Péclet numbers, or a symmetric one with non-positive diagonal entries). Otherwise the
+/// predicted fill decides ([`direct_pays`]).
+pub const AUTO_DIRECT_MAX_N: usize = 100_000;
+
+/// Predicted Cholesky fill per unknown up to which `auto` solves directly. 2-D grids sit
+/// at 42–55 entries per unknown (n = 9·10⁴ … 10⁶), where a factorisation and solve beat
+/// CG + IC(0) by 3.2x–10x, growing with n; 3-D 7-point grids at 280–660
+/// (n = 2.7·10⁴ … 1.25·10⁵), where CG + IC(0) was 16x–27x faster
+/// (`cargo bench --bench direct_crossover`).
+pub const AUTO_DIRECT_MAX_FILL_PER_UNKNOWN: f64 = 120.0;
+
+/// Largest predicted Cholesky factor (stored entries) `auto` factorises: 2.5·10⁸, 2 GB
+/// of values (about a 2-D grid of 4·10⁶ unknowns, extrapolating the 55 entries per
+/// unknown measured at 10⁶; not measured at that size).
+pub const AUTO_DIRECT_MAX_FILL: usize = 250_000_000;
+
+/// Why `auto` should solve `an` directly, or `None` when an iterative method should:
+/// a predicted factor of at most [`AUTO_DIRECT_MAX_FILL_PER_UNKNOWN`] entries per unknown
+/// and [`AUTO_DIRECT_MAX_FILL`] in all (2-D-like fill); or, without a prediction, or for a
+/// matrix that is neither SPD-like nor diagonally dominant with a positive diagonal, at
+/// most [`AUTO_DIRECT_MAX_N`] unknowns (and a factor within [`AUTO_DIRECT_MAX_FILL`]). A
+/// dominant nonsymmetric matrix with 3-D-like fill goes to GMRES/GCRO-DR + ILU(0): on a
+/// 3-D upwind convection–diffusion (n = 8·10³ … 6.4·10⁴) sparse LU was 30x–63x slower
+/// than GMRES(40) + ILU(0) (`cargo bench --bench direct_crossover -- 3dconv 20 30 40`).
+/// A 3-D Helmholtz operator with a positive diagonal is symmetric, so `auto` runs CG on
+/// it, finds it indefinite and retries with MINRES + |Jacobi|: 0.10 s at n = 2.7·10⁴,
+/// against 2.2 s for LU and 4.8 s for GMRES(40) + ILU(0) (`-- 3dhelm 30`). What stays
+/// direct here (nonsymmetric and not dominant, or symmetric with a non-positive
+/// diagonal) was not measured in 3-D.
+pub fn direct_pays(an: &MatrixAnalysis) -> Option<String> {
+    let small = an.n <= AUTO_DIRECT_MAX_N;
+    let Some(fill) = an.cholesky_fill else {
+        return small.then(|| format!("n = {} ≤ {AUTO_DIRECT_MAX_N}", an.n));
+    };
+    let per = fill as f64 / an.n.max(1) as f64;
+    if per <= AUTO_DIRECT_MAX_FILL_PER_UNKNOWN && fill <= AUTO_DIRECT_MAX_FILL {
+        return Some(format!(
+            "predicted factor {fill} entries, {per:.0} per unknown (≤ {AUTO_DIRECT_MAX_FILL_PER_UNKNOWN}: 2-D-like fill)"
+        ));
+    }
+    let (spd_like, dominant) = (an.spd_like(), an.dominant_positive());
+    (small && !spd_like && !dominant && fill <= AUTO_DIRECT_MAX_FILL).then(|| {
+        format!(
+            "n = {} ≤ {AUTO_DIRECT_MAX_N}, neither SPD nor diagonally dominant: a direct solve is the robust choice (predicted fill {per:.0} per unknown)",
+            an.n
+        )
+    })
+}
+
+/// Why [`direct_pays`] said no, for plan reasons: the predicted fill, or the size when
+/// no fill was predicted, and the diagonal dominance that made a small non-SPD matrix
+/// safe for a Krylov method.
+pub fn iterative_pays(an: &MatrixAnalysis) -> String {
+    let size = match an.cholesky_fill {
+        Some(fill) if fill > AUTO_DIRECT_MAX_FILL => {
+            format!("predicted factor {fill} entries (> {AUTO_DIRECT_MAX_FILL})")
+        }
+        Some(fill) => format!(
+            "predicted factor {:.0} entries per unknown (> {AUTO_DIRECT_MAX_FILL_PER_UNKNOWN}: 3-D-like fill)",
+            fill as f64 / an.n.max(1) as f64
+        ),
+        None => format!("n = {} > {AUTO_DIRECT_MAX_N}", an.n),
+    };
+    let (spd_like, dominant) = (an.spd_like(), an.dominant_positive());
+    if an.n <= AUTO_DIRECT_MAX_N && !spd_like && dominant {
+        format!("{size}, diagonally dominant with a positive diagonal")
+    } else {
+        size
+    }
+}
+
+/// The preconditioner a method gets when none is named: IC(0) for CG, Jacobi on `|diag|`
+/// for MINRES (none when a diagonal entry is zero), ILU(0) for GMRES, GCRO-DR and
+/// BiCGStab.
+pub fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
+    match method {
+        Method::Cg => PrecondKind::Ic0,
+        Method::Minres if an.zero_diagonal => PrecondKind::None,
+        Method::Minres => PrecondKind::Jacobi,
+        Method::Gmres | Method::Gcrodr | Method::Bicgstab => PrecondKind::Ilu0,
+        Method::Direct | Method::Auto => PrecondKind::None,
+    }
+}
+
+/// Chooses method and preconditioner. Under `auto`: a direct solve when
+/// [`direct_pays`]; otherwise CG + IC(0) for symmetric matrices with a positive
+/// diagonal, MINRES + |Jacobi| for other symmetric ones, GMRES(m) + ILU(0) for
+/// nonsymmetric ones.
+pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
+    let direct = (config.method == Method::Auto).then(|| direct_pays(an)).flatten();
+    let (method, reason) = match config.method {
+        Method::Auto if direct.is_some() => (
+            Method::Direct,
+            format!("{}: sparse direct solve", direct.unwrap_or_default()),
+        ),
+        Method::Auto if an.spd_like() => (
+            Method::Cg,
+            format!(
+                "{}; symmetric with positive diagonal: CG (falls back to MINRES if not definite)",
+                iterative_pays(an)
+            ),
+        ),
+        Method::Auto if an.symmetric => (
+            Method::Minres,
+            format!(
+                "{}; symmetric with non-positive diagonal entries: MINRES",
+                iterative_pays(an)
+            ),
+        ),
+        Method::Auto => (
+            Method::Gmres,
+            format!("{}; nonsymmetric: GMRES", iterative_pays(an)),
+        ),
+        m => (m, "chosen by the user".into()),
+    };
+    let mut plan = SolvePlan {
+        method,
+        precond: config.precond.unwrap_or_else(|| default_precond(method, an)),
+        reason,
+    };
+    if method == Method::Cg && config.precond.is_none() && !an.positive_diagonal {
+        // neither IC(0) nor Jacobi can be positive definite with a non-positive diagonal
+        plan.precond = PrecondKind::None;
+        plan.reason
+            .push_str("; non-positive diagonal: CG unpreconditioned");
+    }
+    plan
+}
+
+/// What `auto` runs when CG breaks down on a system (a direction of non-positive
+/// curvature: the matrix is symmetric with a positive diagonal but not positive
+/// definite, as a Helmholtz operator): MINRES with Jacobi on `|diag|`. The CPU retries
+/// the system with it (and a sequence's chain keeps it from there on); the GPU, which
+/// has no MINRES, retries with device GMRES + Jacobi instead (`GPU_BREAKDOWN_RETRY`).
+pub const BREAKDOWN_RETRY: (Method, PrecondKind) = (Method::Minres, PrecondKind::Jacobi);
+
+/// The preconditioners an automatic choice falls back to, in order, when the chosen one
+/// cannot be built (IC(0) or ILU(0) meeting a bad pivot).
+pub const PRECOND_FALLBACKS: [PrecondKind; 2] = [PrecondKind::Jacobi, PrecondKind::None];
+
+/// Builds the preconditioner of a plan. With an automatic choice, a failed
+/// build falls back to Jacobi, then to none (noted in the plan's reason);
+/// with an explicit choice the failure is returned.
+pub fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<SharedPrecond> {
+    let kind = plan.precond;
+    let build = |k: PrecondKind| -> solvent_linalg::Result<SharedPrecond> {
+        Ok(match k {
+            PrecondKind::None => None,
+            // MINRES needs a positive definite M: Jacobi on |diag|
+            PrecondKind::Jacobi if plan.method == Method::Minres => {
+                Some(Arc::new(Jacobi::new_abs(a)?) as Arc<dyn Preconditioner>)
+            }
+            k => Some(Arc::from(precond::build(k, a)?)),
+        })
+    };
+    match build(kind) {
+        Ok(p) => Ok(p),
+        Err(e) if explicit => Err(e.into()),
+        Err(e) => {
+            for fallback in PRECOND_FALLBACKS {
+                if fallback == kind {
+                    continue;
+                }
+                if let Ok(p) = build(fallback) {
+                    plan.reason.push_str(&format!(
+                        "; {} failed ({e}), using {}",
+                        kind.as_str(),
+                        fallback.as_str()
+                    ));
+                    plan.precond = fallback;
+                    return Ok(p);
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// A sparse factorisation of `a`: Cholesky when `a` is SPD-like and Cholesky succeeds,
+/// LU otherwise (a symmetric matrix that turns out indefinite goes to LU).
+pub fn factorise(a: &CsrMatrix) -> Result<DirectSolver> {
+    let an = analyse(a);
+    if an.spd_like() {
+        if let Ok(d) = DirectSolver::new(a, DirectKind::Cholesky) {
+            return Ok(d);
+        }
+    }
+    Ok(DirectSolver::new(a, DirectKind::Lu)?)
+}
