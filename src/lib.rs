@@ -4,7 +4,7 @@
 //! its heart) hosts solver families ([`solvers`]) behind one Problem/Solver
 //! contract: problems describe themselves through capability traits
 //! ([`problems`]), solvers advance a state one step at a time, and one run
-//! loop ([`run`]) owns stopping rules, traces and observers, producing a
+//! loop ([`run()`]) owns stopping rules, traces and observers, producing a
 //! serialisable [`Report`].
 //!
 //! ```
@@ -39,4 +39,14 @@ pub mod prelude {
         solve_system, Bicgstab, Cg, Direct, Gmres, HasSolution, Method, Minres, SolveConfig,
     };
     pub use solvent_solvers::{run, Options, Report, Status};
+}
+
+/// The Rust examples of the README and of the library guide (`docs/api.md`), compiled
+/// and run by `cargo test --doc` so that none can rot.
+#[cfg(doctest)]
+mod doc_examples {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/api.md")]
+    struct LibraryGuide;
 }

@@ -10,6 +10,20 @@
 //! - [`matrix`] / [`vector`]: device data and one-shot kernels (SpMV, dot, norm, axpby).
 //! - [`cg`]: batched Jacobi-PCG; [`gmres`]: GMRES(m); [`refine`]: f64 refinement.
 //! - [`operator`]: a [`solvent_linalg::operator::LinearOperator`] on the device.
+//!
+//! ```
+//! use solvent_gpu::refine::solve;
+//! use solvent_gpu::{GpuContext, GpuMethod, GpuRequest, RefineSettings};
+//! use solvent_linalg::CsrMatrix;
+//!
+//! // without an adapter (no GPU, no software driver) there is nothing to run
+//! if let Ok(ctx) = GpuContext::new(&GpuRequest { allow_software: true }) {
+//!     let a = CsrMatrix::from_triplets(2, 2, &[(0, 0, 4.0), (0, 1, 1.0), (1, 0, 1.0), (1, 1, 3.0)]).unwrap();
+//!     let s = RefineSettings::new(GpuMethod::Cg, 1e-10, ctx.default_precision());
+//!     let out = solve(&ctx, &a, &[1.0, 2.0], &s).unwrap();
+//!     assert!(out.converged && out.relres <= 1e-10);
+//! }
+//! ```
 #![deny(missing_docs)]
 
 pub mod cg;

@@ -117,7 +117,7 @@ pub fn solve(ctx: &Arc<GpuContext>, a: &CsrMatrix, b: &[f64], s: &RefineSettings
 }
 
 /// One system's refinement state: x and r = b − A x in f64, and the outcome so far.
-/// [`Refinement::round`] runs one device solve of the correction equation; the caller
+/// [`Refinement::round_with`] runs one device solve of the correction equation; the caller
 /// decides when to stop ([`Refinement::done`]).
 #[derive(Clone, Debug)]
 pub struct Refinement {

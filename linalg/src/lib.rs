@@ -19,6 +19,22 @@
 //! - [`io`]: Matrix Market and NumPy `.npy`, with errors that name file and line.
 //! - [`names`]: one spelling per setting ([`Named`]), shared by every front end.
 //! - [`interop`]: conversions to and from sprs and nalgebra (features `sprs`, `nalgebra`).
+//!
+//! ```
+//! use solvent_linalg::{CsrMatrix, LinearOperator};
+//! use solvent_linalg::precond::{build, PrecondKind};
+//!
+//! // a 3 × 3 SPD matrix from triplets, applied and preconditioned
+//! let a = CsrMatrix::from_triplets(3, 3, &[(0, 0, 4.0), (0, 1, -1.0), (1, 0, -1.0), (1, 1, 4.0), (2, 2, 2.0)]).unwrap();
+//! let mut y = vec![0.0; 3];
+//! a.apply(&[1.0, 1.0, 1.0], &mut y);
+//! assert_eq!(y, vec![3.0, 3.0, 2.0]);
+//! let ilu = build(PrecondKind::Ilu0, &a).unwrap();
+//! let mut z = vec![0.0; 3];
+//! ilu.apply(&y, &mut z); // ILU(0) of a matrix with no fill is exact
+//! assert!(z.iter().all(|v| (v - 1.0).abs() < 1e-12));
+//! assert_eq!("ilu0".parse::<PrecondKind>(), Ok(PrecondKind::Ilu0));
+//! ```
 #![deny(missing_docs)]
 
 pub mod cg;

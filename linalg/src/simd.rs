@@ -5,7 +5,7 @@
 //! kernels at run time; the loops written here get the same treatment: a kernel is
 //! written once as an `#[inline(always)]` function generic over `const FMA: bool`,
 //! compiled a second time inside a `#[target_feature(enable = "avx2,fma")]` wrapper,
-//! and [`has_avx2_fma`] chooses which one runs ([`avx2_fma_dispatch!`] writes the pair).
+//! and [`has_avx2_fma`] chooses which one runs (the `avx2_fma_dispatch!` macro writes the pair).
 //! Results can differ in the last bits between CPUs with and without AVX2 + FMA
 //! (fused rounding); on one kind of CPU they are reproducible.
 

@@ -2,7 +2,7 @@
 //! solver families.
 //!
 //! Every family implements [`Solver`] — `init`, then `step` until done, with
-//! `metrics` to measure — and runs through one loop, [`run`], which owns the
+//! `metrics` to measure — and runs through one loop, [`run()`], which owns the
 //! clock, the stopping rules, the trace and the observers. A benchmark
 //! compares solvers through their [`Report`]s; no family invents its own.
 //!

@@ -33,7 +33,7 @@ pub enum Step {
 
 /// A solver: a value with settings that advances a state one step at a time.
 ///
-/// The run loop ([`crate::run`]) calls `init` once, `step` until a stopping
+/// The run loop ([`crate::run()`]) calls `init` once, `step` until a stopping
 /// rule fires, `metrics` to measure (timed separately, so traces do not
 /// charge the solver for measuring), and `finalize` once at the end.
 pub trait Solver<P: ?Sized> {

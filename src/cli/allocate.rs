@@ -30,7 +30,7 @@ pub struct AllocateArgs {
     /// A safetensors model: curves are measured by magnitude pruning of each selected tensor.
     #[arg(long, conflicts_with = "generate")]
     pub model: Option<PathBuf>,
-    /// Calibration inputs for --model: DIR/<tensor name>.npy of shape (samples, in_features);
+    /// Calibration inputs for --model: `DIR/<tensor name>.npy` of shape (samples, in_features);
     /// distortion becomes ‖(W − Ŵ)X‖²_F instead of ‖W − Ŵ‖²_F.
     #[arg(long, requires = "model")]
     pub calib: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! Matrix completion data: observed entries of a users × items matrix with their
 //! original ids ([`Ratings`]), loaders for rating files and Matrix Market
-//! ([`load`]), and a synthetic low-rank generator ([`synthetic`]).
+//! ([`load`]), and a synthetic low-rank generator ([`synthetic()`]).
 
 pub mod load;
 pub mod ratings;

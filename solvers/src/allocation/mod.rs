@@ -6,7 +6,7 @@
 //! - [`hull::lagrange`]: the convex-hull/LP solve, its lower bound and multiplier.
 //! - [`two_budget::solve`]: two budgets at once (e.g. params and FLOPs), the second relaxed by
 //!   a Lagrange multiplier searched by bisection over exact DPs, with the dual bound.
-//! - [`evolve`]: budget-preserving evolutionary refinement under a pluggable [`Evaluator`].
+//! - [`evolve()`]: budget-preserving evolutionary refinement under a pluggable [`Evaluator`].
 //! - [`baselines`]: uniform, global magnitude, ERK and LAMP, placed on the same level grid.
 //! - [`allocate`]: one call from a table and a request to an [`Allocation`] (what
 //!   `solvent allocate` runs); [`CommandEvaluator`]: an external scorer for `evolve`.

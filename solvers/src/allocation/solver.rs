@@ -1,4 +1,4 @@
-//! The allocation solvers on the shared contract ([`crate::Solver`], run by [`crate::run`]), so
+//! The allocation solvers on the shared contract ([`crate::Solver`], run by [`crate::run()`]), so
 //! they report like every other family: status, timings, a trace, observers, limits.
 //!
 //! - [`ExactDpSolver`]: the iterate starts at the LP greedy; the measure is its certified
