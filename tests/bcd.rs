@@ -349,6 +349,7 @@ fn bad_input_is_named() {
         "1",
         "--out",
         p(&out),
+        "--keep-unconverged",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(npy::read(&out).unwrap().shape, vec![300]);

@@ -138,8 +138,16 @@ fn no_tracked_file_refers_outside_the_repository() {
         let dir = rel.parent().map(Path::to_path_buf).unwrap_or_default();
         let krate = crate_dir(root, &dir);
         for (line_no, line) in text.lines().enumerate() {
+            // include_str!/include_bytes!/#[path] resolve from the file's folder;
+            // CARGO_MANIFEST_DIR joins from the crate's; otherwise either may be meant
+            let file_relative = ["include_str!", "include_bytes!", "#[path"]
+                .iter()
+                .any(|m| line.contains(m));
+            let crate_relative = line.contains("CARGO_MANIFEST_DIR");
             for reference in parent_references(line) {
-                if escapes(&dir, &reference) || escapes(&krate, &reference) {
+                let from_file = !crate_relative && escapes(&dir, &reference);
+                let from_crate = !file_relative && escapes(&krate, &reference);
+                if from_file || from_crate {
                     offenders.push(format!("{}:{}: {reference}", rel.display(), line_no + 1));
                 }
             }

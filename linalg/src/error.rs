@@ -64,6 +64,25 @@ pub enum LinalgError {
     /// The operation needs something this operator cannot do.
     #[error("unsupported operation: {0}")]
     Unsupported(String),
+    /// An output that would destroy data or cannot be written as asked (it names an
+    /// input, a directory, a dangling link).
+    #[error("{}: {message}", path.display())]
+    Output {
+        /// The output path.
+        path: std::path::PathBuf,
+        /// Why it is refused.
+        message: String,
+    },
+    /// Work predicted to need more memory than the process may have.
+    #[error("{what} needs about {} but only {} are available (memory and the address-space limit)", crate::mem::human(*needed), crate::mem::human(*available))]
+    Memory {
+        /// What would be allocated.
+        what: String,
+        /// The estimate, in bytes.
+        needed: f64,
+        /// What is available, in bytes.
+        available: f64,
+    },
     /// A file could not be opened, read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -18,6 +18,7 @@
 //! - [`direct`]: sparse Cholesky and LU through faer.
 //! - [`io`]: Matrix Market and NumPy `.npy`, with errors that name file and line.
 //! - [`names`]: one spelling per setting ([`Named`]), shared by every front end.
+//! - [`mem`]: memory guards (predicted allocations against what the process may have).
 //! - [`interop`]: conversions to and from sprs and nalgebra (features `sprs`, `nalgebra`).
 //!
 //! ```
@@ -44,6 +45,7 @@ pub mod error;
 pub mod gram_schmidt;
 pub mod interop;
 pub mod io;
+pub mod mem;
 pub mod names;
 pub mod operator;
 pub mod precond;

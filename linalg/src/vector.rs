@@ -12,6 +12,7 @@ pub const PAR_MIN_LEN: usize = 100_000;
 /// Fixed chunk length for parallel kernels and deterministic reductions.
 pub const CHUNK: usize = 16_384;
 
+#[inline]
 fn chunked_sum(n: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
     if n < PAR_MIN_LEN {
         // Same chunking as the parallel path, so results do not depend on the path.
@@ -27,12 +28,14 @@ fn chunked_sum(n: usize, f: impl Fn(usize, usize) -> f64 + Sync) -> f64 {
 }
 
 /// `xᵀ y`.
+#[inline]
 pub fn dot(x: &[f64], y: &[f64]) -> f64 {
     assert_eq!(x.len(), y.len(), "dot: length mismatch");
     chunked_sum(x.len(), |s, e| dot_serial(&x[s..e], &y[s..e]))
 }
 
 /// `‖x‖₂`.
+#[inline]
 pub fn norm2(x: &[f64]) -> f64 {
     dot(x, x).sqrt()
 }
@@ -56,6 +59,7 @@ pub fn dot_serial(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+#[inline]
 fn zip_apply(x: &[f64], y: &mut [f64], f: impl Fn(f64, &mut f64) + Sync) {
     assert_eq!(x.len(), y.len(), "vector kernel: length mismatch");
     if x.len() < PAR_MIN_LEN {
@@ -68,16 +72,19 @@ fn zip_apply(x: &[f64], y: &mut [f64], f: impl Fn(f64, &mut f64) + Sync) {
 }
 
 /// `y ← y + α x`.
+#[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     zip_apply(x, y, |a, b| *b += alpha * a)
 }
 
 /// `y ← x + β y`.
+#[inline]
 pub fn xpby(x: &[f64], beta: f64, y: &mut [f64]) {
     zip_apply(x, y, |a, b| *b = a + beta * *b)
 }
 
 /// `y ← α x + β y`.
+#[inline]
 pub fn axpby(alpha: f64, x: &[f64], beta: f64, y: &mut [f64]) {
     zip_apply(x, y, |a, b| *b = alpha * a + beta * *b)
 }

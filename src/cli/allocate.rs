@@ -27,7 +27,10 @@ pub struct AllocateArgs {
     /// Options table (.json or .csv).
     #[arg(long, conflicts_with_all = ["model", "generate"])]
     pub table: Option<PathBuf>,
-    /// A safetensors model: curves are measured by magnitude pruning of each selected tensor.
+    /// A safetensors model: curves are measured by magnitude pruning of each selected tensor,
+    /// as each layer's own weight-space error ‖W − Ŵ‖²_F (‖(W − Ŵ)X‖²_F with --calib) — not
+    /// the network's output distortion, which needs running the model (in weight space,
+    /// global magnitude pruning is already near-optimal, so the exact DP adds little).
     #[arg(long, conflicts_with = "generate")]
     pub model: Option<PathBuf>,
     /// Calibration inputs for --model: `DIR/<tensor name>.npy` of shape (samples, in_features);
@@ -187,6 +190,32 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    super::check_files(
+        &[
+            (args.table.as_deref(), "the table"),
+            (args.model.as_deref(), "the model"),
+        ],
+        &[
+            (args.out.as_deref(), "the allocation"),
+            (args.json.as_deref(), "the report"),
+            (args.write_pruned.as_deref(), "the pruned model"),
+            (args.save_table.as_deref(), "the table written"),
+        ],
+    )?;
+    if args.model.is_none() {
+        for (flag, given) in [
+            ("--write-pruned", args.write_pruned.is_some()),
+            ("--calib", args.calib.is_some()),
+            ("--include", !args.include.is_empty()),
+            ("--exclude", !args.exclude.is_empty()),
+        ] {
+            if given {
+                return Err(CliError::Usage(format!(
+                    "{flag} applies to --model (a safetensors model)"
+                )));
+            }
+        }
+    }
     if matches!(args.method, AllocationMethod::Global | AllocationMethod::Lamp) && args.model.is_none() {
         return Err(CliError::Usage(format!(
             "--method {} ranks individual weights: it needs --model",
@@ -343,7 +372,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     }
     if !args.quiet {
         let r = table.resource(&alloc.resource)?;
-        println!(
+        crate::outln!(
             "{}: {} layers, budget {} {} of {} ({:.1}%): cost {}, distortion {:.6e}, lower bound {:.6e} \
              (gap {:.2e}, {:.3}%), scaling unit {:.3} (rounding ≤ {:.0}), solved in {:.3} s",
             alloc.method,
@@ -363,8 +392,8 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         );
         for c in &alloc.compare {
             match (c.total_distortion, &c.error) {
-                (Some(d), _) => println!("  {:<9} distortion {d:.6e}", c.method.as_str()),
-                (_, Some(e)) => println!("  {:<9} n/a: {e}", c.method.as_str()),
+                (Some(d), _) => crate::outln!("  {:<9} distortion {d:.6e}", c.method.as_str()),
+                (_, Some(e)) => crate::outln!("  {:<9} n/a: {e}", c.method.as_str()),
                 _ => {}
             }
         }

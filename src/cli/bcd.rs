@@ -59,6 +59,10 @@ pub struct BcdArgs {
     /// Label column of a dense table.
     #[arg(long, value_enum, default_value = "last")]
     pub label_column: LabelColumnArg,
+    /// Whether a dense table's first line is a header: auto (a header when none of its
+    /// fields is a number; a first line mixing numbers and text is an error), yes, no.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub header: HeaderArg,
     /// labelprop with --data: `node value` lines.
     #[arg(long)]
     pub labels: Option<PathBuf>,
@@ -126,6 +130,10 @@ pub struct BcdArgs {
     /// labelprop).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write `--out` even when the run did not converge (the last iterate; by default
+    /// nothing is written then, as `solve` does).
+    #[arg(long)]
+    pub keep_unconverged: bool,
     /// Write the report (settings, status, objective trace) here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -138,6 +146,17 @@ pub struct BcdArgs {
     pub quiet: bool,
 }
 
+/// Whether a dense table has a header line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HeaderArg {
+    /// Detected (unambiguous cases only).
+    Auto,
+    /// The first line is a header.
+    Yes,
+    /// No header.
+    No,
+}
+
 /// Label column of a dense table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LabelColumnArg {
@@ -147,18 +166,27 @@ pub enum LabelColumnArg {
     Last,
 }
 
-fn read_design(path: &Path, col: LabelColumnArg) -> Result<(CsrMatrix, Vec<f64>), CliError> {
+fn read_design(
+    path: &Path,
+    col: LabelColumnArg,
+    header: HeaderArg,
+) -> Result<(CsrMatrix, Vec<f64>), CliError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     Ok(match ext.as_str() {
-        "csv" | "tsv" => dense_csv::read(
+        "csv" | "tsv" => dense_csv::read_with(
             path,
             match col {
                 LabelColumnArg::First => LabelColumn::First,
                 LabelColumnArg::Last => LabelColumn::Last,
+            },
+            match header {
+                HeaderArg::Auto => None,
+                HeaderArg::Yes => Some(true),
+                HeaderArg::No => Some(false),
             },
         )?,
         _ => svmlight::read(path, None)?,
@@ -219,6 +247,17 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    super::check_files(
+        &[
+            (args.data.as_deref(), "the data"),
+            (args.labels.as_deref(), "the labels"),
+        ],
+        &[
+            (args.out.as_deref(), "the solution"),
+            (args.json.as_deref(), "the report"),
+            (args.save_data.as_deref(), "the data written"),
+        ],
+    )?;
     for (flag, v) in [("--lambda", args.lambda), ("--lambda-ratio", args.lambda_ratio)] {
         if let Some(v) = v {
             if !(v.is_finite() && v >= 0.0) {
@@ -299,7 +338,7 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         (values, vec![n], state, report)
     } else {
         let (x, y) = match (&args.data, args.generate) {
-            (Some(path), _) => read_design(path, args.label_column)?,
+            (Some(path), _) => read_design(path, args.label_column, args.header)?,
             (None, g) => {
                 let kind = match (g, args.problem) {
                     (Some(Generated::Ls), _) => SyntheticKind::LeastSquares,
@@ -352,7 +391,9 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         }
         (state.x[..features * c].to_vec(), shape, state, report)
     };
-    if let Some(path) = &args.out {
+    let converged = report.status.is_converged();
+    let write_out = converged || args.keep_unconverged;
+    if let Some(path) = args.out.as_ref().filter(|_| write_out) {
         npy::write_f64(path, &shape, &solution)?;
     }
     let nnz = solution.iter().filter(|v| **v != 0.0).count();
@@ -381,8 +422,8 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         write_json(path, &envelope)?;
     }
     if !args.quiet {
-        println!("{}", report.summary());
-        println!(
+        crate::outln!("{}", report.summary());
+        crate::outln!(
             "objective {:.10e}, {} {:.3e}, {} of {} entries non-zero, {} coordinate updates{}",
             report.metrics.objective.unwrap_or(f64::NAN),
             report.metrics.criterion.describe(),
@@ -397,12 +438,24 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             }
         );
         for (k, v) in &details {
-            println!("{k}: {v}");
+            crate::outln!("{k}: {v}");
         }
     }
-    Ok(if report.status.is_converged() {
-        ExitCode::SUCCESS
+    if converged {
+        Ok(ExitCode::SUCCESS)
     } else {
-        ExitCode::from(2)
-    })
+        // the reason goes to standard error even under --quiet
+        crate::errln!(
+            "error: {}: {}{}",
+            report.solver,
+            report.status.describe(report.metrics.value),
+            match (&args.out, write_out) {
+                (Some(p), true) => format!(" (--keep-unconverged: the last iterate is in {})", p.display()),
+                (Some(_), false) =>
+                    " (no solution written; --keep-unconverged writes the last iterate)".to_string(),
+                _ => String::new(),
+            }
+        );
+        Ok(ExitCode::from(2))
+    }
 }

@@ -45,9 +45,9 @@ pub struct BilevelArgs {
     /// Fraction of the data held out as the validation (upper-level) set.
     #[arg(long, default_value_t = 0.3)]
     pub val_frac: f64,
-    /// hypercleaning: fraction of training labels flipped.
-    #[arg(long, default_value_t = 0.3)]
-    pub corrupt: f64,
+    /// hypercleaning: fraction of training labels flipped, in [0, 1) (default 0.3).
+    #[arg(long)]
+    pub corrupt: Option<f64>,
     /// quadratic: dimension of x.
     #[arg(long, default_value_t = 10)]
     pub dim_x: usize,
@@ -120,6 +120,10 @@ pub struct BilevelArgs {
     /// Write {"x": [...], "y": [...]} here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write `--out` even when the run did not converge (the last iterate; by default
+    /// nothing is written then, as `solve` does).
+    #[arg(long)]
+    pub keep_unconverged: bool,
     /// Write the report (settings, status, trace) here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -217,6 +221,56 @@ struct Body<'a> {
     report: &'a Report,
 }
 
+/// The checks of flags clap cannot express: ranges, orderings and options that the
+/// chosen problem would silently ignore.
+fn validate(args: &BilevelArgs) -> Result<(), CliError> {
+    let bad = |m: String| Err(CliError::Usage(m));
+    if let Some(c) = args.corrupt {
+        if !(0.0..1.0).contains(&c) {
+            return bad(format!(
+                "--corrupt is the fraction of labels flipped, in [0, 1), got {c}"
+            ));
+        }
+        if args.problem != BilevelProblem::Hypercleaning {
+            return bad("--corrupt applies to --problem hypercleaning".into());
+        }
+    }
+    if !(args.val_frac > 0.0 && args.val_frac < 1.0) {
+        return bad(format!("--val-frac must lie in (0, 1), got {}", args.val_frac));
+    }
+    for (flag, v) in [("--sigma", args.sigma), ("--sigma-min", args.sigma_min)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(format!("{flag} must be a positive number, got {v}"));
+            }
+        }
+    }
+    if !(args.sigma_factor > 0.0 && args.sigma_factor < 1.0) {
+        return bad(format!(
+            "--sigma-factor must lie in (0, 1), got {}",
+            args.sigma_factor
+        ));
+    }
+    if let (Some(min), Some(start)) = (args.sigma_min, args.sigma) {
+        if min > start {
+            return bad(format!(
+                "--sigma-min {min} is above --sigma {start}: σ decreases from --sigma down to --sigma-min"
+            ));
+        }
+    }
+    let uses_data = matches!(
+        args.problem,
+        BilevelProblem::Hyperparam | BilevelProblem::Hypercleaning
+    );
+    if args.data.is_some() && !uses_data {
+        return bad(format!(
+            "--data is read by the hyperparam and hypercleaning problems; --problem {} builds its own",
+            format!("{:?}", args.problem).to_lowercase()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `solvent bilevel`.
 pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
     for (p, what) in [(&args.out, "the solution"), (&args.json, "the report")] {
@@ -224,6 +278,14 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    super::check_files(
+        &[(args.data.as_deref(), "the data")],
+        &[
+            (args.out.as_deref(), "the solution"),
+            (args.json.as_deref(), "the report"),
+        ],
+    )?;
+    validate(args)?;
     let data = || -> Result<(LogisticData, LogisticData), CliError> {
         let all = match &args.data {
             Some(path) => LogisticData::read(path, None)?,
@@ -288,7 +350,7 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
         }
         BilevelProblem::Hypercleaning => {
             let (mut train, val) = data()?;
-            let flipped = train.corrupt(args.corrupt, args.seed ^ 0x5eed);
+            let flipped = train.corrupt(args.corrupt.unwrap_or(0.3), args.seed ^ 0x5eed);
             let h = HyperCleaning::new(train, val, 1e-2)?;
             let p = Boxed {
                 x_set: parse_box(&args.x_box, h.dim_x(), "--x-box")?,
@@ -317,7 +379,9 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
             r
         }
     };
-    if let Some(path) = &args.out {
+    let converged = report.status.is_converged();
+    let write_out = converged || args.keep_unconverged;
+    if let Some(path) = args.out.as_ref().filter(|_| write_out) {
         write_json(
             path,
             &Solution {
@@ -349,10 +413,10 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
         write_json(path, &envelope)?;
     }
     if !args.quiet {
-        println!("{}", report.summary());
-        println!("x = {}", summary(&state.x));
-        println!("y = {}", summary(&state.z));
-        println!(
+        crate::outln!("{}", report.summary());
+        crate::outln!("x = {}", summary(&state.x));
+        crate::outln!("y = {}", summary(&state.z));
+        crate::outln!(
             "upper value {:.6e}, projected hypergradient {:.3e}, σ {:.1e}, gradient calls {:.0} (hvp {:.0})",
             report.metrics.objective.unwrap_or(f64::NAN),
             value,
@@ -361,12 +425,24 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
             state.calls.hvp
         );
         for (k, v) in &extra {
-            println!("{k}: {v}");
+            crate::outln!("{k}: {v}");
         }
     }
-    Ok(if report.status.is_converged() {
-        ExitCode::SUCCESS
+    if converged {
+        Ok(ExitCode::SUCCESS)
     } else {
-        ExitCode::from(2)
-    })
+        // the reason goes to standard error even under --quiet
+        crate::errln!(
+            "error: {}: {}{}",
+            report.solver,
+            report.status.describe(report.metrics.value),
+            match (&args.out, write_out) {
+                (Some(p), true) => format!(" (--keep-unconverged: the last iterate is in {})", p.display()),
+                (Some(_), false) =>
+                    " (no solution written; --keep-unconverged writes the last iterate)".to_string(),
+                _ => String::new(),
+            }
+        );
+        Ok(ExitCode::from(2))
+    }
 }

@@ -126,7 +126,7 @@ struct SweepLines {
 impl Observer for SweepLines {
     fn on_sample(&mut self, s: &TraceSample) {
         let e = &s.metrics.extra;
-        println!(
+        crate::outln!(
             "sweep {:>3}: train RMSE {:.5}{}  ({:.3} s, {:.1} CG iterations per row)",
             s.iteration,
             e["train_rmse"],
@@ -176,6 +176,24 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    let factor_files: Vec<std::path::PathBuf> = args
+        .out_factors
+        .iter()
+        .flat_map(|d| ["U.npy", "V.npy", "users.txt", "items.txt"].map(|f| d.join(f)))
+        .collect();
+    let mut outputs = vec![
+        (args.out.as_deref(), "the predictions"),
+        (args.json.as_deref(), "the report"),
+    ];
+    outputs.extend(factor_files.iter().map(|p| (Some(p.as_path()), "a factor file")));
+    super::check_files(
+        &[
+            (Some(args.train.as_path()), "the training set"),
+            (args.test.as_deref(), "the test set"),
+            (args.predict.as_deref(), "the pairs to predict"),
+        ],
+        &outputs,
+    )?;
     if args.test.is_some() && args.split.is_some() {
         return Err(CliError::Usage("give --test or --split, not both".into()));
     }
@@ -224,7 +242,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     let unseen = model.unseen_test.len();
     let test_entries = model.problem.test.len() + unseen;
     if !quiet {
-        println!(
+        crate::outln!(
             "{} × {} matrix, {} training entries ({:.1} bytes per entry in Ω), {} test entries ({} with an unseen id); rank {k}, {:?}",
             m,
             n,
@@ -324,7 +342,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             Status::IterationLimit { .. } => "Done".to_string(),
             other => other.describe(report.metrics.value),
         };
-        println!(
+        crate::outln!(
             "{why}: {} sweeps in {:.2} s, train RMSE {:.5}{}{}",
             report.iterations,
             report.elapsed_s,

@@ -86,6 +86,13 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     if let Some(p) = &args.json {
         check_output_path(p, "the report")?;
     }
+    super::check_files(
+        &[],
+        &[
+            (Some(args.out.as_path()), "the data set"),
+            (args.json.as_deref(), "the report"),
+        ],
+    )?;
     check_output(&args.out, args.count, args.grid, args.precision)
         .map_err(|e| CliError::Usage(format!("--out {e}")))?;
     let config = DatagenConfig {
@@ -132,7 +139,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     }
     let worst = out.dataset.relres.iter().cloned().fold(0.0, f64::max);
     if !args.quiet {
-        println!(
+        crate::outln!(
             "Generated {} {} samples on a {g}×{g} grid (n = {}) → {}",
             args.count,
             args.family.as_str(),
@@ -141,7 +148,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             g = args.grid
         );
         let device = device_name(report);
-        println!(
+        crate::outln!(
             "Plan ({}): {}",
             if device == "gpu" {
                 "gpu"
@@ -150,7 +157,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             },
             report.plan.reason
         );
-        println!(
+        crate::outln!(
             "Solve: {} iterations, {:.3} s ({:.2} ms per sample; ordering {:.3} s, assembly {:.3} s){}{}; largest relative residual {worst:.2e} (tol {:.0e})",
             report.total_iterations,
             report.solve_s,
@@ -162,13 +169,13 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             args.seq.tol
         );
         if let Some(b) = &out.baseline {
-            println!("{}", baseline_line(b, report));
+            crate::outln!("{}", baseline_line(b, report));
         }
     }
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
+        crate::errln!(
             "error: {} of {} systems did not reach tol {:.0e} (samples {:?}); their relres is in the data set",
             report.failed.len(),
             args.count,

@@ -19,6 +19,41 @@ use solvent_linalg::Named;
 use std::path::Path;
 use std::process::ExitCode;
 
+/// Prints a line to standard output. A closed pipe (`solvent … | head -1`) is the reader's
+/// choice, not an error: the line is dropped, never a panic (files are written before
+/// the summary is printed).
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// Prints a line to standard error, ignoring a closed stream (see [`outln!`]).
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
+/// Refuses (before any work) an output that is the same file as an input or another
+/// output: `inputs` and `outputs` are `(path, what)`, `None`s skipped.
+pub fn check_files(
+    inputs: &[(Option<&Path>, &str)],
+    outputs: &[(Option<&Path>, &str)],
+) -> Result<(), CliError> {
+    fn given<'a>(v: &[(Option<&'a Path>, &'a str)]) -> Vec<(&'a Path, &'a str)> {
+        v.iter().filter_map(|&(p, w)| p.map(|p| (p, w))).collect()
+    }
+    Ok(solvent_linalg::io::check_distinct(
+        &given(inputs),
+        &given(outputs),
+    )?)
+}
+
 /// The value parser of a [`Named`] setting: its spellings as the possible values.
 pub fn named<T: Named + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
     PossibleValuesParser::new(T::names()).map(|s| T::parse(&s).expect("listed values parse"))
@@ -48,22 +83,29 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Solve a sparse linear system A x = b from a Matrix Market file (or a generated one).
+    #[command(allow_negative_numbers = true)]
     Solve(solve::SolveArgs),
     /// Generate a PDE data set (coefficients and solutions) by solving a sorted, recycled sequence.
+    #[command(allow_negative_numbers = true)]
     Datagen(datagen::DatagenArgs),
     /// Solve a sequence of systems A_i x_i = b_i read from a directory (A_0000.mtx, b_0000.mtx, …).
+    #[command(allow_negative_numbers = true)]
     SolveSeq(solve_seq::SolveSeqArgs),
     /// Complete a sparsely observed matrix (ratings) with a low-rank model: alternating
     /// minimisation (CG rows) or exact ALS.
+    #[command(allow_negative_numbers = true)]
     Complete(complete::CompleteArgs),
     /// Allocate per-layer compression under a global budget (exact DP, Lagrangian bound,
     /// baselines), from an options table or a safetensors model.
+    #[command(allow_negative_numbers = true)]
     Allocate(Box<allocate::AllocateArgs>),
     /// Bilevel optimization by first-order penalty methods (F2SA and implicit
     /// differentiation as baselines).
+    #[command(allow_negative_numbers = true)]
     Bilevel(Box<bilevel::BilevelArgs>),
     /// Block coordinate descent (greedy block rules, message passing on tree blocks, active
     /// sets) for least squares, logistic/softmax regression, Lasso, NNLS and label propagation.
+    #[command(allow_negative_numbers = true)]
     Bcd(Box<bcd::BcdArgs>),
 }
 

@@ -116,6 +116,17 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    super::check_files(
+        &[
+            (args.matrix.as_deref(), "the matrix"),
+            (args.rhs.as_deref(), "the right-hand side"),
+        ],
+        &[
+            (args.out.as_deref(), "the solution"),
+            (args.json.as_deref(), "the report"),
+            (args.trace.as_deref(), "the trace"),
+        ],
+    )?;
     let (a, source) = load_matrix(args)?;
     if a.nrows() != a.ncols() {
         return Err(CliError::Usage(format!(
@@ -238,13 +249,20 @@ pub fn run(args: &SolveArgs) -> Result<ExitCode, CliError> {
         }
     );
     if !args.quiet {
-        println!("{summary}");
+        crate::outln!("{summary}");
     }
     if converged {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
-            "error: {} ({}): {}",
+        // GMRES minimises the residual: one that stays near ‖b‖ means b is (almost) outside
+        // the range of A
+        let hint = if relres >= 0.5 && sol.plan.method != Method::Direct {
+            "; the residual barely moved from ‖b‖: the system may be inconsistent or the matrix singular"
+        } else {
+            ""
+        };
+        crate::errln!(
+            "error: {} ({}): {}{hint}",
             sol.report.solver,
             info.source,
             sol.report.status.describe(relres)

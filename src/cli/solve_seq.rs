@@ -26,20 +26,82 @@ pub struct SolveSeqArgs {
     /// Write the report (per-system iterations, time, true relative residual) here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// When the run fails part-way (an unreadable or singular system), keep the solutions
+    /// of the systems solved before it (default: nothing is written).
+    #[arg(long)]
+    pub keep_partial: bool,
     /// No progress bar and no summary.
     #[arg(long)]
     pub quiet: bool,
 }
 
-/// Creates `dir` if needed and checks that a file can be written in it.
-fn prepare_out_dir(dir: &Path) -> Result<(), CliError> {
-    let fail =
-        |e: std::io::Error| CliError::Usage(format!("cannot write solutions to {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let probe = dir.join(format!(".solvent-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(fail)?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
+/// The output directory of one run: solutions are staged in a hidden subdirectory
+/// (`OUT/.solvent-tmp-PID`) and moved into place only when the run ends without an error,
+/// under a lock (`OUT/.solvent.lock`) that keeps a second run out of the same directory.
+struct Staging {
+    out: PathBuf,
+    tmp: PathBuf,
+    lock: PathBuf,
+}
+
+impl Staging {
+    /// Creates `out` if needed, takes the lock, creates the staging directory.
+    fn open(out: &Path) -> Result<Self, CliError> {
+        let fail =
+            |e: std::io::Error| CliError::Usage(format!("cannot write solutions to {}: {e}", out.display()));
+        std::fs::create_dir_all(out).map_err(fail)?;
+        let lock = out.join(".solvent.lock");
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&lock)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                let _ = writeln!(f, "{}", std::process::id());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(CliError::Usage(format!(
+                    "another solvent run is writing solutions to {} (remove {} if none is)",
+                    out.display(),
+                    lock.display()
+                )))
+            }
+            Err(e) => return Err(fail(e)),
+        }
+        solvent_linalg::io::output::register(&lock);
+        let tmp = out.join(format!(".solvent-tmp-{}", std::process::id()));
+        if let Err(e) = std::fs::create_dir(&tmp) {
+            let _ = std::fs::remove_file(&lock);
+            return Err(fail(e));
+        }
+        solvent_linalg::io::output::register(&tmp);
+        Ok(Self {
+            out: out.to_path_buf(),
+            tmp,
+            lock,
+        })
+    }
+    /// Moves every staged file into the output directory.
+    fn publish(&self) -> Result<(), CliError> {
+        let entries = std::fs::read_dir(&self.tmp)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", self.tmp.display())))?;
+        for entry in entries.flatten() {
+            let to = self.out.join(entry.file_name());
+            std::fs::rename(entry.path(), &to)
+                .map_err(|e| CliError::Usage(format!("moving {} into place: {e}", to.display())))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.tmp);
+        let _ = std::fs::remove_file(&self.lock);
+        solvent_linalg::io::output::unregister(&self.tmp);
+        solvent_linalg::io::output::unregister(&self.lock);
+    }
 }
 
 #[derive(Serialize)]
@@ -80,14 +142,21 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     args.seq.validate()?;
     let source = DirectorySource::open(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
-    prepare_out_dir(&out)?;
+    // every check before anything is created
     if let Some(p) = &args.json {
         super::check_output_path(p, "the report")?;
+        let inputs = source.input_files();
+        let inputs: Vec<(Option<&Path>, &str)> = inputs
+            .iter()
+            .map(|f| (Some(f.as_path()), "an input system"))
+            .collect();
+        super::check_files(&inputs, &[(Some(p.as_path()), "the report")])?;
     }
     let plan = plan_sequence(&source, &args.seq.config())?;
     let options = args.seq.options();
+    let staging = Staging::open(&out)?;
     let mut written = 0usize;
-    let report = solve_with_progress(
+    let result = solve_with_progress(
         &source,
         &plan,
         &options,
@@ -95,12 +164,27 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
         &mut Bar::new(args.quiet),
         &mut |rec, x| {
             if rec.converged {
-                matrix_market::write_vector(out.join(format!("x_{}.mtx", source.id(rec.index))), x)?;
+                matrix_market::write_vector(staging.tmp.join(format!("x_{}.mtx", source.id(rec.index))), x)?;
                 written += 1;
             }
             Ok(())
         },
-    )?;
+    );
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if args.keep_partial {
+                staging.publish()?;
+                crate::errln!(
+                    "note: --keep-partial: the {written} solutions written before the failure are in {}",
+                    out.display()
+                );
+            }
+            return Err(e.into());
+        }
+    };
+    staging.publish()?;
+    drop(staging);
     let ordered_by = if source.has_params() {
         "params_*.npy"
     } else {
@@ -151,21 +235,21 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
         write_json(p, &envelope)?;
     }
     if !args.quiet {
-        println!(
+        crate::outln!(
             "Solved {} systems from {} ({}): {}",
             report.systems.len(),
             args.dir.display(),
             report.plan.reason,
             report.summary()
         );
-        println!("Wrote {written} solutions to {}", out.display());
+        crate::outln!("Wrote {written} solutions to {}", out.display());
     }
     if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         for &i in &report.failed {
             let r = &report.systems[i];
-            eprintln!(
+            crate::errln!(
                 "error: A_{}.mtx did not converge: {} (no solution written)",
                 source.id(i),
                 r.status.describe(r.relres)

@@ -1,5 +1,8 @@
 //! Dense numeric tables (CSV, TSV, semicolon or whitespace separated) as a design matrix and a
-//! label column. A first line with a non-numeric field is a header. Zeros are not stored.
+//! label column. The first line is a header when told so, or, when detected, when none of
+//! its fields is a number; a first line that mixes numbers and text is an error (a typo in
+//! the first data row must not turn it into a header and drop a sample). Zeros are not
+//! stored.
 
 use crate::csr::CsrMatrix;
 use crate::error::{LinalgError, Result};
@@ -22,14 +25,21 @@ fn fmt_err(path: &Path, line: usize, message: impl Into<String>) -> LinalgError 
     }
 }
 
-/// Reads `(samples × features, labels)`; every row must have the same number of fields and
-/// every field must be a finite number (errors name line and column).
+/// Reads `(samples × features, labels)`, detecting a header; see [`read_with`].
 pub fn read(path: impl AsRef<Path>, label: LabelColumn) -> Result<(CsrMatrix, Vec<f64>)> {
+    read_with(path, label, None)
+}
+
+/// Reads `(samples × features, labels)`; every row must have the same number of fields and
+/// every field must be a finite number (errors name line and column). `header`: whether
+/// the first line is a header (`None`: detected, see the module).
+pub fn read_with(
+    path: impl AsRef<Path>,
+    label: LabelColumn,
+    header: Option<bool>,
+) -> Result<(CsrMatrix, Vec<f64>)> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| LinalgError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = super::read_text(path)?;
     let delim = |l: &str| -> Option<char> { [',', '\t', ';'].into_iter().find(|&c| l.contains(c)) };
     let mut width = None;
     let mut labels = Vec::new();
@@ -47,8 +57,19 @@ pub fn read(path: impl AsRef<Path>, label: LabelColumn) -> Result<(CsrMatrix, Ve
         };
         if first {
             first = false;
-            if fields.iter().any(|f| f.parse::<f64>().is_err()) {
-                continue; // header
+            let numbers = fields.iter().filter(|f| f.parse::<f64>().is_ok()).count();
+            match header {
+                Some(true) => continue,
+                Some(false) => {}
+                None if numbers == 0 => continue, // a header
+                None if numbers < fields.len() => {
+                    return Err(fmt_err(
+                        path,
+                        ln,
+                        "the first line mixes numbers and text: is it a header with a number in it, or a data row with a typo? Say which (header yes or no)",
+                    ))
+                }
+                None => {}
             }
         }
         if fields.len() < 2 {
@@ -97,6 +118,27 @@ pub fn read(path: impl AsRef<Path>, label: LabelColumn) -> Result<(CsrMatrix, Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mixed_first_line_is_an_error_unless_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "1,2x,1\n0,2,0\n").unwrap();
+        let e = read(&p, LabelColumn::Last).unwrap_err();
+        assert!(
+            e.to_string().contains("t.csv:1") && e.to_string().contains("mixes numbers and text"),
+            "{e}"
+        );
+        // told it is a header: one sample
+        let (x, y) = read_with(&p, LabelColumn::Last, Some(true)).unwrap();
+        assert_eq!((x.nrows(), y), (1, vec![0.0]));
+        // told there is none: the typo is named
+        let e = read_with(&p, LabelColumn::Last, Some(false)).unwrap_err();
+        assert!(e.to_string().contains("\"2x\" is not a number"), "{e}");
+        // a byte-order mark does not make a header
+        std::fs::write(&p, "\u{feff}1,2,1\n0,2,0\n").unwrap();
+        assert_eq!(read(&p, LabelColumn::Last).unwrap().1, vec![1.0, 0.0]);
+    }
 
     #[test]
     fn reads_header_and_rejects_nan_with_line() {

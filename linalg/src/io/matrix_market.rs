@@ -223,7 +223,7 @@ pub fn parse(reader: impl Read, path: &Path) -> Result<MmData> {
         return Err(fmt_err(path, None, "empty file: no Matrix Market header"));
     }
     lines.line = 1;
-    let header = parse_header(&lines.buf, path)?;
+    let header = parse_header(lines.buf.trim_start_matches(super::BOM), path)?;
     let (size_line, size) = match lines.next_data(path)? {
         Some((l, s)) => (l, s.to_string()),
         None => return Err(fmt_err(path, Some(lines.line), "file ends before the size line")),
@@ -250,7 +250,9 @@ pub fn parse(reader: impl Read, path: &Path) -> Result<MmData> {
                     "size line must be 'rows cols entries'",
                 ));
             }
-            triplets.reserve(if symmetric { 2 * nnz } else { nnz }.min(1 << 28));
+            // what the file declares is not trusted: reserve for a few entries and grow as
+            // they arrive, so a short file claiming billions allocates what it holds
+            triplets.reserve(if symmetric { nnz.saturating_mul(2) } else { nnz }.min(1 << 16));
             for k in 0..nnz {
                 let Some((line, l)) = lines.next_data(path)? else {
                     return Err(fmt_err(
@@ -370,7 +372,28 @@ fn open(path: &Path) -> Result<std::fs::File> {
 /// entries are summed.
 pub fn read_matrix(path: impl AsRef<Path>) -> Result<CsrMatrix> {
     let path = path.as_ref();
-    let d = parse(open(path)?, path)?;
+    let file = open(path)?;
+    let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let d = parse(file, path)?;
+    // the row pointers are sized by the declared rows, not by the entries read
+    let dense = (d.nrows as f64 + 1.0) * 4.0;
+    if dense > crate::mem::declared_limit(file_bytes) {
+        return Err(fmt_err(
+            path,
+            None,
+            format!(
+                "the size line declares {} rows for {} entries: their row pointers alone would take {} (refused for a {}-byte file)",
+                d.nrows,
+                d.triplets.len(),
+                crate::mem::human(dense),
+                file_bytes
+            ),
+        ));
+    }
+    crate::mem::check(
+        dense + d.triplets.len() as f64 * 16.0,
+        &format!("{}: a {}×{} matrix", path.display(), d.nrows, d.ncols),
+    )?;
     if d.nrows == 0 || d.ncols == 0 {
         return Err(fmt_err(
             path,
@@ -385,7 +408,9 @@ pub fn read_matrix(path: impl AsRef<Path>) -> Result<CsrMatrix> {
 /// `coordinate` matrix of that shape (missing entries are zero).
 pub fn read_vector(path: impl AsRef<Path>) -> Result<Vec<f64>> {
     let path = path.as_ref();
-    let d = parse(open(path)?, path)?;
+    let file = open(path)?;
+    let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let d = parse(file, path)?;
     let n = match (d.nrows, d.ncols) {
         (n, 1) | (1, n) => n,
         (r, c) => {
@@ -399,6 +424,21 @@ pub fn read_vector(path: impl AsRef<Path>) -> Result<Vec<f64>> {
     if n == 0 {
         return Err(fmt_err(path, None, "empty vector"));
     }
+    if n as f64 * 8.0 > crate::mem::declared_limit(file_bytes) {
+        return Err(fmt_err(
+            path,
+            None,
+            format!(
+                "the size line declares a vector of {n} entries with {} stored: {} (refused for a {file_bytes}-byte file)",
+                d.triplets.len(),
+                crate::mem::human(n as f64 * 8.0)
+            ),
+        ));
+    }
+    crate::mem::check(
+        n as f64 * 8.0,
+        &format!("{}: a vector of {n} entries", path.display()),
+    )?;
     let mut v = vec![0.0; n];
     for (i, j, x) in d.triplets {
         v[i.max(j)] += x;

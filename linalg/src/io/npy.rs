@@ -34,8 +34,65 @@ pub fn read(path: impl AsRef<Path>) -> Result<NpyArray> {
     decode(&bytes, path)
 }
 
+/// Checks the shape a `.npy` header declares before anything is sized by it: every
+/// dimension a number, their product representable, and no more elements than the file
+/// has bytes for (a corrupt header must be an error, not a panic or a huge allocation).
+fn check_declared_shape(bytes: &[u8], path: &Path) -> Result<()> {
+    let bad = |m: String| Err(fmt_err(path, m));
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return bad("not a .npy file (no \\x93NUMPY magic)".into());
+    }
+    let (len, start): (usize, usize) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        v => return bad(format!("unsupported .npy version {v}")),
+    };
+    let Some(header) = bytes.get(start..start.saturating_add(len)) else {
+        return bad(format!(
+            "the header declares {len} bytes, the file has {}",
+            bytes.len()
+        ));
+    };
+    let header = String::from_utf8_lossy(header);
+    let Some(at) = header.find("'shape'") else {
+        return bad("the header has no shape".into());
+    };
+    let rest = &header[at..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return bad("the header's shape is not a tuple".into());
+    };
+    if close < open {
+        return bad("the header's shape is not a tuple".into());
+    }
+    let mut count: u64 = 1;
+    for d in rest[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
+        let Ok(d) = d.parse::<u64>() else {
+            return bad(format!("shape dimension `{d}` is not a non-negative integer"));
+        };
+        match count.checked_mul(d) {
+            Some(c) => count = c,
+            None => return bad("the shape's element count overflows".into()),
+        }
+    }
+    let data = bytes.len().saturating_sub(start + len) as u64;
+    if count > data {
+        return bad(format!(
+            "the shape declares {count} elements, the file holds {data} bytes of data"
+        ));
+    }
+    Ok(())
+}
+
 /// Decodes the bytes of a `.npy` file (`path` names it in errors).
 pub fn decode(bytes: &[u8], path: &Path) -> Result<NpyArray> {
+    check_declared_shape(bytes, path)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| fmt_err(path, format!("not a valid .npy file: {e}")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;

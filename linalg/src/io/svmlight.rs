@@ -20,10 +20,7 @@ fn fmt_err(path: &Path, line: usize, message: impl Into<String>) -> LinalgError 
 /// index seen (or `n_features` when given and not smaller).
 pub fn read(path: impl AsRef<Path>, n_features: Option<usize>) -> Result<(CsrMatrix, Vec<f64>)> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| LinalgError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = super::read_text(path)?;
     let mut labels = Vec::new();
     let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
     let mut zero_based = false;
@@ -75,6 +72,16 @@ pub fn read(path: impl AsRef<Path>, n_features: Option<usize>) -> Result<(CsrMat
                     format!(
                         "feature indices must increase ({idx} after {})",
                         last.unwrap_or(0)
+                    ),
+                ));
+            }
+            if idx >= u32::MAX as usize {
+                return Err(fmt_err(
+                    path,
+                    ln,
+                    format!(
+                        "feature index {idx} is beyond the {} features supported",
+                        u32::MAX - 1
                     ),
                 ));
             }

@@ -39,12 +39,7 @@ fn format_err(path: &Path, line: Option<usize>, message: impl Into<String>) -> P
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| {
-        ProblemError::Linalg(LinalgError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    })
+    Ok(solvent_linalg::io::read_text(path)?)
 }
 
 /// Reads a table, choosing the format by extension (`.json` or `.csv`).
@@ -314,12 +309,7 @@ pub fn write_json(table: &OptionTable, path: impl AsRef<Path>) -> Result<()> {
                     .map(|o| RawOption {
                         level: o.level,
                         sparsity: o.sparsity,
-                        cost: table
-                            .resources
-                            .iter()
-                            .cloned()
-                            .zip(o.cost.iter().copied())
-                            .collect(),
+                        cost: table.cost_map(o),
                         distortion: o.distortion,
                     })
                     .collect(),

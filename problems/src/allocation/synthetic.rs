@@ -49,6 +49,12 @@ pub fn synthetic_table(c: &SyntheticTable) -> Result<OptionTable> {
             c.layers, c.levels, c.min_size, c.max_size, c.noise
         )));
     }
+    // each option holds a level, a sparsity, a cost vector and a distortion (about 80 bytes
+    // with the vector's own allocation), and the DP keeps a few more per option
+    solvent_linalg::mem::check(
+        c.layers as f64 * c.levels as f64 * 160.0,
+        &format!("a synthetic table of {} layers × {} levels", c.layers, c.levels),
+    )?;
     const SAMPLE: usize = 2000;
     let mut rng = ChaCha8Rng::seed_from_u64(c.seed);
     let uniform = |rng: &mut ChaCha8Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;

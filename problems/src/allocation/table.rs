@@ -121,6 +121,18 @@ impl OptionTable {
                 }
             }
         }
+        // every total (any choice, the dense model, the budget) is at most the sum of the
+        // dearest options: when that fits in 64 bits, no sum can overflow
+        for (r, name) in resources.iter().enumerate() {
+            let total = layers.iter().try_fold(0u64, |acc, l| {
+                acc.checked_add(l.options.iter().map(|o| o.cost[r]).max().unwrap_or(0))
+            });
+            if total.is_none() {
+                return Err(invalid(format!(
+                    "the {name} costs of the dearest options sum to more than 2^64 − 1: totals cannot be represented (scale the costs down)"
+                )));
+            }
+        }
         Ok(Self { resources, layers })
     }
 
@@ -158,6 +170,15 @@ impl OptionTable {
             .zip(choice)
             .map(|(l, &k)| l.options[k].cost[r])
             .sum()
+    }
+
+    /// An option's costs by resource name.
+    pub fn cost_map(&self, option: &LayerOption) -> std::collections::BTreeMap<String, u64> {
+        self.resources
+            .iter()
+            .cloned()
+            .zip(option.cost.iter().copied())
+            .collect()
     }
 
     /// Total distortion of a choice (option index per layer), summed in layer order.

@@ -23,6 +23,12 @@ impl Design {
                 "the design matrix is {n}×{p}: it needs samples and features"
             )));
         }
+        // the column orientation and the solvers' per-feature vectors are sized by p,
+        // which a file may declare far beyond what it holds (one entry at index 2·10⁹)
+        solvent_linalg::mem::check(
+            p as f64 * 64.0 + x.nnz() as f64 * 24.0,
+            &format!("a design of {n} samples × {p} features"),
+        )?;
         let mut count = vec![0usize; p + 1];
         for i in 0..n {
             let (cols, vals) = x.row(i);

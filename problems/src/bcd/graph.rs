@@ -29,6 +29,14 @@ impl Graph {
         if n == 0 {
             return Err(ProblemError::Invalid("the graph has no nodes".into()));
         }
+        if n > u32::MAX as usize {
+            return Err(ProblemError::Invalid(format!(
+                "{n} nodes: at most {} are supported",
+                u32::MAX
+            )));
+        }
+        // label propagation keeps a few values per node: check before anything is sized by n
+        solvent_linalg::mem::check(n as f64 * 48.0, &format!("a graph of {n} nodes"))?;
         let mut out = Vec::with_capacity(edges.len());
         for (k, &(i, j, w)) in edges.iter().enumerate() {
             if i >= n || j >= n {
@@ -53,8 +61,7 @@ impl Graph {
     /// largest id + 1, or `nodes` when given and not smaller. Errors name the line.
     pub fn read_edge_list(path: impl AsRef<Path>, nodes: Option<usize>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProblemError::Invalid(format!("{}: {e}", path.display())))?;
+        let text = solvent_linalg::io::read_text(path)?;
         let err = |ln: usize, m: String| ProblemError::Invalid(format!("{}:{ln}: {m}", path.display()));
         let mut edges = Vec::new();
         let mut max = 0usize;

@@ -139,8 +139,7 @@ impl LabelPropagation {
     /// Reads `node value` lines (whitespace or comma separated; `#` comments).
     pub fn read_labels(path: impl AsRef<Path>) -> Result<Vec<(usize, f64)>> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProblemError::Invalid(format!("{}: {e}", path.display())))?;
+        let text = solvent_linalg::io::read_text(path)?;
         let mut out = Vec::new();
         for (k, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();

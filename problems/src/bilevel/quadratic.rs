@@ -81,7 +81,8 @@ impl QuadraticBilevel {
             || c.condition < 1.0
         {
             return Err(ProblemError::Invalid(format!(
-                "quadratic bilevel needs positive dimensions and sample counts and condition ≥ 1 (got {c:?})"
+                "quadratic bilevel needs dim_x, dim_y, upper and lower samples ≥ 1 and a condition number ≥ 1 (got dim_x {}, dim_y {}, samples {} and {}, condition {})",
+                c.dim_x, c.dim_y, c.upper_samples, c.lower_samples, c.condition
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(c.seed);

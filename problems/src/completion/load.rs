@@ -99,10 +99,7 @@ fn data_lines(
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    Ok(std::fs::read_to_string(path).map_err(|source| LinalgError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?)
+    Ok(solvent_linalg::io::read_text(path)?)
 }
 
 /// Reads observed entries from a rating file or (`.mtx`) a Matrix Market coordinate file.
@@ -161,7 +158,32 @@ pub fn read_ratings(path: impl AsRef<Path>, delimiter: Delimiter, header: Option
     Ok(r)
 }
 
-/// Reads `user item` pairs (further columns ignored), in file order, with their line numbers.
+/// Whether the first line of a pairs file is a header: in the ratings layout (three or
+/// more fields) by the training file's rule (the rating field is not a number); with two
+/// fields, when both look like column names (`user`, `item`, `row`, `col`, `id`, with
+/// `_id`/`id`/`:token` suffixes, any case).
+fn pairs_header(f: &[&str]) -> bool {
+    if f.len() >= 3 {
+        return f[2].parse::<f64>().is_err();
+    }
+    let name = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        let base = s
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches("_id")
+            .trim_end_matches("id");
+        matches!(
+            base,
+            "user" | "item" | "row" | "col" | "column" | "movie" | "u" | "i" | ""
+        ) && !s.is_empty()
+    };
+    f.len() == 2 && name(f[0]) && name(f[1])
+}
+
+/// Reads `user item` pairs (further columns ignored), in file order, with their line
+/// numbers; the header and delimiter are detected as for rating files ([`pairs_header`]).
 pub fn read_pairs(
     path: impl AsRef<Path>,
     delimiter: Delimiter,
@@ -169,10 +191,7 @@ pub fn read_pairs(
 ) -> Result<Vec<(String, String)>> {
     let path = path.as_ref();
     let text = read_text(path)?;
-    let lines = data_lines(&text, delimiter, header, |f| {
-        f.first()
-            .is_some_and(|u| u.to_ascii_lowercase().starts_with("user"))
-    });
+    let lines = data_lines(&text, delimiter, header, pairs_header);
     lines
         .into_iter()
         .map(|(line, f)| {
@@ -188,6 +207,24 @@ pub fn read_pairs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pairs_file_with_a_ratings_header_skips_it() {
+        assert!(pairs_header(&["row", "col", "value"]));
+        assert!(pairs_header(&["user_id:token", "item_id:token", "rating:float"]));
+        assert!(pairs_header(&["user", "item"]));
+        assert!(pairs_header(&["UserId", "MovieId"]));
+        assert!(!pairs_header(&["196", "242", "3"]));
+        assert!(!pairs_header(&["u1", "i5"]));
+        let (_d, p) = write("row col value\n1 2 3\n4 5 6\n", "p.txt");
+        let pairs = read_pairs(&p, Delimiter::Auto, None).unwrap();
+        assert_eq!(
+            pairs,
+            vec![("1".to_string(), "2".to_string()), ("4".into(), "5".into())]
+        );
+        // told there is none, the first line is a pair
+        assert_eq!(read_pairs(&p, Delimiter::Auto, Some(false)).unwrap().len(), 3);
+    }
 
     fn write(text: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
         let d = tempfile::tempdir().unwrap();

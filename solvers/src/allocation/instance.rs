@@ -68,6 +68,14 @@ impl Mckp {
                 )));
             }
         }
+        let dense = self.costs.iter().try_fold(0u64, |acc, c| {
+            acc.checked_add(c.iter().copied().max().unwrap_or(0))
+        });
+        if dense.is_none() {
+            return Err(SolverError::NotApplicable(format!(
+                "the {what} costs of the dearest options sum to more than 2^64 − 1: totals cannot be represented"
+            )));
+        }
         let min = self.min_total();
         if min > self.budget {
             return Err(SolverError::Infeasible(format!(

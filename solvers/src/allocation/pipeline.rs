@@ -426,12 +426,7 @@ pub fn layer_choices(table: &OptionTable, choice: &[usize]) -> Vec<LayerChoice> 
                 name: l.name.clone(),
                 level: o.level,
                 sparsity: o.sparsity,
-                cost: table
-                    .resources
-                    .iter()
-                    .cloned()
-                    .zip(o.cost.iter().copied())
-                    .collect(),
+                cost: table.cost_map(o),
                 distortion: o.distortion,
             }
         })

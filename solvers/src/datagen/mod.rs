@@ -145,6 +145,19 @@ pub fn generate(config: &DatagenConfig, progress: &mut dyn SequenceProgress) -> 
     let wall = Instant::now();
     let (k, g) = (config.count, config.grid);
     let n = g * g;
+    // the data set is held in memory until it is written (coefficients and solutions in
+    // f64), and each chain holds one system, its Krylov basis and work vectors
+    let data_bytes = (2 * k * n + 4 * k) as f64 * 8.0;
+    let basis = (config.sequence.restart + config.sequence.recycle + 12) as f64;
+    let system_bytes = n as f64 * (5.0 * 12.0 + 8.0 * basis);
+    solvent_linalg::mem::check(
+        data_bytes + system_bytes * config.sequence.chains.max(1) as f64,
+        &format!(
+            "{k} samples on a {g}×{g} grid (the data set {}, each system being solved {})",
+            solvent_linalg::mem::human(data_bytes),
+            solvent_linalg::mem::human(system_bytes)
+        ),
+    )?;
     let sampler = PdeSampler::new(config.family, FamilyConfig::new(g, config.seed))?;
     let source = SamplerSource::new(sampler.clone(), k);
     let mut seq = config.sequence;

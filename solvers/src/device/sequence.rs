@@ -4,7 +4,7 @@
 use super::job::{method_name, GpuJob};
 use crate::metrics::Criterion;
 use crate::sequence::{
-    GpuBackend, MatrixChange, OnDone, SequencePlan, SequenceReport, SystemRecord, SystemSource,
+    check_shape, GpuBackend, MatrixChange, OnDone, SequencePlan, SequenceReport, SystemRecord, SystemSource,
 };
 use crate::{Options, Result, Status};
 use rayon::prelude::*;
@@ -135,7 +135,7 @@ pub(crate) fn solve_sequence(
             let (mut values, mut rhs, mut members, mut loners) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for (i, (a, b)) in (start..end).zip(systems) {
-                check_system(source, i, &a, &b, a0.nrows())?;
+                check_shape(source, i, &a, &b, a0.nrows())?;
                 let same = a.row_ptr() == a0.row_ptr() && a.col_idx() == a0.col_idx();
                 if !same {
                     loners.push((i, a, b));
@@ -204,7 +204,7 @@ pub(crate) fn solve_sequence(
                 t.elapsed().as_secs_f64()
             };
             assembly_s += asm;
-            check_system(source, i, &a, &b, a0.nrows())?;
+            check_shape(source, i, &a, &b, a0.nrows())?;
             let change = MatrixChange::between(prev.as_ref(), &a);
             let t = Instant::now();
             let o = solve_recycled(&mut recycler, &a, &b, &settings, !(constant && i > 0))?;
@@ -232,30 +232,4 @@ pub(crate) fn solve_sequence(
         wall_s: wall.elapsed().as_secs_f64(),
         solve_wall_s: wall.elapsed().as_secs_f64(),
     })
-}
-
-/// The checks the CPU sequence makes of every system: square, `b` of matching length,
-/// the size of the first.
-fn check_system(source: &dyn SystemSource, i: usize, a: &CsrMatrix, b: &[f64], n0: usize) -> Result<()> {
-    let bad = |message: String| crate::SolverError::Sequence {
-        system: source.label(i),
-        message,
-    };
-    if a.nrows() != a.ncols() {
-        return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
-    }
-    if b.len() != a.nrows() {
-        return Err(bad(format!(
-            "right-hand side has {} entries, the matrix has {} rows",
-            b.len(),
-            a.nrows()
-        )));
-    }
-    if a.nrows() != n0 {
-        return Err(bad(format!(
-            "{} unknowns, the sequence started with {n0} (all systems must have one size)",
-            a.nrows()
-        )));
-    }
-    Ok(())
 }

@@ -29,6 +29,20 @@ pub struct CgState {
     bnorm: f64,
 }
 
+impl CgState {
+    /// The recurrence's vectors and `rᵀz`, for [`cg_start`] and [`cg_iteration`].
+    fn parts(&mut self) -> (CgVectors<'_>, &mut f64) {
+        let v = CgVectors {
+            x: &mut self.x,
+            r: &mut self.r,
+            z: &mut self.z,
+            p: &mut self.p,
+            q: &mut self.q,
+        };
+        (v, &mut self.rz)
+    }
+}
+
 impl Cg {
     /// Unpreconditioned CG.
     pub fn new() -> Self {
@@ -74,31 +88,20 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
             rz: 0.0,
             bnorm: rhs_scale(b),
         };
-        let mut v = CgVectors {
-            x: &mut s.x,
-            r: &mut s.r,
-            z: &mut s.z,
-            p: &mut s.p,
-            q: &mut s.q,
-        };
+        let (mut v, rz) = s.parts();
         let mut m = self
             .precond
             .as_ref()
             .map(|m| move |r: &[f64], z: &mut [f64]| m.apply(r, z));
-        s.rz = cg_start(
+        *rz = cg_start(
             &mut v,
             m.as_mut().map(|f| f as &mut dyn FnMut(&[f64], &mut [f64])),
         );
         Ok(s)
     }
     fn step(&mut self, problem: &P, s: &mut CgState) -> Result<Step> {
-        let mut v = CgVectors {
-            x: &mut s.x,
-            r: &mut s.r,
-            z: &mut s.z,
-            p: &mut s.p,
-            q: &mut s.q,
-        };
+        let bnorm = s.bnorm;
+        let (mut v, rz) = s.parts();
         let apply = |p: &[f64], q: &mut [f64]| -> Result<()> {
             problem.operator().apply(p, q);
             Ok(())
@@ -108,9 +111,9 @@ impl<P: LinearSystem + ?Sized> Solver<P> for Cg {
             .as_ref()
             .map(|m| move |r: &[f64], z: &mut [f64]| m.apply(r, z));
         let precond: PrecondFn<'_, '_> = m.as_mut().map(|f| f as &mut dyn FnMut(&[f64], &mut [f64]));
-        Ok(match cg_iteration(&mut v, &mut s.rz, apply, precond)? {
+        Ok(match cg_iteration(&mut v, rz, apply, precond)? {
             CgIteration::Moved { rr } => Step::Continue {
-                estimate: Some(rr.sqrt() / s.bnorm),
+                estimate: Some(rr.sqrt() / bnorm),
             },
             CgIteration::NonPositiveCurvature { pap } => Step::Breakdown(format!(
                 "pᵀAp = {pap:.3e} ≤ 0: the matrix is not positive definite (use MINRES or GMRES)"

@@ -210,6 +210,13 @@ pub fn solve_system(
         Method::Auto => analyse(a).with_fill(a),
         _ => analyse(a),
     };
+    if matches!(config.method, Method::Cg | Method::Minres) && !an.symmetric {
+        return Err(SolverError::setting(
+            "method",
+            config.method,
+            "needs a symmetric matrix and this one is not (checked to 1e-12 relative): use gmres, bicgstab or auto",
+        ));
+    }
     let device_note = match policy::choose_device(
         config.device,
         an.n,

@@ -6,7 +6,8 @@
 //!
 //! - [`analysis`]: the cheap structural facts decisions read ([`MatrixAnalysis`]);
 //! - [`direct_pays`] / [`iterative_pays`]: direct solve or Krylov method, and why;
-//! - [`plan`]: method and preconditioner for one system;
+//! - [`plan`]: method and preconditioner for one system; [`baseline_precond`]: the
+//!   published strategies' default preconditioner;
 //! - [`build_precond`]: a preconditioner with its fallbacks (Jacobi, then none);
 //! - [`BREAKDOWN_RETRY`]: what a CG breakdown (an indefinite matrix) switches to;
 //! - [`factorise`]: Cholesky when SPD-like and positive definite, LU otherwise;
@@ -159,6 +160,20 @@ pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
             .push_str("; non-positive diagonal: CG unpreconditioned");
     }
     plan
+}
+
+/// The preconditioner the published strategies (`independent`, `skr`) get when none is
+/// named: none when the first matrix is SPD-like and diagonally dominant (Gershgorin then
+/// keeps it positive definite, and unpreconditioned GMRES/GCRO-DR converge: the Darcy and
+/// Poisson families, as in the SKR paper's Darcy runs); ILU(0) otherwise (a Helmholtz
+/// operator, indefinite, where unpreconditioned restarted methods stall — the paper
+/// preconditioned it too, with additive Schwarz — and nonsymmetric operators).
+pub fn baseline_precond(first: &MatrixAnalysis) -> PrecondKind {
+    if first.spd_like() && first.diagonally_dominant {
+        PrecondKind::None
+    } else {
+        PrecondKind::Ilu0
+    }
 }
 
 /// What `auto` runs when CG breaks down on a system (a direction of non-positive

@@ -106,6 +106,19 @@ impl DirectorySource {
     pub fn id(&self, i: usize) -> &str {
         &self.ids[i]
     }
+    /// Every file the source reads (`A_*`, `b_*` and, when present, `params_*`), for
+    /// the checks that keep an output from overwriting one.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::with_capacity(3 * self.ids.len());
+        for i in 0..self.ids.len() {
+            files.push(self.path("A", i, "mtx"));
+            files.push(self.path("b", i, "mtx"));
+            if self.has_params {
+                files.push(self.path("params", i, "npy"));
+            }
+        }
+        files
+    }
     /// Whether `params_` files are present (and used for ordering).
     pub fn has_params(&self) -> bool {
         self.has_params
@@ -121,7 +134,18 @@ impl SystemSource for DirectorySource {
     }
     fn features(&self, i: usize) -> Result<Vec<f64>> {
         if self.has_params {
-            Ok(npy::read(self.path("params", i, "npy"))?.data)
+            let path = self.path("params", i, "npy");
+            let data = npy::read(&path)?.data;
+            if let Some(j) = data.iter().position(|v| !v.is_finite()) {
+                return Err(SolverError::Sequence {
+                    system: path.display().to_string(),
+                    message: format!(
+                        "entry {j} is {}: the parameters that sort the sequence must be finite",
+                        data[j]
+                    ),
+                });
+            }
+            Ok(data)
         } else {
             // without parameters, order by the right-hand side
             Ok(matrix_market::read_vector(self.path("b", i, "mtx"))?)

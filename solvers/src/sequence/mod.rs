@@ -29,5 +29,7 @@ pub use plan::{
 };
 pub use progress::{NoProgress, SequenceProgress};
 pub use run::{plan_sequence, solve_with_progress};
+#[cfg(feature = "gpu")]
+pub(crate) use solve::check_shape;
 pub use solve::{solve_sequence, MatrixChange, OnDone, SequenceReport, SystemRecord};
 pub use source::{InMemorySource, SamplerSource, SystemSource};

@@ -6,11 +6,12 @@ use crate::{Result, SolverError};
 use serde::Serialize;
 use solvent_linalg::precond::PrecondKind;
 
-/// Default refresh interval of the recycled space along a sequence. On
-/// Darcy n = 10⁴ (`benches/sequence.rs`), refreshing every 4th cycle costs
-/// ~7% more iterations than every cycle but ~25% less time: a refresh
-/// (three `n × m × k` products and an `m × m` eigenproblem) costs about as
-/// much as the cycle's Arnoldi steps.
+/// The refresh interval of the recycled space that `auto` uses (and `skr` with
+/// `refresh_every: Some(4)`). The published GCRO-DR refreshes every cycle ([`Strategy::Skr`]
+/// does); on Darcy n = 10⁴ (`benches/sequence.rs`), refreshing every 4th cycle costs
+/// ~7% more iterations than every cycle but ~30% less time: a refresh (three
+/// `n × m × k` products and an `m × m` eigenproblem) costs about as much as the cycle's
+/// Arnoldi steps.
 pub const DEFAULT_REFRESH_EVERY: usize = 4;
 
 /// The user-facing choice.
@@ -188,7 +189,8 @@ impl SequencePlan {
             reason: "independent: every system from zero".into(),
         }
     }
-    /// The published SKR method: sorted, GCRO-DR(m, k) from zero.
+    /// The published SKR method: sorted, GCRO-DR(m, k) from zero, the recycled space
+    /// refreshed every cycle.
     pub fn skr(restart: usize, recycle: usize) -> Self {
         Self {
             order: OrderKind::Greedy,
@@ -199,7 +201,7 @@ impl SequencePlan {
             reuse_tol: 0.0,
             restart,
             recycle,
-            refresh_every: DEFAULT_REFRESH_EVERY,
+            refresh_every: 1,
             chains: 1,
             minres_on_breakdown: false,
             precond_fallback: false,
@@ -230,6 +232,9 @@ pub struct SequenceConfig {
     /// Where to solve ([`Device::Cpu`] by default; [`resolve_plan`] consults
     /// [`crate::policy::choose_device`]).
     pub device: Device,
+    /// Refresh GCRO-DR's recycled space every this many cycles (`None`: every cycle for
+    /// `skr`, as published; [`DEFAULT_REFRESH_EVERY`] for `auto`, measured faster).
+    pub refresh_every: Option<usize>,
 }
 
 impl Default for SequenceConfig {
@@ -243,6 +248,7 @@ impl Default for SequenceConfig {
             greedy_max: 5000,
             chains: 1,
             device: Device::Cpu,
+            refresh_every: None,
         }
     }
 }
@@ -292,12 +298,19 @@ pub fn resolve_plan(
                     "independent needs a concrete method (gmres, cg, minres, bicgstab, direct)",
                 ));
             }
+            if matches!(method, Method::Cg | Method::Minres) && !first.symmetric {
+                return Err(SolverError::setting(
+                    "method",
+                    method,
+                    "needs symmetric matrices and the first system's is not (checked to 1e-12 relative): use gmres or bicgstab",
+                ));
+            }
             let mut p = SequencePlan::independent(config.restart);
             p.method = match method {
                 Method::Direct => SeqMethod::Direct,
                 m => SeqMethod::Krylov { method: m },
             };
-            p.precond = precond.unwrap_or(PrecondKind::None);
+            p.precond = precond.unwrap_or_else(|| policy::baseline_precond(first));
             p
         }
         Strategy::Skr => {
@@ -317,7 +330,8 @@ pub fn resolve_plan(
             }
             let mut p = SequencePlan::skr(config.restart, config.recycle);
             p.order = sorted;
-            p.precond = precond.unwrap_or(PrecondKind::None);
+            p.precond = precond.unwrap_or_else(|| policy::baseline_precond(first));
+            p.refresh_every = config.refresh_every.unwrap_or(1);
             p
         }
         Strategy::Auto => {
@@ -332,6 +346,7 @@ pub fn resolve_plan(
             let mut p = SequencePlan::skr(config.restart, config.recycle.clamp(1, config.restart - 1));
             p.order = sorted;
             p.warm_start = true;
+            p.refresh_every = config.refresh_every.unwrap_or(DEFAULT_REFRESH_EVERY);
             p.reuse_precond = true;
             p.reuse_tol = 0.05;
             p.precond_fallback = precond.is_none();
@@ -432,7 +447,8 @@ mod tests {
             symmetric,
             positive_diagonal,
             zero_diagonal: false,
-            diagonally_dominant: false,
+            // SPD-like test matrices stand for Darcy/Poisson, which are dominant
+            diagonally_dominant: symmetric && positive_diagonal,
             cholesky_fill: None,
         }
     }

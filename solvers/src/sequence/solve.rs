@@ -194,6 +194,17 @@ pub(crate) fn order_systems(source: &dyn SystemSource, kind: OrderKind) -> Resul
             ),
         });
     }
+    for (i, f) in feats.iter().enumerate() {
+        if let Some(j) = f.iter().position(|v| !v.is_finite()) {
+            return Err(SolverError::Sequence {
+                system: source.label(i),
+                message: format!(
+                    "ordering parameter {j} is {}: the parameters that sort the sequence must be finite",
+                    f[j]
+                ),
+            });
+        }
+    }
     let refs: Vec<&[f64]> = feats.iter().map(Vec::as_slice).collect();
     Ok(match kind {
         OrderKind::Projected => projected_chunk_order(&refs, 512, 0),
@@ -459,29 +470,17 @@ fn solve_position(
     let t = Instant::now();
     let (a, b) = source.system(i)?;
     let assembly_s = t.elapsed().as_secs_f64();
-    let bad = |message: String| SolverError::Sequence {
-        system: source.label(i),
-        message,
-    };
-    if a.nrows() != a.ncols() {
-        return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
-    }
-    if b.len() != a.nrows() {
-        return Err(bad(format!(
-            "right-hand side has {} entries, the matrix has {} rows",
-            b.len(),
-            a.nrows()
-        )));
-    }
     let n = *shared.n0.get_or_init(|| a.nrows());
-    if a.nrows() != n {
-        return Err(bad(format!(
-            "{} unknowns, the sequence started with {n} (all systems must have one size)",
-            a.nrows()
-        )));
-    }
+    check_shape(source, i, &a, &b, n)?;
     let change = MatrixChange::between(carry.prev.as_ref(), &a);
-    let (x, mut rec) = solve_one(carry, plan, options, a, b, change)?;
+    let (x, mut rec) = solve_one(carry, plan, options, a, b, change).map_err(|e| match e {
+        e @ SolverError::Sequence { .. } => e,
+        // a factorisation or preconditioner that fails names the system it failed on
+        e => SolverError::Sequence {
+            system: source.label(i),
+            message: e.to_string(),
+        },
+    })?;
     rec.index = i;
     rec.position = position;
     rec.assembly_s = assembly_s;
@@ -502,6 +501,38 @@ fn solve_position(
         carry.prev_x = rec.converged.then_some(x);
     }
     Ok(rec)
+}
+
+/// The checks every system of a sequence passes before it is solved (on any device):
+/// square, a right-hand side of matching length, the size `n0` of the first.
+pub(crate) fn check_shape(
+    source: &dyn SystemSource,
+    i: usize,
+    a: &CsrMatrix,
+    b: &[f64],
+    n0: usize,
+) -> Result<()> {
+    let bad = |message: String| SolverError::Sequence {
+        system: source.label(i),
+        message,
+    };
+    if a.nrows() != a.ncols() {
+        return Err(bad(format!("matrix is {}×{}, not square", a.nrows(), a.ncols())));
+    }
+    if b.len() != a.nrows() {
+        return Err(bad(format!(
+            "right-hand side has {} entries, the matrix has {} rows",
+            b.len(),
+            a.nrows()
+        )));
+    }
+    if a.nrows() != n0 {
+        return Err(bad(format!(
+            "{} unknowns, the sequence started with {n0} (all systems must have one size)",
+            a.nrows()
+        )));
+    }
+    Ok(())
 }
 
 fn record(iterations: usize, setup_s: f64, solve_s: f64, relres: f64, status: Status) -> SystemRecord {
