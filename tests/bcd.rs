@@ -388,3 +388,150 @@ fn intercept_is_fitted_and_reported() {
     assert!(mean.abs() < 1e-6, "mean residual {mean}");
     assert!(b > 50.0, "intercept {b}");
 }
+
+/// A breast-cancer-like set: 200 samples, 30 dense features of mixed scales, labels ±1.
+fn thirty_features(dir: &std::path::Path) -> std::path::PathBuf {
+    let f = dir.join("bc.svm");
+    let mut text = String::new();
+    let mut s = 7u64;
+    let mut u = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..200 {
+        let x: Vec<f64> = (0..30)
+            .map(|j| (u() - 0.5) * 10f64.powi((j % 4) as i32))
+            .collect();
+        let score = x[0] + 0.3 * x[5] / 10.0 - 0.2 * x[10] / 100.0 + 0.5 * (u() - 0.5);
+        let y = if score > 0.0 { 1 } else { -1 };
+        text += &format!("{y}");
+        for (j, v) in x.iter().enumerate() {
+            text += &format!(" {}:{v}", j + 1);
+        }
+        text += "\n";
+    }
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+#[test]
+fn defaults_work_on_a_30_feature_set() {
+    let d = tempfile::tempdir().unwrap();
+    let data = thirty_features(d.path());
+    for problem in ["l1-logistic", "lasso", "logistic", "nnls"] {
+        let rep = d.path().join(format!("{problem}.json"));
+        let o = solvent(&[
+            "bcd",
+            "--data",
+            p(&data),
+            "--problem",
+            problem,
+            "--quiet",
+            "--json",
+            p(&rep),
+        ]);
+        assert!(o.status.success(), "{problem}: {}", stderr(&o));
+        assert_eq!(
+            read_json(&rep)["report"]["status"]["kind"],
+            "converged",
+            "{problem}"
+        );
+    }
+    // the paper's exact rules are one flag away and reach the same gap
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&data),
+        "--problem",
+        "l1-logistic",
+        "--paper",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "--paper: {}", stderr(&o));
+    // a block size the user gives is still checked
+    let o = solvent(&["bcd", "--data", p(&data), "--block-size", "50", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("block_size"), "{}", stderr(&o));
+}
+
+/// KKT of (1/2n)‖y − Xw‖² + (λ₂/2)‖w‖² + λ Σ w on w ≥ 0, checked from scratch.
+fn nonnegative_kkt(x: &CsrMatrix, y: &[f64], w: &[f64], lambda: f64, l2: f64) -> f64 {
+    let n = x.nrows() as f64;
+    let mut r = vec![0.0; x.nrows()];
+    x.mul_vec(w, &mut r);
+    r.iter_mut().zip(y).for_each(|(r, y)| *r -= y);
+    let mut g = vec![0.0; x.ncols()];
+    for i in 0..x.nrows() {
+        let (cols, vals) = x.row(i);
+        for (&j, &v) in cols.iter().zip(vals) {
+            g[j as usize] += v * r[i] / n;
+        }
+    }
+    g.iter()
+        .zip(w)
+        .map(|(&gj, &wj)| {
+            let s = gj + l2 * wj + lambda;
+            if wj > 0.0 {
+                s.abs()
+            } else {
+                (-s).max(0.0) + (-wj).max(0.0)
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn nonnegative_least_squares_takes_an_l1_penalty_and_a_ridge() {
+    use solvent::solvers::bcd::{build_glm, Bcd, BcdChoices, GlmSpec, ProblemKind};
+    use solvent::solvers::{run, Options};
+    let (x, y) = small_set(SyntheticKind::LeastSquares, 3);
+    for (lambda, l2) in [(0.05, None), (0.05, Some(0.1)), (0.0, None)] {
+        let spec = GlmSpec {
+            lambda: Some(lambda),
+            l2,
+            ..GlmSpec::new(ProblemKind::Nnls)
+        };
+        let built = build_glm(x.clone(), y.clone(), &spec).unwrap();
+        let dim = solvent::problems::bcd::CoordinateProblem::dim(&built.glm);
+        let mut bcd = Bcd::default_for(ProblemKind::Nnls, dim, &BcdChoices::default());
+        let out = run(
+            &built.glm,
+            &mut bcd,
+            &Options::default().tol(1e-10).max_iters(200_000),
+        )
+        .unwrap();
+        assert!(
+            out.report.status.is_converged(),
+            "λ {lambda}, λ₂ {l2:?}: {:?}",
+            out.report.status
+        );
+        let w = &out.state.x;
+        assert!(w.iter().all(|&v| v >= 0.0));
+        let kkt = nonnegative_kkt(&x, &y, w, lambda, l2.unwrap_or(0.0));
+        assert!(kkt < 1e-7, "λ {lambda}, λ₂ {l2:?}: KKT residual {kkt:e}");
+        if lambda > 0.0 {
+            assert!(w.iter().any(|&v| v == 0.0), "the L1 penalty zeroes some weights");
+        }
+    }
+    // and the CLI says it
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("ls.svm");
+    svmlight::write(&f, &x, &y).unwrap();
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&f),
+        "--problem",
+        "nnls",
+        "--lambda",
+        "0.05",
+        "--l2",
+        "0.1",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = solvent(&["bcd", "--data", p(&f), "--problem", "ls", "--l2", "0.1"]);
+    assert_eq!(o.status.code(), Some(1));
+}

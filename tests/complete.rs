@@ -151,3 +151,92 @@ fn bad_complete_input_is_a_clear_error() {
         "clap: --predict needs --out (a usage error: exit 1)"
     );
 }
+
+#[test]
+fn the_default_regularisation_does_not_overfit_and_auto_picks_by_held_out_error() {
+    // noisy, sparse low-rank ratings: a small λ overfits
+    let d = tempfile::tempdir().unwrap();
+    let (r, _, _) = synthetic(&SyntheticConfig {
+        m: 300,
+        n: 200,
+        rank: 5,
+        p: 0.08,
+        noise: 0.5,
+        seed: 11,
+    })
+    .unwrap();
+    let train = d.path().join("r.tsv");
+    write_ratings(&train, &r.entries, 0);
+    let run = |reg: Option<&str>| -> serde_json::Value {
+        let json = d.path().join("rep.json");
+        let mut args = vec![
+            "complete",
+            "--train",
+            train.to_str().unwrap(),
+            "--split",
+            "0.2",
+            "--rank",
+            "10",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ];
+        if let Some(reg) = reg {
+            args.extend(["--reg", reg]);
+        }
+        let o = solvent(&args);
+        assert!(o.status.success(), "{reg:?}: {}", stderr(&o));
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+    };
+    let rmse = |v: &serde_json::Value| v["test_rmse_with_fallback"].as_f64().unwrap();
+    let (small, default, auto) = (run(Some("0.02")), run(None), run(Some("auto")));
+    assert_eq!(default["reg"], 0.12, "the documented default");
+    assert!(
+        rmse(&default) < rmse(&small),
+        "default {} vs λ = 0.02 {}",
+        rmse(&default),
+        rmse(&small)
+    );
+    // auto's λ is the held-out argmin of its grid, and generalises at least as well as λ = 0.02
+    let scores = auto["reg_choice"]["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 7);
+    let best = scores
+        .iter()
+        .min_by(|a, b| a[1].as_f64().unwrap().total_cmp(&b[1].as_f64().unwrap()))
+        .unwrap()[0]
+        .as_f64()
+        .unwrap();
+    assert_eq!(auto["reg"].as_f64().unwrap(), best);
+    assert!(
+        rmse(&auto) < rmse(&small),
+        "auto {} vs λ = 0.02 {}",
+        rmse(&auto),
+        rmse(&small)
+    );
+}
+
+#[test]
+fn a_pairs_file_with_a_header_gets_no_prediction_for_it() {
+    let d = tempfile::tempdir().unwrap();
+    let train = d.path().join("r.tsv");
+    std::fs::write(&train, "row\tcol\tvalue\n1\t1\t4\n1\t2\t3\n2\t1\t5\n2\t2\t1\n").unwrap();
+    let pairs = d.path().join("p.tsv");
+    std::fs::write(&pairs, "row\tcol\tvalue\n1\t2\t0\n").unwrap();
+    let out = d.path().join("out.tsv");
+    let o = solvent(&[
+        "complete",
+        "--train",
+        train.to_str().unwrap(),
+        "--rank",
+        "1",
+        "--quiet",
+        "--predict",
+        pairs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("1\t2\t"), "{text}");
+}

@@ -10,7 +10,9 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use solvent_linalg::io::{atomic_write, npy};
 use solvent_problems::completion::{read_pairs, read_ratings, Delimiter};
-use solvent_solvers::completion::{CompletionConfig, RatingsProblem, RowSolver};
+use solvent_solvers::completion::{
+    choose_reg, CompletionConfig, RatingsProblem, RegChoice, RowSolver, REG_GRID,
+};
 use solvent_solvers::{Envelope, Observer, Outcome, Report, Status, TraceSample, TraceSchedule};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,9 +61,12 @@ pub struct CompleteArgs {
     /// Rank k of the model.
     #[arg(long, default_value_t = 10)]
     pub rank: usize,
-    /// Ridge λ, scaled by each row's number of observations (ALS-WR).
-    #[arg(long, default_value_t = 0.05)]
-    pub reg: f64,
+    /// Ridge λ, scaled by each row's number of observations (ALS-WR), or `auto`: chosen
+    /// from 0.02–0.35 by fitting on 90% of the training entries and scoring the held-out
+    /// 10%, then fitted on all. Default 0.12: on MovieLens-100k (rank 10, 80/20 splits,
+    /// seeds 0–2) test RMSE 0.913–0.922, against 0.956–0.968 at 0.05 (overfitting).
+    #[arg(long, default_value = "0.12", value_parser = parse_reg)]
+    pub reg: Reg,
     /// Row solver.
     #[arg(long, value_enum, default_value = "altmin")]
     pub solver: CompletionSolver,
@@ -110,6 +115,25 @@ pub struct CompleteArgs {
     pub quiet: bool,
 }
 
+/// The ridge λ, given or chosen on held-out entries.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reg {
+    /// This λ.
+    Value(f64),
+    /// Chosen by `solvent_solvers::completion::choose_reg`.
+    Auto,
+}
+
+fn parse_reg(s: &str) -> Result<Reg, String> {
+    if s == "auto" {
+        return Ok(Reg::Auto);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Reg::Value(v)),
+        _ => Err(format!("`{s}` is neither a number ≥ 0 nor `auto`")),
+    }
+}
+
 fn header(h: Header) -> Option<bool> {
     match h {
         Header::Auto => None,
@@ -156,6 +180,7 @@ struct Body<'a> {
     bytes_per_entry: f64,
     rank: usize,
     reg: f64,
+    reg_choice: Option<&'a RegChoice>,
     solver: &'static str,
     test_entries: usize,
     unseen_test_entries: usize,
@@ -226,9 +251,12 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             sketch_above: solvent_solvers::completion::solver::SKETCH_ABOVE_K2 * k * k,
         },
     };
-    let cfg = CompletionConfig {
+    let mut cfg = CompletionConfig {
         rank: k,
-        reg: args.reg,
+        reg: match args.reg {
+            Reg::Value(v) => v,
+            Reg::Auto => 0.0,
+        },
         solver,
         mu: 1.0,
         seed: args.seed,
@@ -239,6 +267,30 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     let options = super::run_options(args.tol.max(f64::MIN_POSITIVE), args.sweeps, args.time_limit)?
         .trace(TraceSchedule::Every(1));
     let quiet = args.quiet;
+    let reg_choice = match args.reg {
+        Reg::Value(_) => None,
+        Reg::Auto => {
+            let c = choose_reg(
+                &model.train,
+                &cfg,
+                &options,
+                &REG_GRID,
+                0.1,
+                args.center,
+                args.seed,
+            )?;
+            cfg.reg = c.reg;
+            if !quiet {
+                let tried: Vec<String> = c.scores.iter().map(|(r, e)| format!("{r}: {e:.4}")).collect();
+                crate::outln!(
+                    "--reg auto: λ = {} (held-out RMSE by λ: {})",
+                    c.reg,
+                    tried.join(", ")
+                );
+            }
+            Some(c)
+        }
+    };
     let unseen = model.unseen_test.len();
     let test_entries = model.problem.test.len() + unseen;
     if !quiet {
@@ -313,7 +365,8 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
                 observed: omega.len(),
                 bytes_per_entry: omega.bytes_per_entry(),
                 rank: k,
-                reg: args.reg,
+                reg: cfg.reg,
+                reg_choice: reg_choice.as_ref(),
                 solver: match args.solver {
                     CompletionSolver::Altmin => "altmin",
                     CompletionSolver::Als => "als",

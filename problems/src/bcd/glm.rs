@@ -129,7 +129,7 @@ impl Glm {
             )));
         }
         check_lambda("λ₂", l2)?;
-        if let Penalty::L1(l) = penalty {
+        if let Penalty::L1(l) | Penalty::NonNegativeL1(l) = penalty {
             check_lambda("λ", l)?;
         }
         let values = distinct(&labels);
@@ -243,7 +243,7 @@ impl Glm {
     }
     /// The same model with another penalty (regularisation paths).
     pub fn with_penalty(mut self, penalty: Penalty) -> Result<Self> {
-        if let Penalty::L1(l) = penalty {
+        if let Penalty::L1(l) | Penalty::NonNegativeL1(l) = penalty {
             check_lambda("λ", l)?;
         }
         self.penalty = penalty;

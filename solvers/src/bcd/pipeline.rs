@@ -132,13 +132,18 @@ impl Bcd {
 pub struct GlmSpec {
     /// The problem (not label propagation).
     pub kind: ProblemKind,
-    /// Regularisation weight: L1 weight for lasso/l1-logistic, L2 weight for
-    /// ls/logistic/softmax (default 0 for ls and nnls, 1/n for logistic and softmax).
+    /// Regularisation weight: L1 weight for lasso, l1-logistic and nnls (which is then
+    /// non-negative least squares with an L1 penalty, as in the BCD paper; none by
+    /// default), L2 weight for ls/logistic/softmax (default 0 for ls, 1/n for logistic
+    /// and softmax).
     pub lambda: Option<f64>,
-    /// L1 weight as a fraction of λ_max = ‖∇f(0)‖∞ (L1 kinds; default 0.1).
+    /// L1 weight as a fraction of λ_max = ‖∇f(0)‖∞ (the L1 kinds, default 0.1; nnls).
     pub lambda_ratio: Option<f64>,
     /// Fit an unpenalised intercept (one per class for softmax).
     pub intercept: bool,
+    /// A ridge weight added to the L1 problems and nnls (the elastic net
+    /// `(λ₂/2)‖w‖² + λ‖w‖₁`); the others take their L2 weight as `lambda`.
+    pub l2: Option<f64>,
 }
 
 impl GlmSpec {
@@ -149,6 +154,7 @@ impl GlmSpec {
             lambda: None,
             lambda_ratio: None,
             intercept: false,
+            l2: None,
         }
     }
 }
@@ -178,34 +184,43 @@ pub fn build_glm(x: CsrMatrix, y: Vec<f64>, spec: &GlmSpec) -> Result<BuiltGlm> 
             }
         }
     }
-    if spec.lambda_ratio.is_some() && !spec.kind.is_l1() {
+    if spec.lambda_ratio.is_some() && !spec.kind.is_l1() && spec.kind != ProblemKind::Nnls {
         return Err(SolverError::setting(
             "lambda_ratio",
             spec.lambda_ratio.unwrap_or_default(),
-            "applies to the L1 problems (lasso, l1-logistic)",
+            "applies to the L1 problems (lasso, l1-logistic) and nnls",
         ));
     }
+    if let Some(v) = spec.l2 {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(SolverError::setting("l2", v, "must be a finite number ≥ 0"));
+        }
+    }
     let n = x.nrows() as f64;
+    let nnls = spec.kind == ProblemKind::Nnls;
+    // the L1 weight of the L1 kinds and of nnls (0: none); the smooth ridge of the others
     let smooth_l2 = match spec.kind {
-        _ if spec.kind.is_l1() => 0.0,
+        _ if spec.kind.is_l1() || nnls => spec.l2.unwrap_or(0.0),
         ProblemKind::Logistic | ProblemKind::Softmax => spec.lambda.unwrap_or(1.0 / n),
         _ => spec.lambda.unwrap_or(0.0),
     };
-    let pen0 = if spec.kind == ProblemKind::Nnls {
-        Penalty::NonNegative
-    } else {
-        Penalty::None
-    };
+    let pen0 = if nnls { Penalty::NonNegative } else { Penalty::None };
     let glm = if spec.intercept {
         Glm::with_intercept(x, y, loss, smooth_l2, pen0)?
     } else {
         Glm::new(x, y, loss, smooth_l2, pen0)?
     };
-    if spec.kind.is_l1() {
+    let l1_given = spec.lambda.is_some() || spec.lambda_ratio.is_some();
+    if spec.kind.is_l1() || (nnls && l1_given) {
         let lmax = glm.lambda_max();
         let lam = spec.lambda.unwrap_or(spec.lambda_ratio.unwrap_or(0.1) * lmax);
+        let penalty = if nnls {
+            Penalty::NonNegativeL1(lam)
+        } else {
+            Penalty::L1(lam)
+        };
         Ok(BuiltGlm {
-            glm: glm.with_penalty(Penalty::L1(lam))?,
+            glm: glm.with_penalty(penalty)?,
             lambda: lam,
             lambda_max: Some(lmax),
         })

@@ -276,7 +276,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
         self.validate(p)?;
         let n = p.dim();
         let mut x = self.start.clone().unwrap_or_else(|| vec![0.0; n]);
-        if p.penalty() == Penalty::NonNegative {
+        if matches!(p.penalty(), Penalty::NonNegative | Penalty::NonNegativeL1(_)) {
             x[..p.unpenalized_from()].iter_mut().for_each(|v| *v = v.max(0.0));
         }
         let cache = p.new_cache(&x);

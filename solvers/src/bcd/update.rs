@@ -300,6 +300,8 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
         .zip(&pens)
         .map(|((&i, &gi), q)| match q {
             Penalty::L1(l) => gi + l * s.x[i].signum(),
+            // free coordinates are positive: the penalty's slope is λ
+            Penalty::NonNegativeL1(l) => gi + l,
             _ => gi,
         })
         .collect();
@@ -324,7 +326,7 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
                 let v = t * d[a];
                 let (x, y) = (xb[a], xb[a] + v);
                 let crosses = match pens[a] {
-                    Penalty::NonNegative => y < 0.0,
+                    Penalty::NonNegative | Penalty::NonNegativeL1(_) => y < 0.0,
                     Penalty::L1(_) => (x > 0.0 && y < 0.0) || (x < 0.0 && y > 0.0),
                     Penalty::None => false,
                 };

@@ -21,7 +21,7 @@ pub mod solver;
 pub mod spectral;
 
 pub use omega::Omega;
-pub use ratings_model::{Prediction, RatingsProblem};
+pub use ratings_model::{choose_reg, Prediction, RatingsProblem, RegChoice, REG_GRID};
 pub use regression::RowSolver;
 pub use solver::{Completion, CompletionConfig, CompletionProblem, CompletionState, Factors};
 

@@ -157,3 +157,47 @@ impl RatingsProblem {
         run_observed(&self.problem, &mut Completion::new(*config), options, observers)
     }
 }
+
+/// The ridge λ grid [`choose_reg`] searches (ALS-WR scaling: each row's λ is multiplied by
+/// its number of observations).
+pub const REG_GRID: [f64; 7] = [0.02, 0.05, 0.08, 0.12, 0.18, 0.25, 0.35];
+
+/// The outcome of choosing λ on held-out training entries.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RegChoice {
+    /// The λ with the smallest held-out RMSE.
+    pub reg: f64,
+    /// Every `(λ, held-out RMSE)` tried.
+    pub scores: Vec<(f64, f64)>,
+}
+
+/// Picks the ridge λ from `grid` by fitting on all but a `holdout` fraction of `train`'s
+/// entries (drawn with `seed`) and scoring the held-out ones (with the training-mean
+/// fallback for ids the fitting part lacks); the caller then fits on all of `train`.
+pub fn choose_reg(
+    train: &Ratings,
+    config: &CompletionConfig,
+    options: &Options,
+    grid: &[f64],
+    holdout: f64,
+    center: bool,
+    seed: u64,
+) -> Result<RegChoice> {
+    let (fit_part, held) = train.split(holdout, seed ^ 0x5e1e_c7ed)?;
+    let model = RatingsProblem::new(fit_part, Some(&held), center);
+    let mut scores = Vec::with_capacity(grid.len());
+    for &reg in grid {
+        let cfg = CompletionConfig { reg, ..*config };
+        let out = model.fit(&cfg, options, &mut [])?;
+        let rmse = model
+            .test_rmse_with_fallback(&out.state.factors)
+            .unwrap_or(f64::INFINITY);
+        scores.push((reg, rmse));
+    }
+    let reg = scores
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|&(r, _)| r)
+        .unwrap_or(config.reg);
+    Ok(RegChoice { reg, scores })
+}

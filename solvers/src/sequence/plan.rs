@@ -311,6 +311,7 @@ pub fn resolve_plan(
                 m => SeqMethod::Krylov { method: m },
             };
             p.precond = precond.unwrap_or_else(|| policy::baseline_precond(first));
+            note_default_precond(&mut p, precond.is_none());
             p
         }
         Strategy::Skr => {
@@ -332,6 +333,7 @@ pub fn resolve_plan(
             p.order = sorted;
             p.precond = precond.unwrap_or_else(|| policy::baseline_precond(first));
             p.refresh_every = config.refresh_every.unwrap_or(1);
+            note_default_precond(&mut p, precond.is_none());
             p
         }
         Strategy::Auto => {
@@ -418,6 +420,16 @@ fn gpu_plan(
         ctx,
     });
     plan
+}
+
+/// Says in the plan's reason which preconditioner a published strategy took by default.
+fn note_default_precond(p: &mut SequencePlan, defaulted: bool) {
+    if defaulted {
+        p.reason.push_str(match p.precond {
+            PrecondKind::None => "; no preconditioner (SPD-like and diagonally dominant)",
+            _ => "; ILU(0) (not SPD-like and diagonally dominant: unpreconditioned restarted methods stall)",
+        });
+    }
 }
 
 /// Whether the GPU back end can run a sequence with these settings: it solves systems
