@@ -401,9 +401,7 @@ fn thirty_features(dir: &std::path::Path) -> std::path::PathBuf {
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
     for _ in 0..200 {
-        let x: Vec<f64> = (0..30)
-            .map(|j| (u() - 0.5) * 10f64.powi((j % 4) as i32))
-            .collect();
+        let x: Vec<f64> = (0..30).map(|j: i32| (u() - 0.5) * 10f64.powi(j % 4)).collect();
         let score = x[0] + 0.3 * x[5] / 10.0 - 0.2 * x[10] / 100.0 + 0.5 * (u() - 0.5);
         let y = if score > 0.0 { 1 } else { -1 };
         text += &format!("{y}");
@@ -463,10 +461,10 @@ fn nonnegative_kkt(x: &CsrMatrix, y: &[f64], w: &[f64], lambda: f64, l2: f64) ->
     x.mul_vec(w, &mut r);
     r.iter_mut().zip(y).for_each(|(r, y)| *r -= y);
     let mut g = vec![0.0; x.ncols()];
-    for i in 0..x.nrows() {
+    for (i, ri) in r.iter().enumerate() {
         let (cols, vals) = x.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
-            g[j as usize] += v * r[i] / n;
+            g[j as usize] += v * ri / n;
         }
     }
     g.iter()
@@ -512,7 +510,7 @@ fn nonnegative_least_squares_takes_an_l1_penalty_and_a_ridge() {
         let kkt = nonnegative_kkt(&x, &y, w, lambda, l2.unwrap_or(0.0));
         assert!(kkt < 1e-7, "λ {lambda}, λ₂ {l2:?}: KKT residual {kkt:e}");
         if lambda > 0.0 {
-            assert!(w.iter().any(|&v| v == 0.0), "the L1 penalty zeroes some weights");
+            assert!(w.contains(&0.0), "the L1 penalty zeroes some weights");
         }
     }
     // and the CLI says it
