@@ -148,3 +148,92 @@ fn bilevel_rejects_bad_input_clearly() {
     let e = err(&["bilevel", "--problem", "toy", "--solver", "penalty-stoch"]);
     assert!(e.contains("minibatch"), "{e}");
 }
+
+#[test]
+fn the_single_loop_reaches_the_closed_form_at_default_settings() {
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("r.json");
+    for (dims, seed) in [
+        (["10", "10"], "0"),
+        (["10", "10"], "1"),
+        (["10", "10"], "2"),
+        (["5", "8"], "3"),
+        (["20", "30"], "0"),
+    ] {
+        let o = solvent(&[
+            "bilevel",
+            "--problem",
+            "quadratic",
+            "--solver",
+            "penalty-single-loop",
+            "--dim-x",
+            dims[0],
+            "--dim-y",
+            dims[1],
+            "--seed",
+            seed,
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{dims:?} seed {seed}: {}", stderr(&o));
+        let r = read(&json);
+        let err = r["details"]["closed_form_relative_error"].as_f64().unwrap();
+        assert!(err < 1e-4, "{dims:?} seed {seed}: relative error {err:e}");
+    }
+}
+
+#[test]
+fn the_single_loop_ends_at_a_local_minimum_of_the_toy_problem() {
+    use solvent::problems::bilevel::ToyBilevel;
+    use solvent::solvers::bilevel::{BilevelSolver, Method};
+    use solvent::solvers::{run, Options};
+    let minima = [0.3824, 1.2151, 2.8296];
+    for x0 in [0.05, 0.4, 0.9, 1.5, 2.2, 2.95] {
+        let mut s = BilevelSolver::new(Method::PenaltySingleLoop);
+        s.start = Some((vec![x0], vec![-x0]));
+        let out = run(
+            &ToyBilevel::default(),
+            &mut s,
+            &Options::default().tol(1e-6).max_iters(500_000),
+        )
+        .unwrap();
+        assert!(
+            out.report.status.is_converged(),
+            "x0 {x0}: {:?}",
+            out.report.status
+        );
+        let x = out.state.x[0];
+        assert!(
+            minima.iter().any(|m| (x - m).abs() < 1e-2),
+            "x0 {x0}: ended at {x}"
+        );
+        assert!(
+            (out.state.z[0] + x).abs() < 1e-3,
+            "x0 {x0}: y = {} is not −x",
+            out.state.z[0]
+        );
+    }
+}
+
+#[test]
+fn a_diverging_single_loop_stops_with_a_breakdown() {
+    // a fixed outer step far too long for the inner variables to follow
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("r.json");
+    let o = solvent(&[
+        "bilevel",
+        "--solver",
+        "penalty-single-loop",
+        "--step",
+        "1",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("diverging"), "{}", stderr(&o));
+    let r = read(&json);
+    assert_eq!(r["report"]["status"]["kind"], "breakdown");
+    assert!(r["report"]["metrics"]["value"].as_f64().unwrap() < 1e12);
+}

@@ -67,7 +67,9 @@ pub struct BilevelArgs {
     #[arg(long)]
     pub y_box: Option<String>,
     /// The solver: penalty (deterministic double loop), penalty-stoch (minibatches),
-    /// penalty-single-loop (one inner step, momentum on the hypergradient), f2sa (penalty
+    /// penalty-single-loop (one gradient step on each lower variable per outer step, in the
+    /// tilted variables that keep it stable at small σ, momentum on the hypergradient;
+    /// full batch or minibatches), f2sa (penalty
     /// weight increasing), aid (approximate implicit differentiation: CG on the lower
     /// Hessian).
     #[arg(long, value_parser = named::<Method>(), default_value = "penalty")]
@@ -105,9 +107,10 @@ pub struct BilevelArgs {
     /// Fixed outer step (default: adaptive, 1/L from secant estimates).
     #[arg(long)]
     pub step: Option<f64>,
-    /// Most outer iterations.
-    #[arg(long, default_value_t = 1000)]
-    pub max_iters: usize,
+    /// Most outer iterations (default 1000; 500,000 for penalty-single-loop, whose outer
+    /// steps are single gradient steps).
+    #[arg(long)]
+    pub max_iters: Option<usize>,
     /// Tolerance on the projected hypergradient norm.
     #[arg(long, default_value_t = 1e-6)]
     pub tol: f64,
@@ -194,7 +197,12 @@ fn solve<P: Bilevel>(p: &P, args: &BilevelArgs) -> Result<(BilevelState, Report)
     s.inner_steps = args.inner_steps;
     s.step = args.step;
     s.seed = args.seed;
-    let options = run_options(args.tol, args.max_iters, args.time_limit)?;
+    let default_iters = if method == Method::PenaltySingleLoop {
+        500_000
+    } else {
+        1000
+    };
+    let options = run_options(args.tol, args.max_iters.unwrap_or(default_iters), args.time_limit)?;
     let out = run_with_progress(p, &mut s, &options, args.quiet)?;
     Ok((out.state, out.report))
 }

@@ -86,7 +86,14 @@ fn aid_f2sa_and_the_stochastic_methods_head_for_the_same_answer() {
     for m in [Method::PenaltyStochastic, Method::PenaltySingleLoop] {
         let mut s = BilevelSolver::new(m).sigma(1e-2);
         s.batch = 16;
-        let out = solve(&p, s, 1e-12, 4000);
+        // the single loop's outer steps are single gradient steps, scaled by the lower
+        // problem's μ/L so the lower variables keep up: it needs more of them
+        let iters = if m == Method::PenaltySingleLoop {
+            40_000
+        } else {
+            4000
+        };
+        let out = solve(&p, s, 1e-12, iters);
         let e = rel(&out.state.x, &xs);
         assert!(
             e < 0.05,
@@ -95,7 +102,7 @@ fn aid_f2sa_and_the_stochastic_methods_head_for_the_same_answer() {
             out.report.iterations
         );
         assert!(
-            out.state.calls.grad_g < 3000.0 * 2.0 * 11.0,
+            out.state.calls.grad_g < iters as f64 * 2.0 * 11.0,
             "minibatch calls are fractional"
         );
     }
