@@ -434,3 +434,40 @@ fn hdf5_output_has_the_pdebench_layout_and_solves_the_systems() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn the_published_preset_runs_the_papers_operator_and_reports_the_ratio() {
+    let d = tempfile::tempdir().unwrap();
+    let (out, json) = (d.path().join("p.npz"), d.path().join("p.json"));
+    let o = solvent(&[
+        "datagen",
+        "darcy",
+        "--preset",
+        "published",
+        "--grid",
+        "24",
+        "--count",
+        "12",
+        "--strategy",
+        "skr",
+        "--baseline",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(r["metadata"]["darcy_operator"]
+        .as_str()
+        .unwrap()
+        .contains("L diag(a)"));
+    assert_eq!(r["metadata"]["grf"]["alpha"], 2.5);
+    assert_eq!(r["metadata"]["grf"]["tau"], 7.0);
+    // the paper's Darcy runs: no preconditioner, GCRO-DR refreshed every cycle
+    assert_eq!(r["sequence"]["plan"]["precond"], "none");
+    assert_eq!(r["sequence"]["plan"]["refresh_every"], 1);
+    let ratio = r["speedup"]["iterations"].as_f64().unwrap();
+    assert!(ratio > 1.5, "skr needs fewer iterations than GMRES(40): {ratio}");
+}

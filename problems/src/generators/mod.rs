@@ -12,7 +12,7 @@ mod grf;
 mod grid2d;
 
 pub use builtin::BuiltinMatrix;
-pub use family::{FamilyConfig, PdeFamily, PdeSample, PdeSampler};
+pub use family::{DarcyOperator, FamilyConfig, PdeFamily, PdeSample, PdeSampler};
 pub use grf::{GaussianRandomField, GrfParams};
 pub use grid2d::{
     convection_diffusion2d, convection_diffusion2d_field, darcy2d, diffusion2d, poisson2d,
