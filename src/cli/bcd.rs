@@ -5,9 +5,8 @@ use super::{check_output_path, named, run_options, run_with_progress, write_json
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::json;
-use solvent_linalg::io::dense_csv::{self, LabelColumn};
-use solvent_linalg::io::{npy, svmlight};
-use solvent_linalg::CsrMatrix;
+use solvent_linalg::io::dense_csv::LabelColumn;
+use solvent_linalg::io::{npy, read_design, svmlight};
 use solvent_problems::bcd::{
     CoordinateProblem, Graph, LabelPropagation, Loss, SyntheticConfig, SyntheticKind,
 };
@@ -15,7 +14,7 @@ use solvent_solvers::bcd::{
     build_glm, Bcd, BcdChoices, BcdState, GlmSpec, Partition, Phase, ProblemKind, Rule, Update,
 };
 use solvent_solvers::{Envelope, Outcome, Report, TraceSchedule};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Built-in data.
@@ -64,8 +63,8 @@ pub struct BcdArgs {
     #[arg(long)]
     pub intercept: bool,
     /// Label column of a dense table.
-    #[arg(long, value_enum, default_value = "last")]
-    pub label_column: LabelColumnArg,
+    #[arg(long, value_parser = named::<LabelColumn>(), default_value = "last")]
+    pub label_column: LabelColumn,
     /// Whether a dense table's first line is a header: auto (a header when none of its
     /// fields is a number; a first line mixing numbers and text is an error), yes, no.
     #[arg(long, value_enum, default_value = "auto")]
@@ -170,42 +169,6 @@ pub enum HeaderArg {
     Yes,
     /// No header.
     No,
-}
-
-/// Label column of a dense table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LabelColumnArg {
-    /// First column.
-    First,
-    /// Last column.
-    Last,
-}
-
-fn read_design(
-    path: &Path,
-    col: LabelColumnArg,
-    header: HeaderArg,
-) -> Result<(CsrMatrix, Vec<f64>), CliError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    Ok(match ext.as_str() {
-        "csv" | "tsv" => dense_csv::read_with(
-            path,
-            match col {
-                LabelColumnArg::First => LabelColumn::First,
-                LabelColumnArg::Last => LabelColumn::Last,
-            },
-            match header {
-                HeaderArg::Auto => None,
-                HeaderArg::Yes => Some(true),
-                HeaderArg::No => Some(false),
-            },
-        )?,
-        _ => svmlight::read(path, None)?,
-    })
 }
 
 /// The method the flags ask for on a problem of `dim` coordinates (defaults:
@@ -358,7 +321,15 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         (values, vec![n], state, report)
     } else {
         let (x, y) = match (&args.data, args.generate) {
-            (Some(path), _) => read_design(path, args.label_column, args.header)?,
+            (Some(path), _) => read_design(
+                path,
+                args.label_column,
+                match args.header {
+                    HeaderArg::Auto => None,
+                    HeaderArg::Yes => Some(true),
+                    HeaderArg::No => Some(false),
+                },
+            )?,
             (None, g) => {
                 let kind = match (g, args.problem) {
                     (Some(Generated::Ls), _) => SyntheticKind::LeastSquares,

@@ -17,6 +17,8 @@ pub enum LabelColumn {
     Last,
 }
 
+crate::named_enum!(LabelColumn, "label column" { First => "first", Last => "last" });
+
 fn fmt_err(path: &Path, line: usize, message: impl Into<String>) -> LinalgError {
     LinalgError::Format {
         path: path.to_path_buf(),

@@ -31,3 +31,22 @@ pub fn read_text(path: &std::path::Path) -> crate::Result<String> {
         None => text,
     })
 }
+
+/// A design matrix and its labels from a file, by extension: a dense table for `.csv` and
+/// `.tsv` ([`dense_csv::read_with`], the label in column `label`, `header` as there), an
+/// svmlight/LIBSVM file otherwise ([`svmlight::read`]).
+pub fn read_design(
+    path: &std::path::Path,
+    label: dense_csv::LabelColumn,
+    header: Option<bool>,
+) -> crate::Result<(crate::CsrMatrix, Vec<f64>)> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "tsv" => dense_csv::read_with(path, label, header),
+        _ => svmlight::read(path, None),
+    }
+}
