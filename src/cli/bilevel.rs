@@ -436,21 +436,10 @@ pub fn run(args: &BilevelArgs) -> Result<ExitCode, CliError> {
             crate::outln!("{k}: {v}");
         }
     }
-    if converged {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        // the reason goes to standard error even under --quiet
-        crate::errln!(
-            "error: {}: {}{}",
-            report.solver,
-            report.status.describe(report.metrics.value),
-            match (&args.out, write_out) {
-                (Some(p), true) => format!(" (--keep-unconverged: the last iterate is in {})", p.display()),
-                (Some(_), false) =>
-                    " (no solution written; --keep-unconverged writes the last iterate)".to_string(),
-                _ => String::new(),
-            }
-        );
-        Ok(ExitCode::from(2))
-    }
+    Ok(super::converged_exit(
+        &report,
+        converged,
+        args.out.as_deref(),
+        write_out,
+    ))
 }

@@ -201,3 +201,29 @@ pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Resul
     })?;
     Ok(())
 }
+
+/// The exit status of a run that may stop unconverged: success, or exit 2 with the
+/// reason on standard error (even under `--quiet`) and what became of `--out`
+/// (`written`: whether `--keep-unconverged` wrote the last iterate there).
+pub fn converged_exit(
+    report: &solvent_solvers::Report,
+    converged: bool,
+    out: Option<&Path>,
+    written: bool,
+) -> ExitCode {
+    if converged {
+        return ExitCode::SUCCESS;
+    }
+    crate::errln!(
+        "error: {}: {}{}",
+        report.solver,
+        report.status.describe(report.metrics.value),
+        match (out, written) {
+            (Some(p), true) => format!(" (--keep-unconverged: the last iterate is in {})", p.display()),
+            (Some(_), false) =>
+                " (no solution written; --keep-unconverged writes the last iterate)".to_string(),
+            _ => String::new(),
+        }
+    );
+    ExitCode::from(2)
+}
