@@ -24,3 +24,26 @@ export SOLVENT_REQUIRE_GPU=1
 # lavapipe asks for a runtime dir it does not need; give it one to keep the log quiet
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --workspace --all-features "$@"
+
+# The Python package: built from the same crates into a virtual environment under
+# target/ (the dev profile, which the test profile inherits: it reuses what cargo test compiled), then its
+# pytest suite, which compares with SciPy, scikit-learn and the CLI built above.
+py="${PYTHON:-python3}"
+venv=target/python-venv
+if [ ! -x "$venv/bin/python" ]; then
+    if ! "$py" -m venv "$venv" >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+            rm -rf "$venv"
+            "$py" -m venv "$venv"
+        else
+            echo "error: the Python tests need a venv ($py -m venv failed; apt-get install python3-venv)" >&2
+            exit 1
+        fi
+    fi
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q "maturin>=1.7,<2" numpy scipy scikit-learn pytest
+VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -m python/Cargo.toml
+SOLVENT_BIN="$PWD/target/debug/solvent" "$venv/bin/python" -m pytest -q python/tests

@@ -471,3 +471,52 @@ fn the_published_preset_runs_the_papers_operator_and_reports_the_ratio() {
     let ratio = r["speedup"]["iterations"].as_f64().unwrap();
     assert!(ratio > 1.5, "skr needs fewer iterations than GMRES(40): {ratio}");
 }
+
+#[test]
+fn pieces_of_the_sorted_sequence_put_together_equal_the_run_with_as_many_chains() {
+    use solvent::solvers::datagen::{generate, DatagenConfig};
+    use solvent::solvers::sequence::{NoProgress, SequenceConfig, Strategy};
+    let base = |shard, chains| DatagenConfig {
+        seed: 4,
+        shard,
+        sequence: SequenceConfig {
+            strategy: Strategy::Skr,
+            chains,
+            ..SequenceConfig::default()
+        },
+        ..DatagenConfig::new(PdeFamily::Darcy, 16, 10)
+    };
+    let pieces = 3;
+    let whole = generate(&base(None, pieces), &mut NoProgress).unwrap();
+    let n = 16 * 16;
+    let mut seen = [false; 10];
+    let mut position = 0;
+    for piece in 0..pieces {
+        let part = generate(&base(Some((piece, pieces)), 1), &mut NoProgress).unwrap();
+        let index = part.dataset.index.clone().expect("a piece records its samples");
+        // the piece is a contiguous piece of the whole run's solve order
+        let mut expected: Vec<i64> = whole.report.order[position..position + index.len()]
+            .iter()
+            .map(|&i| i as i64)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(index, expected);
+        position += index.len();
+        for (j, &i) in index.iter().enumerate() {
+            let i = i as usize;
+            seen[i] = true;
+            assert_eq!(
+                part.dataset.sol[j * n..(j + 1) * n],
+                whole.dataset.sol[i * n..(i + 1) * n]
+            );
+            assert_eq!(
+                part.dataset.coeff[j * n..(j + 1) * n],
+                whole.dataset.coeff[i * n..(i + 1) * n]
+            );
+            assert_eq!(part.dataset.iters[j], whole.dataset.iters[i]);
+        }
+    }
+    assert!(seen.iter().all(|&s| s));
+    // a piece out of range is a setting error, not a panic
+    assert!(generate(&base(Some((3, 3)), 1), &mut NoProgress).is_err());
+}

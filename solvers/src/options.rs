@@ -80,6 +80,13 @@ impl Options {
         self.interrupt = Some(flag);
         self
     }
+    /// Whether the interrupt flag ([`Options::interrupt`]) is set: loops over many runs
+    /// (a sequence's systems) stop starting new ones.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    }
     /// The tolerance.
     pub fn get_tol(&self) -> f64 {
         self.tol

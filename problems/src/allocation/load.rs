@@ -92,6 +92,18 @@ pub fn read_json(path: impl AsRef<Path>) -> Result<OptionTable> {
     from_raw(raw).map_err(|e| format_err(path, None, e.to_string()))
 }
 
+/// Parses a JSON table held in a string (schema in the module docs): what a front end
+/// with the table in memory (the Python package) hands over. Errors name `what`.
+pub fn parse_json(text: &str, what: &str) -> Result<OptionTable> {
+    let raw: RawTable = serde_json::from_str(text).map_err(|e| {
+        ProblemError::Invalid(format!(
+            "{what}: not a valid options table (line {}): {e}",
+            e.line()
+        ))
+    })?;
+    from_raw(raw).map_err(|e| ProblemError::Invalid(format!("{what}: {e}")))
+}
+
 fn from_raw(raw: RawTable) -> Result<OptionTable> {
     // Resources: params first, then the others in order of first appearance.
     let mut resources = vec![PARAMS.to_string()];

@@ -8,7 +8,7 @@ pub mod model;
 pub mod synthetic;
 pub mod table;
 
-pub use load::{read_csv, read_json, read_table, write_json};
+pub use load::{parse_json, read_csv, read_json, read_table, write_json};
 pub use model::{glob_match, CurveSpec, Model, ModelCurves};
 pub use synthetic::{synthetic_table, SyntheticTable};
 pub use table::{Layer, LayerOption, OptionTable, PARAMS};

@@ -546,8 +546,13 @@ impl CoordinateProblem for Glm {
             }
             s += self.row_loss(i, &zi) - self.row_loss(i, z);
         }
-        let reg: f64 = block.iter().zip(d).map(|(&k, &dk)| dk * (w[k] + 0.5 * dk)).sum();
-        s / self.x.nrows() as f64 + self.l2 * reg
+        // the ridge of the objective, which leaves the intercept unpenalised (l2_at)
+        let reg: f64 = block
+            .iter()
+            .zip(d)
+            .map(|(&k, &dk)| self.l2_at(k) * dk * (w[k] + 0.5 * dk))
+            .sum();
+        s / self.x.nrows() as f64 + reg
     }
 
     fn block_hessian_bound(&self, block: &[usize]) -> Mat<f64> {

@@ -151,3 +151,42 @@ fn penalty_delta_is_the_difference_of_values() {
         }
     }
 }
+
+#[test]
+fn block_delta_is_the_change_of_the_smooth_value_with_an_intercept_and_a_ridge() {
+    // every loss, with an unpenalised intercept and a ridge on the features: the
+    // predicted change of a block step must be the smooth value's change exactly (a
+    // ridge charged to the intercept here made Newton's line search stall)
+    let x = CsrMatrix::from_triplets(
+        6,
+        3,
+        &[
+            (0, 0, 1.0),
+            (1, 1, 2.0),
+            (2, 2, -1.0),
+            (3, 0, 0.5),
+            (4, 1, -1.5),
+            (5, 2, 1.0),
+            (5, 0, 0.3),
+        ],
+    )
+    .unwrap();
+    for (loss, y) in [
+        (Loss::Squared, vec![1.0, -2.0, 0.5, 3.0, 0.0, 1.0]),
+        (Loss::Logistic, vec![1.0, -1.0, 1.0, -1.0, 1.0, 1.0]),
+        (Loss::Softmax, vec![0.0, 1.0, 2.0, 1.0, 0.0, 2.0]),
+    ] {
+        let glm = Glm::with_intercept(x.clone(), y, loss, 0.3, Penalty::None).unwrap();
+        let w: Vec<f64> = (0..glm.dim()).map(|i| 0.1 * i as f64 - 0.2).collect();
+        let all: Vec<usize> = (0..glm.dim()).collect();
+        let d: Vec<f64> = (0..glm.dim()).map(|i| 0.05 * (i as f64 + 1.0)).collect();
+        let cache = glm.new_cache(&w);
+        let predicted = glm.block_delta(&w, &cache, &all, &d);
+        let moved: Vec<f64> = w.iter().zip(&d).map(|(a, b)| a + b).collect();
+        let actual = glm.smooth_value(&moved, &glm.new_cache(&moved)) - glm.smooth_value(&w, &cache);
+        assert!(
+            (predicted - actual).abs() <= 1e-12 * actual.abs().max(1.0),
+            "{loss:?}: predicted {predicted}, actual {actual}"
+        );
+    }
+}

@@ -99,6 +99,10 @@ pub struct Dataset {
     pub scalar: Option<(String, Vec<f64>)>,
     /// Generation metadata.
     pub metadata: serde_json::Value,
+    /// For a piece of a data set ([`super::DatagenConfig::shard`]): the sample number of
+    /// each entry in the whole data set (increasing); `None` for a whole data set, whose
+    /// entry `i` is sample `i`. Written as `index` when present.
+    pub index: Option<Vec<i64>>,
 }
 
 impl Dataset {
@@ -115,6 +119,7 @@ impl Dataset {
             solve_s: vec![0.0; count],
             scalar: None,
             metadata: serde_json::Value::Null,
+            index: None,
         }
     }
 
@@ -156,6 +161,9 @@ impl Dataset {
         w.add("y", &[n], &xy)?;
         if let Some((name, v)) = &self.scalar {
             w.add(name, &[k], v)?;
+        }
+        if let Some(index) = &self.index {
+            w.add("index", &[k], index)?;
         }
         w.add_str("metadata", &self.metadata.to_string())?;
         w.write(path)?;

@@ -63,6 +63,11 @@ fn write_all(d: &Dataset, path: &Path, precision: Precision) -> h5::Result<()> {
             .with_data(ArrayView::from(&v[..]))
             .create(name.as_str())?;
     }
+    if let Some(index) = &d.index {
+        f.new_dataset_builder()
+            .with_data(ArrayView::from(&index[..]))
+            .create("index")?;
+    }
     let m = &d.metadata;
     str_attr(&f, "family", m["family"].as_str().unwrap_or(""))?;
     str_attr(&f, "metadata", &m.to_string())?;

@@ -24,8 +24,8 @@ pub use dataset::{check_output, Dataset, Format, Precision};
 use crate::krylov::Method;
 use crate::policy::Device;
 use crate::sequence::{
-    plan_sequence, solve_with_progress, SamplerSource, SequenceConfig, SequenceProgress, SequenceReport,
-    Strategy,
+    plan_sequence, solve_sequence_piece, solve_with_progress, SamplerSource, SequenceConfig,
+    SequenceProgress, SequenceReport, Strategy, SystemRecord,
 };
 use crate::{Options, Result, SolverError};
 use serde::Serialize;
@@ -58,6 +58,14 @@ pub struct DatagenConfig {
     /// `L·diag(a)`, fields with α = 2.5 and τ = 7, Helmholtz k ~ U(0, 1)) instead of
     /// Solvent's.
     pub published: bool,
+    /// `Some((i, R))`: generate only piece `i` of the `R` contiguous pieces of the
+    /// globally sorted sequence — exactly the systems, solutions and records that chain
+    /// `i` of a one-process run with `R` chains (`sequence.chains = R`) produces — so
+    /// that R processes (a job array, Ray, Dask, MPI) can each make one piece and the
+    /// pieces put together ([`Dataset::index`] says where each sample goes) are that
+    /// run's data set. Every piece samples the parameters of all `count` samples (cheap)
+    /// to compute the order. CPU only; no baseline.
+    pub shard: Option<(usize, usize)>,
 }
 
 impl DatagenConfig {
@@ -75,6 +83,7 @@ impl DatagenConfig {
             baseline: false,
             precision: Precision::F32,
             published: false,
+            shard: None,
         }
     }
     /// Checks the settings.
@@ -90,6 +99,32 @@ impl DatagenConfig {
         }
         if self.max_iters == 0 {
             return Err(SolverError::setting("max_iters", 0, "must be at least 1"));
+        }
+        if let Some((i, r)) = self.shard {
+            if r == 0 || r > self.count {
+                return Err(SolverError::setting(
+                    "shard",
+                    format!("({i}, {r})"),
+                    format!(
+                        "the number of pieces must be between 1 and the count ({})",
+                        self.count
+                    ),
+                ));
+            }
+            if i >= r {
+                return Err(SolverError::setting(
+                    "shard",
+                    format!("({i}, {r})"),
+                    format!("the piece must be below the number of pieces ({r})"),
+                ));
+            }
+            if self.baseline {
+                return Err(SolverError::setting(
+                    "shard",
+                    format!("({i}, {r})"),
+                    "a piece has no baseline: run the baseline on the whole sequence",
+                ));
+            }
         }
         if self.sequence.restart < 2 {
             return Err(SolverError::setting(
@@ -146,6 +181,17 @@ impl Datagen {
 /// converge is recorded (its residual is in the data) and the run goes on; bad settings
 /// and unusable systems are errors.
 pub fn generate(config: &DatagenConfig, progress: &mut dyn SequenceProgress) -> Result<Datagen> {
+    generate_interruptible(config, progress, None)
+}
+
+/// [`generate`], stopped early when `interrupt` is set (a front end's Ctrl-C): the
+/// running solve stops at its next iteration and no further system starts; what was
+/// solved is returned, the rest with a NaN residual and zero fields (and no baseline).
+pub fn generate_interruptible(
+    config: &DatagenConfig,
+    progress: &mut dyn SequenceProgress,
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<Datagen> {
     config.validate()?;
     let wall = Instant::now();
     let (k, g) = (config.count, config.grid);
@@ -175,35 +221,80 @@ pub fn generate(config: &DatagenConfig, progress: &mut dyn SequenceProgress) -> 
         // the paper's Darcy runs (19.1x fewer iterations) used no preconditioner
         seq.precond = Some(solvent_linalg::precond::PrecondKind::None);
     }
-    if seq.device == Device::Auto && !config.family.is_spd() {
-        // the batched device path is measured on SPD families only
+    if seq.device == Device::Auto && (!config.family.is_spd() || config.shard.is_some()) {
+        // the batched device path is measured on SPD families only (and solves whole
+        // sequences, not pieces)
         seq.device = Device::Cpu;
     }
+    if let Some((_, r)) = config.shard {
+        // the plan of the one-process run with R chains
+        seq.chains = r;
+    }
     let plan = plan_sequence(&source, &seq)?;
-    let options = config.options();
-    let mut data = Dataset::new(k, g);
-    let report = solve_with_progress(
-        &source,
-        &plan,
-        &options,
-        seq.strategy.as_str(),
-        progress,
-        &mut |rec, x| {
-            let i = rec.index;
-            data.sol[i * n..(i + 1) * n].copy_from_slice(x);
-            data.iters[i] = rec.iterations as i64;
-            data.relres[i] = rec.relres;
-            data.solve_s[i] = rec.setup_s + rec.solve_s;
-            Ok(())
-        },
-    )?;
-    for i in 0..k {
-        data.coeff[i * n..(i + 1) * n].copy_from_slice(&sampler.coefficient_field(i));
+    let options = match interrupt {
+        Some(flag) => config.options().interrupt(flag),
+        None => config.options(),
+    };
+    // the samples of this data set (all, or the piece's), and where each sample goes
+    let mut slot: Vec<Option<usize>> = vec![None; k];
+    let mut solutions: Vec<(usize, Vec<f64>, SystemRecord)> = Vec::new();
+    let mut record = |rec: &SystemRecord, x: &[f64]| {
+        solutions.push((rec.index, x.to_vec(), rec.clone()));
+        Ok(())
+    };
+    let report = match config.shard {
+        Some((piece, pieces)) => {
+            progress.start(seq.strategy.as_str(), k.div_ceil(pieces));
+            let r = solve_sequence_piece(&source, &plan, &options, piece, pieces, &mut |rec, x| {
+                progress.system(rec);
+                record(rec, x)
+            });
+            progress.finish();
+            r?
+        }
+        None => solve_with_progress(
+            &source,
+            &plan,
+            &options,
+            seq.strategy.as_str(),
+            progress,
+            &mut record,
+        )?,
+    };
+    let mut samples: Vec<usize> = match config.shard {
+        Some(_) => solutions.iter().map(|s| s.0).collect(),
+        None => (0..k).collect(),
+    };
+    samples.sort_unstable();
+    for (j, &i) in samples.iter().enumerate() {
+        slot[i] = Some(j);
+    }
+    let mut data = Dataset::new(samples.len(), g);
+    for (i, x, rec) in solutions {
+        let Some(j) = slot[i] else { continue };
+        data.sol[j * n..(j + 1) * n].copy_from_slice(&x);
+        data.iters[j] = rec.iterations as i64;
+        data.relres[j] = rec.relres;
+        data.solve_s[j] = rec.setup_s + rec.solve_s;
+    }
+    let interrupted = options.is_interrupted();
+    for (j, &i) in samples.iter().enumerate() {
+        if interrupted && data.relres[j].is_nan() {
+            // not solved before the interruption: no fields (NaN residual), no waiting
+            continue;
+        }
+        data.coeff[j * n..(j + 1) * n].copy_from_slice(&sampler.coefficient_field(i));
     }
     if config.family == PdeFamily::Helmholtz {
-        data.scalar = Some(("k".into(), (0..k).map(|i| sampler.wave_number(i)).collect()));
+        data.scalar = Some((
+            "k".into(),
+            samples.iter().map(|&i| sampler.wave_number(i)).collect(),
+        ));
     }
-    let baseline = if config.baseline {
+    if config.shard.is_some() {
+        data.index = Some(samples.iter().map(|&i| i as i64).collect());
+    }
+    let baseline = if config.baseline && !interrupted {
         let bconf = SequenceConfig {
             strategy: Strategy::Independent,
             method: seq.method.filter(|m| *m != Method::Gcrodr),
@@ -229,6 +320,9 @@ pub fn generate(config: &DatagenConfig, progress: &mut dyn SequenceProgress) -> 
             format!("solvent {}", env!("CARGO_PKG_VERSION")).into(),
         );
         m.insert("count".into(), k.into());
+        if let Some((piece, pieces)) = config.shard {
+            m.insert("shard".into(), serde_json::json!([piece, pieces]));
+        }
         m.insert("tol".into(), config.tol.into());
         m.insert("strategy".into(), seq.strategy.as_str().into());
         m.insert(

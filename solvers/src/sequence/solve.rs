@@ -327,6 +327,57 @@ pub fn solve_sequence(
     options: &Options,
     on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
+    solve_sequence_in(source, plan, options, None, on_done)
+}
+
+/// Piece `piece` of `pieces`: orders the whole sequence as [`solve_sequence`] does, cuts
+/// the solve order into `pieces` contiguous pieces exactly as `plan.chains = pieces`
+/// would, and solves only piece `piece` (one chain, on this thread). Every piece of a
+/// sequence solved this way — in other processes, on other machines — gives the records
+/// and solutions the one-process run with `pieces` chains gives for those systems, so
+/// the pieces put together are that run's results. The report covers the piece's
+/// systems (its `order` is the whole solve order, its plan's `chains` is `pieces`).
+/// CPU only.
+pub fn solve_sequence_piece(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    piece: usize,
+    pieces: usize,
+    on_done: &mut OnDone<'_>,
+) -> Result<SequenceReport> {
+    let k = source.len();
+    if pieces == 0 || pieces > k.max(1) {
+        return Err(SolverError::setting(
+            "pieces",
+            pieces,
+            format!("must be between 1 and the number of systems ({k})"),
+        ));
+    }
+    if piece >= pieces {
+        return Err(SolverError::setting(
+            "piece",
+            piece,
+            format!("must be below the number of pieces ({pieces})"),
+        ));
+    }
+    if !matches!(plan.backend, super::plan::Backend::Cpu) {
+        return Err(SolverError::setting(
+            "device",
+            "gpu",
+            "a piece of a sequence is solved on the CPU (the GPU solves batches of the whole sequence)",
+        ));
+    }
+    solve_sequence_in(source, plan, options, Some((piece, pieces)), on_done)
+}
+
+fn solve_sequence_in(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    piece: Option<(usize, usize)>,
+    on_done: &mut OnDone<'_>,
+) -> Result<SequenceReport> {
     options.validate()?;
     #[cfg(feature = "gpu")]
     if let super::plan::Backend::Gpu(gpu) = &plan.backend {
@@ -345,8 +396,13 @@ pub fn solve_sequence(
         abort: AtomicBool::new(false),
         on_done: Mutex::new(on_done),
     };
-    let segments = chain_segments(&order, plan.chains);
-    let results = if segments.len() == 1 {
+    let segments = match piece {
+        Some((_, pieces)) => chain_segments(&order, pieces),
+        None => chain_segments(&order, plan.chains),
+    };
+    let results = if let Some((c, _)) = piece {
+        vec![solve_chain(source, plan, options, c, segments[c], &shared)]
+    } else if segments.len() == 1 {
         vec![solve_chain(source, plan, options, 0, segments[0], &shared)]
     } else {
         // every chain checks sizes against the first system in solve order, assembled
@@ -442,7 +498,8 @@ fn solve_chain(
     let mut carry = Carry::new(plan);
     let mut records = Vec::with_capacity(systems.len());
     for (p, &i) in systems.iter().enumerate() {
-        if shared.should_stop(chain) {
+        // an interrupted sequence solves no more systems (the one running stopped too)
+        if shared.should_stop(chain) || options.is_interrupted() {
             break;
         }
         let rec = solve_position(source, plan, options, &mut carry, i, first + p, shared);

@@ -1,0 +1,124 @@
+"""Conversions and checks shared by the public functions."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+
+class ConvergenceWarning(UserWarning):
+    """A run stopped before reaching its tolerance.
+
+    The result is still returned (its ``status`` says why the run stopped); this
+    warning makes sure a non-converged answer is never silent. Filter it with
+    ``warnings.simplefilter("ignore", solvent.ConvergenceWarning)``.
+    """
+
+
+def warn_not_converged(what: str, status: str, detail: str = "") -> None:
+    """Emit a :class:`ConvergenceWarning` for a run that ended with ``status``."""
+    extra = f" ({detail})" if detail else ""
+    warnings.warn(
+        f"{what} did not converge: {status}{extra}",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
+
+
+def is_sparse(a: Any) -> bool:
+    """Whether ``a`` is a SciPy sparse matrix or array (without importing SciPy)."""
+    return hasattr(a, "tocsr") and hasattr(a, "nnz") and hasattr(a, "shape")
+
+
+def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]]:
+    """``(indptr, indices, data, shape)`` of ``a`` as int32/int32/float64 CSR arrays.
+
+    ``a`` is a SciPy sparse matrix or array in any format (converted to CSR once;
+    a canonical float64 CSR matrix with int32 indices is passed on without a copy)
+    or a dense 2-D array-like. Raises ``TypeError`` for what is not a matrix of real
+    numbers and ``ValueError`` (naming ``name``) for a wrong shape or non-finite values.
+    """
+    if is_sparse(a):
+        m = a if getattr(a, "format", None) == "csr" else a.tocsr()
+        if not m.has_canonical_format:
+            m = m.copy()
+            m.sum_duplicates()
+        if m.dtype.kind == "c":
+            raise TypeError(f"{name} is complex ({m.dtype}); Solvent solves real systems")
+        if m.dtype.kind not in "fiub":
+            raise TypeError(f"{name} has dtype {m.dtype}; expected real numbers")
+        shape = (int(m.shape[0]), int(m.shape[1]))
+        data = np.ascontiguousarray(m.data, dtype=np.float64)
+        indptr = np.ascontiguousarray(m.indptr, dtype=np.int32)
+        indices = np.ascontiguousarray(m.indices, dtype=np.int32)
+    else:
+        if isinstance(a, (str, bytes)) or a is None:
+            raise TypeError(f"{name} must be a matrix (SciPy sparse or a 2-D array), not {type(a).__name__}")
+        d = np.asarray(a)
+        if d.dtype.kind == "c":
+            raise TypeError(f"{name} is complex ({d.dtype}); Solvent solves real systems")
+        if d.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must hold real numbers, found dtype {d.dtype}")
+        if d.ndim != 2:
+            raise ValueError(f"{name} must be 2-D, found shape {d.shape}")
+        d = np.asarray(d, dtype=np.float64)
+        shape = (int(d.shape[0]), int(d.shape[1]))
+        rows, cols = np.nonzero(d)
+        data = np.ascontiguousarray(d[rows, cols])
+        indices = np.ascontiguousarray(cols, dtype=np.int32)
+        counts = np.bincount(rows, minlength=shape[0])
+        indptr = np.zeros(shape[0] + 1, dtype=np.int32)
+        np.cumsum(counts, out=indptr[1:])
+    if square and shape[0] != shape[1]:
+        raise ValueError(f"{name} must be square, found shape {shape}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {shape})")
+    if not np.isfinite(data).all():
+        bad = int(np.flatnonzero(~np.isfinite(data))[0])
+        row = int(np.searchsorted(indptr, bad, side="right") - 1)
+        raise ValueError(f"{name} holds a non-finite value ({data[bad]}) in row {row}")
+    return indptr, indices, data, shape
+
+
+def vector(v: Any, name: str, n: int) -> np.ndarray:
+    """``v`` as a contiguous float64 vector of length ``n``, or ``ValueError``/``TypeError``."""
+    if isinstance(v, (str, bytes)) or v is None:
+        raise TypeError(f"{name} must be an array of numbers, not {type(v).__name__}")
+    a = np.asarray(v)
+    if a.dtype.kind == "c":
+        raise TypeError(f"{name} is complex ({a.dtype}); Solvent solves real systems")
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, found dtype {a.dtype}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, found shape {a.shape}")
+    if a.shape[0] != n:
+        raise ValueError(f"{name} has {a.shape[0]} entries; expected {n}")
+    if not np.isfinite(a).all():
+        bad = int(np.flatnonzero(~np.isfinite(a))[0])
+        raise ValueError(f"{name}[{bad}] is {a[bad]}: values must be finite")
+    return a
+
+
+def positive(value: Any, name: str, integer: bool = False, allow_zero: bool = False) -> Any:
+    """Checks a positive number setting (``ValueError``/``TypeError`` naming it)."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}, not {type(value).__name__}")
+    ok = value >= 0 if allow_zero else value > 0
+    if not ok or (not integer and not np.isfinite(value)):
+        raise ValueError(f"{name} must be {'≥ 0' if allow_zero else '> 0'}, found {value}")
+    return int(value) if integer else float(value)
+
+
+def status_name(status: Dict[str, Any]) -> str:
+    """The status kind of a report (``converged``, ``iteration_limit``, …)."""
+    return str(status.get("kind", "unknown"))
+
+
+def load(text: str) -> Dict[str, Any]:
+    """A report handed over as JSON text."""
+    return json.loads(text)
