@@ -43,6 +43,15 @@ def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.
     """
     if is_sparse(a):
         m = a if getattr(a, "format", None) == "csr" else a.tocsr()
+        if (m.dtype == np.float64 and m.indptr.dtype == np.int32 and m.indices.dtype == np.int32
+                and m.has_canonical_format):
+            # the common case, passed as it is (the extension checks finiteness and structure)
+            shape = m.shape
+            if square and shape[0] != shape[1]:
+                raise ValueError(f"{name} must be square, found shape {shape}")
+            if shape[0] == 0 or shape[1] == 0:
+                raise ValueError(f"{name} is empty (shape {shape})")
+            return m.indptr, m.indices, m.data, (int(shape[0]), int(shape[1]))
         if not m.has_canonical_format:
             m = m.copy()
             m.sum_duplicates()
@@ -85,6 +94,13 @@ def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.
 
 def vector(v: Any, name: str, n: int) -> np.ndarray:
     """``v`` as a contiguous float64 vector of length ``n``, or ``ValueError``/``TypeError``."""
+    if type(v) is np.ndarray and v.dtype == np.float64 and v.ndim == 1 and v.flags.c_contiguous:
+        if v.shape[0] != n:
+            raise ValueError(f"{name} has {v.shape[0]} entries; expected {n}")
+        if not np.isfinite(v).all():
+            bad = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise ValueError(f"{name}[{bad}] is {v[bad]}: values must be finite")
+        return v
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError(f"{name} must be an array of numbers, not {type(v).__name__}")
     a = np.asarray(v)

@@ -41,22 +41,41 @@ class SolveResult:
         The full report.
     """
 
-    def __init__(self, payload: Dict[str, Any]):
-        report = payload["report"]
-        plan = payload["plan"]
-        self.report: Dict[str, Any] = payload
-        self.status: str = status_name(report["status"])
+    __slots__ = ("_outcome", "_report", "status", "converged", "iterations", "residual", "time", "setup_time",
+                 "call_time", "method", "precond")
+
+    def __init__(self, outcome: Any):
+        self._outcome = outcome
+        self._report: Optional[Dict[str, Any]] = None
+        self.status: str = outcome.status
         self.converged: bool = self.status == "converged"
-        self.iterations: int = int(report["iterations"])
-        self.residual: float = float(report["metrics"]["value"])
-        self.time: float = float(report["elapsed_s"])
-        self.setup_time: float = float(payload["setup_s"])
-        self.method: str = str(plan["method"])
-        self.precond: str = str(plan["precond"])
-        self.reason: str = str(plan["reason"])
-        self.trace: List[Dict[str, float]] = [
+        self.iterations: int = outcome.iterations
+        self.residual: float = outcome.residual
+        self.time: float = outcome.elapsed_s
+        self.setup_time: float = outcome.setup_s
+        #: seconds of the library call alone (the rest of the Python call is the bindings')
+        self.call_time: float = outcome.call_s
+        self.method: str = outcome.method
+        self.precond: str = outcome.precond
+
+    @property
+    def reason(self) -> str:
+        """Why the plan chose this method and preconditioner."""
+        return self._outcome.reason
+
+    @property
+    def report(self) -> Dict[str, Any]:
+        """The full report (``{"report", "plan", "setup_s", "call_s"}``), built on first use."""
+        if self._report is None:
+            self._report = load(self._outcome.json())
+        return self._report
+
+    @property
+    def trace(self) -> List[Dict[str, float]]:
+        """``{"iteration", "time_s", "residual"}`` samples along the run."""
+        return [
             {"iteration": t["iteration"], "time_s": t["time_s"], "residual": t["metrics"]["value"]}
-            for t in report.get("trace", [])
+            for t in self.report["report"].get("trace", [])
         ]
 
     def __repr__(self) -> str:
@@ -164,9 +183,9 @@ def solve(
 
 def _solve_one(indptr, indices, data, n, b, method, precond, tol, maxiter, x0, restart, device, time_limit,
                trace):
-    x, text = _solvent.solve_csr(indptr, indices, data, n, b, str(method), str(precond), float(tol), maxiter,
-                                 x0, restart, str(device), time_limit, bool(trace))
-    result = SolveResult(load(text))
+    x, outcome = _solvent.solve_csr(indptr, indices, data, n, b, str(method), str(precond), float(tol), maxiter,
+                                    x0, restart, str(device), time_limit, bool(trace))
+    result = SolveResult(outcome)
     if not result.converged:
         warn_not_converged("solve", result.status, f"relative residual {result.residual:.3e}")
     return x, result

@@ -57,6 +57,14 @@ pub fn csr(
     let row_ptr = to_u32("indptr", slice(what, indptr)?)?;
     let col_idx = to_u32("indices", slice(what, indices)?)?;
     let values = slice(what, data)?.to_vec();
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        // name the row, as the Python side's own check does
+        let row = row_ptr.partition_point(|&p| p as usize <= k).saturating_sub(1);
+        return Err(PyValueError::new_err(format!(
+            "{what} holds a non-finite value ({}) in row {row}",
+            values[k]
+        )));
+    }
     CsrMatrix::from_raw_parts(shape.0, shape.1, row_ptr, col_idx, values).map_err(|e| value_err(what, e))
 }
 

@@ -21,6 +21,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _solvent(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<linear::SolveOutcome>()?;
     m.add_function(wrap_pyfunction!(linear::solve_csr, m)?)?;
     m.add_function(wrap_pyfunction!(linear::solve_sequence_source, m)?)?;
     m.add_function(wrap_pyfunction!(datagen::datagen, m)?)?;

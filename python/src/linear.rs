@@ -7,13 +7,13 @@ use pyo3::prelude::*;
 use solvent::linalg::precond::PrecondKind;
 use solvent::linalg::CsrMatrix;
 use solvent::problems::LinearSystemProblem;
-use solvent::solvers::krylov::{solve_system, Method, SolveConfig};
+use solvent::solvers::krylov::{solve_system, Method, SolveConfig, SolvePlan};
 use solvent::solvers::policy::Device;
 use solvent::solvers::sequence::{
     plan_sequence, solve_sequence, OrderKind, SequenceConfig, SequenceReport, Strategy, SystemRecord,
     SystemSource,
 };
-use solvent::solvers::{Options, Result as SolverResult, SolverError, TraceSchedule};
+use solvent::solvers::{Options, Report, Result as SolverResult, SolverError, Status, TraceSchedule};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -46,8 +46,90 @@ fn options(tol: f64, maxiter: Option<usize>, time_limit: Option<f64>) -> PyResul
     Ok(o)
 }
 
-/// Solves `A x = b` (`A` as CSR arrays). Returns `x` and the report as JSON
-/// (`{"report", "plan", "setup_s"}`).
+/// How a run ended, by the snake-case name the JSON reports use.
+pub fn status_kind(status: &Status) -> &'static str {
+    match status {
+        Status::Converged { .. } => "converged",
+        Status::IterationLimit { .. } => "iteration_limit",
+        Status::TimeLimit { .. } => "time_limit",
+        Status::Interrupted => "interrupted",
+        Status::Stalled { .. } => "stalled",
+        Status::Diverged { .. } => "diverged",
+        Status::Breakdown { .. } => "breakdown",
+    }
+}
+
+/// The outcome of one solve, kept as the library's types: the fields a caller reads on
+/// every call are plain getters, and the whole report is serialised only when asked for
+/// (`json()`), so a small solve does not pay for it.
+#[pyclass(frozen, module = "solvent._solvent")]
+pub struct SolveOutcome {
+    report: Report,
+    plan: SolvePlan,
+    setup_s: f64,
+    call_s: f64,
+}
+
+#[pymethods]
+impl SolveOutcome {
+    /// `converged`, `iteration_limit`, `time_limit`, `interrupted`, `stalled`, `diverged`
+    /// or `breakdown`.
+    #[getter]
+    fn status(&self) -> &'static str {
+        status_kind(&self.report.status)
+    }
+    /// Krylov iterations (0 for a direct solve).
+    #[getter]
+    fn iterations(&self) -> usize {
+        self.report.iterations
+    }
+    /// The final relative residual.
+    #[getter]
+    fn residual(&self) -> f64 {
+        self.report.metrics.value
+    }
+    /// Seconds in the solver.
+    #[getter]
+    fn elapsed_s(&self) -> f64 {
+        self.report.elapsed_s
+    }
+    /// Seconds analysing and building the preconditioner or factor.
+    #[getter]
+    fn setup_s(&self) -> f64 {
+        self.setup_s
+    }
+    /// Seconds of the library call alone (what a Rust caller pays).
+    #[getter]
+    fn call_s(&self) -> f64 {
+        self.call_s
+    }
+    /// The method that ran.
+    #[getter]
+    fn method(&self) -> &'static str {
+        self.plan.method.as_str()
+    }
+    /// The preconditioner that ran.
+    #[getter]
+    fn precond(&self) -> &'static str {
+        self.plan.precond.as_str()
+    }
+    /// Why the plan chose them.
+    #[getter]
+    fn reason(&self) -> String {
+        self.plan.reason.clone()
+    }
+    /// The whole report as JSON: `{"report", "plan", "setup_s", "call_s"}`.
+    fn json(&self) -> PyResult<String> {
+        json(&serde_json::json!({
+            "report": self.report,
+            "plan": self.plan,
+            "setup_s": self.setup_s,
+            "call_s": self.call_s,
+        }))
+    }
+}
+
+/// Solves `A x = b` (`A` as CSR arrays). Returns `x` and the outcome.
 #[pyfunction]
 #[pyo3(signature = (indptr, indices, data, n, b, method, precond, tol, maxiter, x0, restart, device, time_limit, trace))]
 #[allow(clippy::too_many_arguments)]
@@ -67,11 +149,10 @@ pub fn solve_csr<'py>(
     device: &str,
     time_limit: Option<f64>,
     trace: bool,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, String)> {
+) -> PyResult<(Bound<'py, PyArray1<f64>>, SolveOutcome)> {
     let a = csr("A", (n, n), &indptr, &indices, &data)?;
     let nnz = a.nnz();
-    let mut problem =
-        LinearSystemProblem::new(a, slice("b", &b)?.to_vec()).map_err(|e| value_err("A, b", e))?;
+    let mut problem = LinearSystemProblem::new(a, slice("b", &b)?.to_vec()).map_err(|e| value_err("A, b", e))?;
     if let Some(x0) = &x0 {
         problem = problem
             .with_initial_guess(slice("x0", x0)?.to_vec())
@@ -95,15 +176,13 @@ pub fn solve_csr<'py>(
         (out, t.elapsed().as_secs_f64())
     })?;
     let out = out.map_err(err)?;
-    let report = json(&serde_json::json!({
-        "report": out.report,
-        "plan": out.plan,
-        "setup_s": out.setup_s,
-        // the library call alone (what a Rust caller pays): the bindings' overhead is
-        // the Python call's time minus this
-        "call_s": call_s,
-    }))?;
-    Ok((out.x.into_pyarray(py), report))
+    let outcome = SolveOutcome {
+        report: out.report,
+        plan: out.plan,
+        setup_s: out.setup_s,
+        call_s,
+    };
+    Ok((out.x.into_pyarray(py), outcome))
 }
 
 /// A sequence whose systems come from a Python callable `get(i) -> (indptr, indices,
@@ -127,7 +206,7 @@ impl PySource {
                 usize,
                 PyReadonlyArray1<'_, f64>,
             ) = item.extract()?;
-            let what = format!("system {i}");
+            let what = format!("matrices[{i}]");
             let a = csr(&what, (n, n), &indptr, &indices, &data)?;
             Ok((a, slice(&format!("right-hand side {i}"), &b)?.to_vec()))
         })
