@@ -152,7 +152,8 @@ pub fn solve_csr<'py>(
 ) -> PyResult<(Bound<'py, PyArray1<f64>>, SolveOutcome)> {
     let a = csr("A", (n, n), &indptr, &indices, &data)?;
     let nnz = a.nnz();
-    let mut problem = LinearSystemProblem::new(a, slice("b", &b)?.to_vec()).map_err(|e| value_err("A, b", e))?;
+    let mut problem =
+        LinearSystemProblem::new(a, slice("b", &b)?.to_vec()).map_err(|e| value_err("A, b", e))?;
     if let Some(x0) = &x0 {
         problem = problem
             .with_initial_guess(slice("x0", x0)?.to_vec())
