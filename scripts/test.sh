@@ -46,4 +46,5 @@ fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q "maturin>=1.7,<2" numpy scipy scikit-learn pytest
 VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -m python/Cargo.toml
-SOLVENT_BIN="$PWD/target/debug/solvent" "$venv/bin/python" -m pytest -q python/tests
+target_dir="${CARGO_TARGET_DIR:-target}"
+SOLVENT_BIN="$(cd "$target_dir" && pwd)/debug/solvent" "$venv/bin/python" -m pytest -q python/tests
