@@ -45,6 +45,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
 "$venv/bin/python" -m pip install -q "maturin>=1.7,<2" numpy scipy scikit-learn pytest
-VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -m python/Cargo.toml
+# the facade's features as `cargo test --all-features` had them, so nothing is rebuilt
+VIRTUAL_ENV="$PWD/$venv" "$venv/bin/maturin" develop -m python/Cargo.toml \
+    --features solvent/hdf5,solvent/sprs,solvent/nalgebra
 target_dir="${CARGO_TARGET_DIR:-target}"
 SOLVENT_BIN="$(cd "$target_dir" && pwd)/debug/solvent" "$venv/bin/python" -m pytest -q python/tests

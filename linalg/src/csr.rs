@@ -122,6 +122,12 @@ impl CsrMatrix {
                     "row pointers decrease at row {i}"
                 )));
             }
+            if e > col_idx.len() {
+                return Err(LinalgError::InvalidMatrix(format!(
+                    "row {i} ends at {e}, past nnz = {}",
+                    col_idx.len()
+                )));
+            }
             let row = &col_idx[s..e];
             for (k, &j) in row.iter().enumerate() {
                 if j as usize >= ncols {
@@ -402,6 +408,13 @@ mod tests {
             ],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn raw_parts_with_a_row_past_nnz_are_an_error_not_a_panic() {
+        // a row pointer past nnz before the one that decreases (found from Python)
+        let e = CsrMatrix::from_raw_parts(2, 3, vec![0, 5, 2], vec![0, 1], vec![1.0, 2.0]);
+        assert!(matches!(e, Err(LinalgError::InvalidMatrix(m)) if m.contains("past nnz")));
     }
 
     #[test]

@@ -6,8 +6,9 @@ matrix completion, layer-wise allocation under a budget, and bilevel optimisatio
 first-order penalty methods. NumPy and SciPy in and out; the GIL is released while
 Rust computes and Ctrl-C interrupts a long run.
 
-Every function wraps the same library call as the ``solvent`` command line, with the
-same defaults; the results carry the same reports.
+Every function wraps the same library call as the ``solvent`` command line, with its
+defaults (but ``device="cpu"`` for ``solve`` and ``solve_sequence``); the results carry
+the same reports.
 """
 
 from ._solvent import __version__

@@ -7,7 +7,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _solvent
-from ._common import load, positive, status_name, warn_not_converged
+from ._common import load, number, positive, status_name, warn_not_converged
 
 Oracle = Callable[[np.ndarray, np.ndarray], Tuple[float, np.ndarray, np.ndarray]]
 
@@ -42,8 +42,8 @@ class BilevelResult:
         self.status = status_name(report["status"])
         self.converged = self.status == "converged"
         self.iterations = int(report["iterations"])
-        self.grad_norm = float(report["metrics"]["value"])
-        self.value = report["metrics"].get("objective")
+        self.grad_norm = number(report["metrics"]["value"])
+        self.value = number(report["metrics"].get("objective"))
         self.calls = info.get("calls")
         self.details = info.get("details")
 
@@ -128,8 +128,8 @@ def bilevel(
     """
     settings = _Settings(method, sigma, sigma_min, step, seed, tol, maxiter)
     if isinstance(f, str):
-        if g is not None or y0 is not None:
-            raise ValueError(f"built-in problem {f!r}: give x0 only")
+        if g is not None or y0 is not None or x_bounds is not None or y_bounds is not None:
+            raise ValueError(f"built-in problem {f!r}: give x0 only (its sets are its own)")
         x0l = None if x0 is None else np.asarray(x0, dtype=np.float64).ravel().tolist()
         dx, dy = (positive(dim[0], "dim[0]", integer=True), positive(dim[1], "dim[1]", integer=True))
         x, y, text = _solvent.bilevel_builtin(f, x0l, (dx, dy), float(condition), settings)

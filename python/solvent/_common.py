@@ -18,14 +18,37 @@ class ConvergenceWarning(UserWarning):
     """
 
 
+class NotFittedError(ValueError, AttributeError):
+    """An estimator used before ``fit`` (a ``ValueError`` and an ``AttributeError``, as
+    scikit-learn's ``NotFittedError``)."""
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def warn_not_converged(what: str, status: str, detail: str = "") -> None:
-    """Emit a :class:`ConvergenceWarning` for a run that ended with ``status``."""
+    """Emit a :class:`ConvergenceWarning` for a run that ended with ``status``, pointed
+    at the user's line that called into the package."""
     extra = f" ({detail})" if detail else ""
     warnings.warn(
         f"{what} did not converge: {status}{extra}",
         ConvergenceWarning,
-        stacklevel=3,
+        stacklevel=_caller_level(),
     )
+
+
+def number(value: Any) -> float:
+    """A number from a JSON report (NaN and infinities travel as null)."""
+    return float("nan") if value is None else float(value)
 
 
 def is_sparse(a: Any) -> bool:

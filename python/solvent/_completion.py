@@ -165,6 +165,9 @@ def complete(
     test_arrays = None
     if test is not None:
         tr, tc, tv = test
+        if not len(tr) == len(tc) == len(tv):
+            raise ValueError(f"test: rows, cols and values must have one length, found {len(tr)}, {len(tc)}, "
+                             f"{len(tv)}")
         tr = _map(tr, row_ids, "test rows")
         tc = _map(tc, col_ids, "test cols")
         tv = np.ascontiguousarray(np.asarray(tv, dtype=np.float64))
@@ -179,9 +182,11 @@ def complete(
                                    positive(seed, "seed", integer=True, allow_zero=True), bool(center),
                                    test_arrays, time_limit)
     info = load(text)
-    if test_arrays is not None and unseen.size and info.get("test_rmse") is not None:
-        se = info["test_rmse"] ** 2 * test_arrays[2].size + float(((unseen - info["mean"]) ** 2).sum())
-        info["test_rmse"] = float(np.sqrt(se / (test_arrays[2].size + unseen.size)))
+    if test_arrays is not None and unseen.size:
+        # entries with an unseen id are scored by the training mean, as the library does
+        seen = test_arrays[2].size
+        se = (info.get("test_rmse") or 0.0) ** 2 * seen + float(((unseen - info["mean"]) ** 2).sum())
+        info["test_rmse"] = float(np.sqrt(se / (seen + unseen.size)))
     row_seen = np.bincount(r, minlength=m) > 0
     col_seen = np.bincount(c, minlength=n) > 0
     model = CompletionModel(U, V, info, row_ids, col_ids, row_seen, col_seen)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -150,10 +151,13 @@ def merge_shards(pieces: Sequence[Dict[str, Any]]) -> Dict[str, np.ndarray]:
         if "index" not in p:
             raise ValueError(f"pieces[{j}] has no 'index': it is not a piece made with shard=")
     index = np.concatenate([np.asarray(p["index"]) for p in pieces])
+    meta = json.loads(str(pieces[0]["metadata"])) if "metadata" in pieces[0] else {}
+    count = int(meta.get("count", index.size))
     order = np.argsort(index, kind="stable")
-    if not np.array_equal(index[order], np.arange(index.size)):
-        raise ValueError(f"pieces: the samples {sorted(set(range(index.size)) - set(index.tolist()))[:5]}… "
-                         "are missing or repeated")
+    if index.size != count or not np.array_equal(index[order], np.arange(count)):
+        missing = sorted(set(range(count)) - set(index.tolist()))[:5]
+        raise ValueError(f"pieces: {index.size} samples for a data set of {count}; samples missing or "
+                         f"repeated (missing: {missing}…)")
     merged: Dict[str, Any] = {}
     per_sample = [k for k, v in pieces[0].items()
                   if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == len(pieces[0]["index"])
@@ -163,6 +167,7 @@ def merge_shards(pieces: Sequence[Dict[str, Any]]) -> Dict[str, np.ndarray]:
     for key in ("x", "y"):
         if key in pieces[0]:
             merged[key] = pieces[0][key]
-    if "metadata" in pieces[0]:
-        merged["metadata"] = pieces[0]["metadata"]
+    if meta:
+        meta.pop("shard", None)
+        merged["metadata"] = np.array(json.dumps(meta))
     return merged

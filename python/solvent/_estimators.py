@@ -15,7 +15,14 @@ from typing import Any, Dict, Optional
 import numpy as np
 
 from . import _solvent
-from ._common import csr_arrays, is_sparse, load, positive, status_name, warn_not_converged
+from ._common import NotFittedError, csr_arrays, is_sparse, load, number, positive, status_name, warn_not_converged
+
+
+def _store(est: "_BcdEstimator", params: Dict[str, Any]) -> None:
+    """Stores the constructor's arguments as given (scikit-learn's convention: no
+    validation or conversion in ``__init__``; ``get_params`` reads them back)."""
+    for name in type(est)._param_names():
+        setattr(est, name, params[name])
 
 
 class _Settings:
@@ -27,7 +34,8 @@ class _Settings:
         self.active_set = bool(est.active_set) and not est.paper
         self.rescan = 1 if est.paper else (None if est.rescan is None else positive(est.rescan, "rescan",
                                                                                     integer=True))
-        self.seed = positive(est.random_state, "random_state", integer=True, allow_zero=True)
+        seed = 0 if est.random_state is None else est.random_state
+        self.seed = positive(seed, "random_state", integer=True, allow_zero=True)
 
 
 class _BcdEstimator:
@@ -65,7 +73,7 @@ class _BcdEstimator:
 
     def _fit(self, X: Any, y: Any):
         indptr, indices, data, shape = csr_arrays(X, "X")
-        yv = np.asarray(y)
+        yv = np.asarray(y) if not isinstance(y, np.ndarray) else y
         if yv.ndim != 1:
             raise ValueError(f"y must be 1-D, found shape {yv.shape}")
         if yv.shape[0] != shape[0]:
@@ -85,8 +93,8 @@ class _BcdEstimator:
         self.n_features_in_ = shape[1]
         self.n_iter_ = int(report["iterations"])
         self.status_ = status_name(report["status"])
-        self.objective_ = report["metrics"].get("objective")
-        self.gap_ = float(report["metrics"]["value"])
+        self.objective_ = number(report["metrics"].get("objective"))
+        self.gap_ = number(report["metrics"]["value"])
         self.lambda_ = float(info["lambda"])
         self.report_ = info
         classes = int(info["classes"])
@@ -103,7 +111,7 @@ class _BcdEstimator:
 
     def _decision(self, X: Any) -> np.ndarray:
         if not hasattr(self, "coef_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first")
         Xm = X if is_sparse(X) else np.asarray(X, dtype=np.float64)
         if Xm.ndim != 2 or Xm.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} columns, found shape {Xm.shape}")
@@ -114,10 +122,11 @@ class _BcdEstimator:
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
 
         classifier = self._estimator_type == "classifier"
+        multi = type(self).__name__ == "MultinomialLogisticRegression"
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags() if classifier else None,
+            classifier_tags=ClassifierTags(multi_class=multi) if classifier else None,
             regressor_tags=None if classifier else RegressorTags(),
             input_tags=InputTags(sparse=True),
         )
@@ -146,12 +155,15 @@ class _Classifier(_BcdEstimator):
     _estimator_type = "classifier"
 
     def fit(self, X: Any, y: Any) -> "_Classifier":
-        """Fit on design ``X`` (dense or SciPy sparse) and class labels ``y``."""
-        info = self._fit(X, y)
-        self.classes_ = np.asarray(info["class_labels"], dtype=np.float64)
+        """Fit on design ``X`` (dense or SciPy sparse) and class labels ``y`` (any
+        sortable values: numbers or strings)."""
         yv = np.asarray(y)
-        if yv.dtype.kind in "iub":
-            self.classes_ = self.classes_.astype(yv.dtype)
+        if yv.ndim != 1:
+            raise ValueError(f"y must be 1-D, found shape {yv.shape}")
+        # the library takes numeric labels; sorted distinct labels become 0, 1, …
+        classes, codes = np.unique(yv, return_inverse=True)
+        self._fit(X, codes.astype(np.float64))
+        self.classes_ = classes
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -246,18 +258,7 @@ class Lasso(_Regressor):
                  max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         return "lasso", positive(self.alpha, "alpha", allow_zero=True), None, None
@@ -282,19 +283,7 @@ class ElasticNet(_Regressor):
                  max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         a = positive(self.alpha, "alpha", allow_zero=True)
@@ -309,7 +298,7 @@ class SparseLogisticRegression(_Classifier):
     """Binary logistic regression with an L1 penalty, by block coordinate descent.
 
     Minimises ``(1 / n) Σ log(1 + exp(−y_i (x_i·w + b))) + alpha ‖w‖₁`` (skglm's
-    scaling; labels are any two values, the larger one is the positive class).
+    scaling; labels are any two sortable values, the larger one is the positive class).
 
     Parameters
     ----------
@@ -321,18 +310,7 @@ class SparseLogisticRegression(_Classifier):
                  max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         return "l1-logistic", positive(self.alpha, "alpha", allow_zero=True), None, None
@@ -357,19 +335,7 @@ class LogisticRegression(_Classifier):
                  max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
-        self.C = C
-        self.penalty = penalty
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         lam = 1.0 / (n * positive(self.C, "C"))
@@ -398,18 +364,7 @@ class MultinomialLogisticRegression(_Classifier):
                  rule: Optional[str] = None, update: Optional[str] = None, partition: Optional[str] = None,
                  block_size: Optional[int] = None, active_set: bool = True, rescan: Optional[int] = None,
                  paper: bool = False, random_state: int = 0):
-        self.C = C
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         return "softmax", 1.0 / (n * positive(self.C, "C")), None, None
@@ -432,18 +387,7 @@ class NonNegativeLeastSquares(_Regressor):
                  max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.rule = rule
-        self.update = update
-        self.partition = partition
-        self.block_size = block_size
-        self.active_set = active_set
-        self.rescan = rescan
-        self.paper = paper
-        self.random_state = random_state
+        _store(self, locals())
 
     def _problem(self, n):
         a = positive(self.alpha, "alpha", allow_zero=True)

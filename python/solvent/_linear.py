@@ -125,7 +125,8 @@ def solve(
     restart : int
         GMRES restart length (GCRO-DR: its basis size).
     device : {"cpu", "gpu", "auto"}
-        Where to solve (``gpu`` needs a Vulkan, Metal or DX12 adapter).
+        Where to solve (``gpu`` needs a Vulkan, Metal or DX12 adapter). Default
+        ``cpu`` (the CLI's ``solve`` defaults to ``auto``).
     time_limit : float, optional
         Stop after this many seconds.
     trace : bool
@@ -270,7 +271,7 @@ def solve_sequence(
     method: str = "auto",
     precond: str = "auto",
     tol: float = 1e-8,
-    maxiter: Optional[int] = None,
+    maxiter: int = 20_000,
     restart: int = 40,
     recycle: int = 20,
     refresh_every: Optional[int] = None,
@@ -302,10 +303,13 @@ def solve_sequence(
         ``skr``: the published sorted GCRO-DR; ``independent``: every system from zero
         with GMRES(m), the baseline; ``auto``: every trick, chosen per sequence.
     method, precond, tol, maxiter, restart, recycle, refresh_every
-        As in ``solvent solve-seq`` (``recycle``: GCRO-DR's k).
+        As in ``solvent solve-seq``, with its defaults (``maxiter`` per system;
+        ``recycle``: GCRO-DR's k).
     jobs : int
         Cut the solve order into this many contiguous chains solved at once.
     device : {"cpu", "gpu", "auto"}
+        Default ``cpu`` (``solve-seq`` defaults to ``auto``): a Python source is
+        read on the solving thread.
     count : int, optional
         Number of systems when ``matrices`` has no length (a generator or callable).
     on_done : callable, optional
@@ -348,6 +352,9 @@ def solve_sequence(
         getter = seq.__getitem__
         k = len(seq)
     else:
+        if str(device) != "cpu":
+            raise ValueError("matrices: an iterator is solved on the CPU (device='cpu'); the GPU path "
+                             "assembles systems in batches, out of order: pass a sequence or a callable")
         if feats is not None or jobs > 1:
             raise ValueError(
                 "matrices: sorting (params) and jobs > 1 need the systems in any order; pass a sequence "
@@ -360,14 +367,20 @@ def solve_sequence(
     k = positive(k, "count", integer=True)
     if feats is not None and len(feats) != k:
         raise ValueError(f"params has {len(feats)} rows for {k} systems")
-    if rhs is not None and not isinstance(rhs, (list, tuple)):
-        rhs_arr = np.asarray(rhs, dtype=np.float64)
-        if rhs_arr.ndim not in (1, 2):
-            raise ValueError(f"rhs must be (n,) or (K, n), found shape {rhs_arr.shape}")
-        if rhs_arr.ndim == 2 and rhs_arr.shape[0] != k:
-            raise ValueError(f"rhs has {rhs_arr.shape[0]} rows for {k} systems")
-    else:
-        rhs_arr = rhs
+    rhs_arr: Any = None
+    if rhs is not None:
+        try:
+            rhs_arr = np.asarray(rhs, dtype=np.float64)
+        except (ValueError, TypeError):
+            # ragged: one vector per system, of their own lengths
+            if len(rhs) != k:
+                raise ValueError(f"rhs has {len(rhs)} vectors for {k} systems") from None
+            rhs_arr = list(rhs)
+        if isinstance(rhs_arr, np.ndarray):
+            if rhs_arr.ndim not in (1, 2):
+                raise ValueError(f"rhs must be (n,) or (K, n), found shape {rhs_arr.shape}")
+            if rhs_arr.ndim == 2 and rhs_arr.shape[0] != k:
+                raise ValueError(f"rhs has {rhs_arr.shape[0]} rows for {k} systems")
 
     def get(i: int):
         item = getter(i)
@@ -377,7 +390,7 @@ def solve_sequence(
             a, b = item
         else:
             a = item
-            b = rhs_arr if getattr(rhs_arr, "ndim", 2) == 1 else rhs_arr[i]
+            b = rhs_arr if isinstance(rhs_arr, np.ndarray) and rhs_arr.ndim == 1 else rhs_arr[i]
         indptr, indices, data, shape = csr_arrays(a, f"matrices[{i}]", square=True)
         return indptr, indices, data, shape[0], vector(b, f"rhs[{i}]", shape[0])
 
@@ -387,6 +400,7 @@ def solve_sequence(
             on_done(index, x, load(record))
 
     settings = _Settings(strategy, method, precond, restart, recycle, refresh_every, jobs, device)
+    maxiter = positive(maxiter, "maxiter", integer=True)
     X, text = _solvent.solve_sequence_source(get, k, feats, settings, float(tol), maxiter, cb, bool(progress))
     result = SequenceResult(load(text))
     if result.failed:

@@ -8,6 +8,29 @@ import numpy.typing as npt
 
 __version__: str
 
+class SolveOutcome:
+    """One solve's outcome: the fields below, and the whole report on demand."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def residual(self) -> float: ...
+    @property
+    def elapsed_s(self) -> float: ...
+    @property
+    def setup_s(self) -> float: ...
+    @property
+    def call_s(self) -> float: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def precond(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    def json(self) -> str: ...
+
 def solve_csr(
     indptr: npt.NDArray[np.int32],
     indices: npt.NDArray[np.int32],
@@ -23,14 +46,14 @@ def solve_csr(
     device: str,
     time_limit: Optional[float],
     trace: bool,
-) -> Tuple[npt.NDArray[np.float64], str]: ...
+) -> Tuple[npt.NDArray[np.float64], SolveOutcome]: ...
 def solve_sequence_source(
     get: Callable[[int], Tuple[Any, Any, Any, int, Any]],
     count: int,
     features: Optional[List[List[float]]],
     settings: Any,
     tol: float,
-    maxiter: Optional[int],
+    maxiter: int,
     on_done: Optional[Callable[[int, npt.NDArray[np.float64], str], None]],
     progress: bool,
 ) -> Tuple[Optional[npt.NDArray[np.float64]], str]: ...

@@ -36,8 +36,8 @@ pub fn allocate(
     };
     let method = parse::<AllocationMethod>("method", method)?;
     let flag = detach::flag();
-    let inline = table.layers.len() <= 64;
-    let out = detach::run(py, &flag, inline, || {
+    // the exact DP's cost grows with the budget, not the layers: always on a worker
+    let out = detach::run(py, &flag, false, || {
         let mut request = AllocateRequest::new(method, budget);
         request.resource = resource.to_string();
         request.resolution = resolution;

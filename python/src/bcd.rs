@@ -51,7 +51,6 @@ pub fn bcd_fit<'py>(
     maxiter: usize,
 ) -> PyResult<(Bound<'py, PyArray1<f64>>, Vec<f64>, String)> {
     let x = csr("X", shape, &indptr, &indices, &data)?;
-    let nnz = x.nnz();
     let kind = parse::<ProblemKind>("problem", kind)?;
     let spec = GlmSpec {
         lambda: lam,
@@ -80,7 +79,7 @@ pub fn bcd_fit<'py>(
         .max_iters(maxiter)
         .trace(TraceSchedule::Off)
         .interrupt(flag.clone());
-    let out = detach::run(py, &flag, nnz <= 20_000, || run(&glm, &mut bcd, &options))?.map_err(err)?;
+    let out = detach::run(py, &flag, false, || run(&glm, &mut bcd, &options))?.map_err(err)?;
     let c = glm.classes();
     let features = glm.design().ncols() - usize::from(intercept);
     let coef = out.state.x[..features * c].to_vec();

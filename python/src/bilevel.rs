@@ -43,6 +43,17 @@ struct PyBilevel {
 
 impl PyBilevel {
     fn ask(&self, which: &Oracle, x: &[f64], y: &[f64]) -> Answer {
+        let failed = Answer {
+            x: x.to_vec(),
+            y: y.to_vec(),
+            value: f64::NAN,
+            gx: vec![0.0; self.dim_x],
+            gy: vec![0.0; self.dim_y],
+        };
+        if self.stop.load(Ordering::Relaxed) {
+            // an oracle raised (or Ctrl-C): no more Python calls until the run stops
+            return failed;
+        }
         if let Ok(last) = which.last.lock() {
             if let Some(a) = last.as_ref().filter(|a| a.x == x && a.y == y) {
                 return a.clone();
@@ -92,13 +103,7 @@ impl PyBilevel {
                     slot.get_or_insert(e);
                 }
                 self.stop.store(true, Ordering::Relaxed);
-                Answer {
-                    x: x.to_vec(),
-                    y: y.to_vec(),
-                    value: f64::NAN,
-                    gx: vec![0.0; self.dim_x],
-                    gy: vec![0.0; self.dim_y],
-                }
+                failed
             }
         }
     }

@@ -9,7 +9,6 @@ use solvent::problems::completion::Ratings;
 use solvent::solvers::completion::solver::{ALTMIN_CG_ITERS, SKETCH_ABOVE_K2};
 use solvent::solvers::completion::{choose_reg, CompletionConfig, RatingsProblem, RowSolver, REG_GRID};
 use solvent::solvers::{Options, TraceSchedule};
-use std::time::Duration;
 
 /// Entries `(rows[e], cols[e], values[e])` of an `m × n` matrix, ids `"0".."m-1"` and
 /// `"0".."n-1"` so the library's id maps are the identity.
@@ -127,14 +126,8 @@ pub fn complete<'py>(
         .max_iters(sweeps)
         .trace(TraceSchedule::Every(1))
         .interrupt(flag.clone());
-    if let Some(t) = time_limit {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(value_err(
-                "time_limit",
-                format!("must be a positive number of seconds, found {t}"),
-            ));
-        }
-        options = options.time_limit(Duration::from_secs_f64(t));
+    if let Some(t) = crate::convert::time_limit(time_limit)? {
+        options = options.time_limit(t);
     }
     options.validate().map_err(err)?;
     let auto = reg < 0.0;

@@ -73,3 +73,15 @@ pub fn json<T: serde::Serialize>(value: &T) -> PyResult<String> {
     serde_json::to_string(value)
         .map_err(|e| PyValueError::new_err(format!("could not serialise a report: {e}")))
 }
+
+/// A time limit in seconds (`None`: none), or a `ValueError` naming `time_limit`.
+pub fn time_limit(seconds: Option<f64>) -> PyResult<Option<std::time::Duration>> {
+    match seconds {
+        None => Ok(None),
+        Some(t) if t.is_finite() && t > 0.0 => Ok(Some(std::time::Duration::from_secs_f64(t))),
+        Some(t) => Err(value_err(
+            "time_limit",
+            format!("must be a positive number of seconds, found {t}"),
+        )),
+    }
+}

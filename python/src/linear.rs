@@ -15,7 +15,6 @@ use solvent::solvers::sequence::{
 };
 use solvent::solvers::{Options, Report, Result as SolverResult, SolverError, Status, TraceSchedule};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// Systems with at most this many stored entries are solved on the calling thread (a
 /// worker thread would cost more than the solve; Ctrl-C is honoured when it returns).
@@ -33,14 +32,8 @@ fn options(tol: f64, maxiter: Option<usize>, time_limit: Option<f64>) -> PyResul
     if let Some(m) = maxiter {
         o = o.max_iters(m);
     }
-    if let Some(t) = time_limit {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(value_err(
-                "time_limit",
-                format!("must be a positive number of seconds, found {t}"),
-            ));
-        }
-        o = o.time_limit(Duration::from_secs_f64(t));
+    if let Some(t) = crate::convert::time_limit(time_limit)? {
+        o = o.time_limit(t);
     }
     o.validate().map_err(err)?;
     Ok(o)

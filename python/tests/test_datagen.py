@@ -65,9 +65,13 @@ def test_bad_settings_raise_value_errors():
         solvent.datagen("darcy", grid=8, count=4, shard=(4, 4))
     with pytest.raises(ValueError, match="grid"):
         solvent.datagen("darcy", grid=0, count=2)
+    a = solvent.datagen("darcy", grid=8, count=4, shard=(0, 2))
     with pytest.raises(ValueError, match="missing or repeated"):
-        a = solvent.datagen("darcy", grid=8, count=4, shard=(0, 2))
         solvent.merge_shards([a, a])
+    # a piece left out is caught too (independent keeps the given order: piece 0 is 0, 1)
+    first = solvent.datagen("darcy", grid=8, count=4, strategy="independent", shard=(0, 2))
+    with pytest.raises(ValueError, match="2 samples for a data set of 4"):
+        solvent.merge_shards([first])
 
 
 def test_a_pytorch_style_dataset_in_three_lines():

@@ -170,3 +170,15 @@ def test_a_30_feature_data_set_at_defaults():
     X, y = classification(n=569, p=30, seed=8)
     est = solvent.SparseLogisticRegression(alpha=0.01).fit(X, y)
     assert est.status_ == "converged"
+
+
+def test_string_labels_are_classes():
+    X, y = classification(n=200, p=8, seed=9)
+    labels = np.array(["no", "yes"])
+    names = labels[y]
+    a = solvent.LogisticRegression(tol=1e-10).fit(X, y)
+    b = solvent.LogisticRegression(tol=1e-10).fit(X, names)
+    assert list(b.classes_) == ["no", "yes"]
+    assert np.array_equal(b.predict(X), labels[a.predict(X)])
+    with pytest.raises(AttributeError):
+        solvent.Lasso().predict(X)  # not fitted: scikit-learn's NotFittedError contract

@@ -97,3 +97,11 @@ def test_errors_name_the_system():
 
     with pytest.raises(KeyError, match="no such system"):
         solvent.solve_sequence(boom, np.ones(36), count=3)
+
+
+def test_a_list_right_hand_side_is_one_vector_for_all():
+    L, shifts = family(3, m=5)
+    mats = [(L + c * sp.identity(25)).tocsr() for c in shifts]
+    X, _ = solvent.solve_sequence(mats, [1.0] * 25, tol=1e-12)
+    for i, A in enumerate(mats):
+        assert np.allclose(X[i], spla.spsolve(A.tocsc(), np.ones(25)), atol=1e-9)
