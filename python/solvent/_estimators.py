@@ -115,8 +115,9 @@ class _BcdEstimator:
         Xm = X if is_sparse(X) else np.asarray(X, dtype=np.float64)
         if Xm.ndim != 2 or Xm.shape[1] != self.n_features_in_:
             raise ValueError(f"X must have {self.n_features_in_} columns, found shape {Xm.shape}")
-        out = Xm @ self.coef_.T if self.coef_.ndim == 2 else Xm @ self.coef_
-        return np.asarray(out) + self.intercept_
+        out = np.asarray(Xm @ self.coef_.T if self.coef_.ndim == 2 else Xm @ self.coef_) + self.intercept_
+        # binary classifiers keep scikit-learn's (1, n_features) coef_: one score per row
+        return out.ravel() if out.ndim == 2 and out.shape[1] == 1 else out
 
     def __sklearn_tags__(self):  # called by scikit-learn ≥ 1.6 only, which is then installed
         from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
@@ -164,6 +165,10 @@ class _Classifier(_BcdEstimator):
         classes, codes = np.unique(yv, return_inverse=True)
         self._fit(X, codes.astype(np.float64))
         self.classes_ = classes
+        if self.coef_.ndim == 1:
+            # scikit-learn's shapes for a binary classifier: coef_ (1, n_features), intercept_ (1,)
+            self.coef_ = self.coef_[None, :]
+            self.intercept_ = np.atleast_1d(np.asarray(self.intercept_, dtype=np.float64))
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -223,7 +228,10 @@ _COMMON_DOC = """
     Attributes
     ----------
     coef_ : ndarray
+        (n_features,) for regressors, (n_classes or 1, n_features) for classifiers, as
+        scikit-learn's.
     intercept_ : float or ndarray
+        A float for regressors, (n_classes or 1,) for classifiers.
     n_iter_ : int
         Block updates done.
     status_ : str

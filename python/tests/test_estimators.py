@@ -82,7 +82,8 @@ def test_logistic_objective_equals_scikit_learn():
         def obj(w, b):
             return 0.5 * w @ w + C * np.logaddexp(0.0, -s * (X @ w + b)).sum()
 
-        a = obj(ours.coef_, ours.intercept_)
+        assert ours.coef_.shape == ref.coef_.shape and ours.intercept_.shape == ref.intercept_.shape
+        a = obj(ours.coef_.ravel(), ours.intercept_[0])
         b = obj(ref.coef_.ravel(), ref.intercept_[0])
         assert abs(a - b) <= 1e-8 * b, (C, a, b)
         assert np.array_equal(ours.classes_, ref.classes_)
@@ -103,7 +104,7 @@ def test_sparse_logistic_matches_an_l1_scikit_learn_fit():
     def obj(w, b):
         return np.abs(w).sum() + C * np.logaddexp(0.0, -s * (X @ w + b)).sum()
 
-    a, b = obj(ours.coef_, ours.intercept_), obj(ref.coef_.ravel(), ref.intercept_[0])
+    a, b = obj(ours.coef_.ravel(), ours.intercept_[0]), obj(ref.coef_.ravel(), ref.intercept_[0])
     # liblinear penalises its (scaled) intercept a little: ours is at least as good
     assert a <= b * (1 + 1e-8)
     alpha = 1 / (len(y) * C)
