@@ -56,6 +56,14 @@ def is_sparse(a: Any) -> bool:
     return hasattr(a, "tocsr") and hasattr(a, "nnz") and hasattr(a, "shape")
 
 
+def real_dtype(dtype: Any, name: str) -> None:
+    """``TypeError`` naming ``name`` unless ``dtype`` holds real numbers."""
+    if dtype.kind == "c":
+        raise TypeError(f"{name} is complex ({dtype}); Solvent solves real systems")
+    if dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold real numbers, found dtype {dtype}")
+
+
 def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.ndarray, np.ndarray, Tuple[int, int]]:
     """``(indptr, indices, data, shape)`` of ``a`` as int32/int32/float64 CSR arrays.
 
@@ -78,10 +86,7 @@ def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.
         if not m.has_canonical_format:
             m = m.copy()
             m.sum_duplicates()
-        if m.dtype.kind == "c":
-            raise TypeError(f"{name} is complex ({m.dtype}); Solvent solves real systems")
-        if m.dtype.kind not in "fiub":
-            raise TypeError(f"{name} has dtype {m.dtype}; expected real numbers")
+        real_dtype(m.dtype, name)
         shape = (int(m.shape[0]), int(m.shape[1]))
         data = np.ascontiguousarray(m.data, dtype=np.float64)
         indptr = np.ascontiguousarray(m.indptr, dtype=np.int32)
@@ -90,10 +95,7 @@ def csr_arrays(a: Any, name: str, square: bool = False) -> Tuple[np.ndarray, np.
         if isinstance(a, (str, bytes)) or a is None:
             raise TypeError(f"{name} must be a matrix (SciPy sparse or a 2-D array), not {type(a).__name__}")
         d = np.asarray(a)
-        if d.dtype.kind == "c":
-            raise TypeError(f"{name} is complex ({d.dtype}); Solvent solves real systems")
-        if d.dtype.kind not in "fiub":
-            raise TypeError(f"{name} must hold real numbers, found dtype {d.dtype}")
+        real_dtype(d.dtype, name)
         if d.ndim != 2:
             raise ValueError(f"{name} must be 2-D, found shape {d.shape}")
         d = np.asarray(d, dtype=np.float64)
@@ -127,10 +129,7 @@ def vector(v: Any, name: str, n: int) -> np.ndarray:
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError(f"{name} must be an array of numbers, not {type(v).__name__}")
     a = np.asarray(v)
-    if a.dtype.kind == "c":
-        raise TypeError(f"{name} is complex ({a.dtype}); Solvent solves real systems")
-    if a.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must hold real numbers, found dtype {a.dtype}")
+    real_dtype(a.dtype, name)
     a = np.ascontiguousarray(a, dtype=np.float64)
     if a.ndim != 1:
         raise ValueError(f"{name} must be 1-D, found shape {a.shape}")

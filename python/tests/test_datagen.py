@@ -73,8 +73,3 @@ def test_bad_settings_raise_value_errors():
     with pytest.raises(ValueError, match="2 samples for a data set of 4"):
         solvent.merge_shards([first])
 
-
-def test_a_pytorch_style_dataset_in_three_lines():
-    data = solvent.datagen("poisson-rhs", grid=8, count=5)
-    pairs = list(zip(data["coeff"], data["sol"]))  # what TensorDataset would index
-    assert len(pairs) == 5 and pairs[0][0].shape == (8, 8)
