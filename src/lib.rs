@@ -21,6 +21,8 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 
 #[cfg(feature = "gpu")]
 pub use solvent_gpu as gpu;

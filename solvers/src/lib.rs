@@ -25,6 +25,7 @@ pub mod datagen;
 #[cfg(feature = "gpu")]
 mod device;
 pub mod error;
+pub mod exchange;
 pub mod krylov;
 pub mod metrics;
 pub mod observer;

@@ -10,9 +10,11 @@
 //! - [`omega`]: the observed set stored by rows and by columns.
 //! - [`regression`]: the per-row solvers and the parallel half-step.
 //! - [`spectral`]: initialisation from a randomized truncated SVD of the sparse data.
+//! - [`distributed`]: the same sweeps with rows and columns spread over processes.
 //! - [`solver`]: the alternating loop as a [`crate::Solver`] (one step = one sweep), its
 //!   settings and its metrics (train and test RMSE after every sweep).
 
+pub mod distributed;
 pub mod kernels;
 pub mod omega;
 pub mod ratings_model;

@@ -49,6 +49,22 @@ pub fn half_step(
     lambda: f64,
     solver: RowSolver,
 ) -> HalfStepStats {
+    half_step_rows(side, fixed, out, k, lambda, solver, 0)
+}
+
+/// [`half_step`] on a block of rows that starts at row `first_row` of the whole matrix
+/// (`side` and `out` hold the block's rows only): each row is solved exactly as in the
+/// whole half-step — the sketch of a long row is seeded by its global row number — so
+/// that rows split over processes give the same factors.
+pub fn half_step_rows(
+    side: Side<'_>,
+    fixed: &[f64],
+    out: &mut [f64],
+    k: usize,
+    lambda: f64,
+    solver: RowSolver,
+    first_row: usize,
+) -> HalfStepStats {
     let its: usize = out
         .par_chunks_mut(k)
         .enumerate()
@@ -98,7 +114,7 @@ pub fn half_step(
                             pcg_row(&mut op, k, reduction, max_iters, x, None, scratch)
                         };
                         if !reached && sketch_above > 0 && idx.len() >= sketch_above {
-                            its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, i as u64, x)
+                            its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, (first_row + i) as u64, x)
                         } else {
                             its
                         }

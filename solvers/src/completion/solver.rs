@@ -24,7 +24,7 @@ pub const SKETCH_ABOVE_K2: usize = 8;
 /// sums are taken in fixed blocks, in order, so an RMSE is the same to the bit on every
 /// run and thread count.
 const RMSE_CHUNK: usize = 4096;
-const RMSE_ROWS: usize = 64;
+pub(crate) const RMSE_ROWS: usize = 64;
 
 /// The observed training entries and, optionally, test entries that are only scored
 /// (indices within the same m × n).

@@ -11,7 +11,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 /// `out (rows × l) = S · x (cols × l)`, S the sparse side scaled by `scale`.
-fn sparse_times(side: Side<'_>, x: &[f64], l: usize, scale: f64) -> Vec<f64> {
+pub(crate) fn sparse_times(side: Side<'_>, x: &[f64], l: usize, scale: f64) -> Vec<f64> {
     let mut out = vec![0.0; side.len() * l];
     out.par_chunks_mut(l).enumerate().for_each(|(i, row)| {
         for p in side.ptr[i]..side.ptr[i + 1] {
@@ -41,18 +41,55 @@ fn orth(y: &[f64], rows: usize, l: usize) -> Vec<f64> {
 /// The initial U (m × k, row-major, orthonormal columns). `mu` scales the clipping
 /// bound 2μ√(k/m) (`f64::INFINITY`: no clipping).
 pub fn spectral_init(omega: &Omega, k: usize, mu: f64, seed: u64) -> Vec<f64> {
-    let (m, n) = (omega.nrows(), omega.ncols());
+    spectral_init_with(
+        Shape {
+            m: omega.nrows(),
+            n: omega.ncols(),
+            observed: omega.len(),
+        },
+        k,
+        mu,
+        seed,
+        &|x, l, scale| sparse_times(omega.by_rows(), x, l, scale),
+        &|x, l, scale| sparse_times(omega.by_cols(), x, l, scale),
+    )
+}
+
+/// The size of the data a spectral start works on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    pub m: usize,
+    pub n: usize,
+    pub observed: usize,
+}
+
+/// A product with the scaled sparse data (or its transpose): `(x, l, scale)` ↦ the whole
+/// `rows × l` product, however it is computed (here, or by rows spread over processes).
+pub(crate) type SparseProduct<'a> = dyn Fn(&[f64], usize, f64) -> Vec<f64> + 'a;
+
+/// [`spectral_init`] with the two sparse products given: `rows_times` is P_Ω(M)·x and
+/// `cols_times` P_Ω(M)ᵀ·x. The rest (random start, orthonormalisations, the small
+/// eigenproblem, the clipping) is computed the same way by every caller.
+pub(crate) fn spectral_init_with(
+    shape: Shape,
+    k: usize,
+    mu: f64,
+    seed: u64,
+    rows_times: &SparseProduct<'_>,
+    cols_times: &SparseProduct<'_>,
+) -> Vec<f64> {
+    let Shape { m, n, observed } = shape;
     let l = (k + 10).min(m.min(n)).max(k);
-    let scale = (m as f64 * n as f64) / omega.len().max(1) as f64;
+    let scale = (m as f64 * n as f64) / observed.max(1) as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let g: Vec<f64> = (0..n * l).map(|_| StandardNormal.sample(&mut rng)).collect();
-    let mut q = orth(&sparse_times(omega.by_rows(), &g, l, scale), m, l);
+    let mut q = orth(&rows_times(&g, l, scale), m, l);
     for _ in 0..2 {
-        let z = orth(&sparse_times(omega.by_cols(), &q, l, scale), n, l);
-        q = orth(&sparse_times(omega.by_rows(), &z, l, scale), m, l);
+        let z = orth(&cols_times(&q, l, scale), n, l);
+        q = orth(&rows_times(&z, l, scale), m, l);
     }
     // B = Qᵀ X; the left singular vectors of X ≈ Q · eigenvectors of B Bᵀ = Zᵀ Z, Z = Xᵀ Q
-    let z = sparse_times(omega.by_cols(), &q, l, scale);
+    let z = cols_times(&q, l, scale);
     let mut zz = Mat::<f64>::zeros(l, l);
     for row in z.chunks(l) {
         for a in 0..l {

@@ -106,6 +106,42 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Copies `piece` — a piece of this data set ([`super::DatagenConfig::shard`], its
+    /// `index` saying which samples it holds) — into place: fields, records and the
+    /// family's scalar. Used to put a data set together from pieces made elsewhere (MPI
+    /// ranks); a piece of another grid or an index outside this data set is an error.
+    pub fn place(&mut self, piece: &Dataset) -> Result<()> {
+        let n = self.grid * self.grid;
+        let bad = |why: String| SolverError::setting("piece", format!("{} samples", piece.count), why);
+        if piece.grid != self.grid {
+            return Err(bad(format!("grid {} is not this data set's {}", piece.grid, self.grid)));
+        }
+        let index = piece
+            .index
+            .as_ref()
+            .ok_or_else(|| bad("a piece needs its sample index".into()))?;
+        if index.len() != piece.count || piece.sol.len() != piece.count * n || piece.coeff.len() != piece.count * n {
+            return Err(bad("its arrays do not match its count".into()));
+        }
+        for (j, &i) in index.iter().enumerate() {
+            let i = usize::try_from(i)
+                .ok()
+                .filter(|&i| i < self.count)
+                .ok_or_else(|| bad(format!("sample {i} is outside the {} samples", self.count)))?;
+            self.coeff[i * n..(i + 1) * n].copy_from_slice(&piece.coeff[j * n..(j + 1) * n]);
+            self.sol[i * n..(i + 1) * n].copy_from_slice(&piece.sol[j * n..(j + 1) * n]);
+            self.iters[i] = piece.iters[j];
+            self.relres[i] = piece.relres[j];
+            self.solve_s[i] = piece.solve_s[j];
+            if let Some((name, values)) = &piece.scalar {
+                let (_, all) = self
+                    .scalar
+                    .get_or_insert_with(|| (name.clone(), vec![f64::NAN; self.count]));
+                all[i] = values[j];
+            }
+        }
+        Ok(())
+    }
     /// An empty data set of `count` samples on an `grid × grid` grid.
     pub fn new(count: usize, grid: usize) -> Self {
         let n = grid * grid;

@@ -24,7 +24,8 @@ pub use dataset::{check_output, Dataset, Format, Precision};
 use crate::krylov::Method;
 use crate::policy::Device;
 use crate::sequence::{
-    plan_sequence, solve_sequence_piece, solve_with_progress, SamplerSource, SequenceConfig,
+    plan_sequence, sequence_order, solve_sequence_piece, solve_sequence_piece_ordered, solve_with_progress,
+    SamplerSource, SequenceConfig,
     SequenceProgress, SequenceReport, Strategy, SystemRecord,
 };
 use crate::{Options, Result, SolverError};
@@ -192,45 +193,113 @@ pub fn generate_interruptible(
     progress: &mut dyn SequenceProgress,
     interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 ) -> Result<Datagen> {
+    generate_in(config, progress, interrupt, None)
+}
+
+/// The global solve order of the data set `config` describes — what [`generate`]
+/// computes before it solves (sampling every sample's parameters, which is cheap) — so
+/// that one process computes it and hands it to the processes that each make one piece
+/// ([`generate_piece`]).
+pub fn datagen_order(config: &DatagenConfig) -> Result<Vec<usize>> {
+    config.validate()?;
+    let setup = Setup::new(config)?;
+    sequence_order(&setup.source, &setup.plan)
+}
+
+/// Piece `config.shard` of the data set, solved in the global solve order `order` (from
+/// [`datagen_order`]) instead of computing it here: the same systems, solutions and
+/// records as [`generate`] with that shard. The piece's data set holds only its samples
+/// ([`Dataset::index`]); [`Dataset::place`] puts pieces together.
+pub fn generate_piece(
+    config: &DatagenConfig,
+    order: Vec<usize>,
+    progress: &mut dyn SequenceProgress,
+) -> Result<Datagen> {
+    if config.shard.is_none() {
+        return Err(SolverError::setting(
+            "shard",
+            "none",
+            "a piece needs `shard = Some((piece, pieces))`",
+        ));
+    }
+    generate_in(config, progress, None, Some(order))
+}
+
+/// What every generation starts from: the sampler, its systems, the effective sequence
+/// settings and the plan.
+struct Setup {
+    sampler: PdeSampler,
+    source: SamplerSource,
+    seq: SequenceConfig,
+    plan: crate::sequence::SequencePlan,
+}
+
+impl Setup {
+    fn new(config: &DatagenConfig) -> Result<Self> {
+        let g = config.grid;
+        let family_config = if config.published {
+            FamilyConfig::published(g, config.seed)
+        } else {
+            FamilyConfig::new(g, config.seed)
+        };
+        let sampler = PdeSampler::new(config.family, family_config)?;
+        let source = SamplerSource::new(sampler.clone(), config.count);
+        let mut seq = config.sequence;
+        if config.published && config.family == PdeFamily::Darcy && seq.precond.is_none() {
+            // the paper's Darcy runs (19.1x fewer iterations) used no preconditioner
+            seq.precond = Some(solvent_linalg::precond::PrecondKind::None);
+        }
+        if seq.device == Device::Auto && (!config.family.is_spd() || config.shard.is_some()) {
+            // the batched device path is measured on SPD families only (and solves whole
+            // sequences, not pieces)
+            seq.device = Device::Cpu;
+        }
+        if let Some((_, r)) = config.shard {
+            // the plan of the one-process run with R chains
+            seq.chains = r;
+        }
+        let plan = plan_sequence(&source, &seq)?;
+        Ok(Self {
+            sampler,
+            source,
+            seq,
+            plan,
+        })
+    }
+}
+
+fn generate_in(
+    config: &DatagenConfig,
+    progress: &mut dyn SequenceProgress,
+    interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    order: Option<Vec<usize>>,
+) -> Result<Datagen> {
     config.validate()?;
     let wall = Instant::now();
     let (k, g) = (config.count, config.grid);
     let n = g * g;
     // the data set is held in memory until it is written (coefficients and solutions in
-    // f64), and each chain holds one system, its Krylov basis and work vectors
-    let data_bytes = (2 * k * n + 4 * k) as f64 * 8.0;
+    // f64; a piece holds its own samples only), and each chain holds one system, its
+    // Krylov basis and work vectors
+    let held = config.shard.map_or(k, |(_, r)| k.div_ceil(r));
+    let chains = if config.shard.is_some() { 1 } else { config.sequence.chains.max(1) };
+    let data_bytes = (2 * held * n + 4 * held) as f64 * 8.0;
     let basis = (config.sequence.restart + config.sequence.recycle + 12) as f64;
     let system_bytes = n as f64 * (5.0 * 12.0 + 8.0 * basis);
     solvent_linalg::mem::check(
-        data_bytes + system_bytes * config.sequence.chains.max(1) as f64,
+        data_bytes + system_bytes * chains as f64,
         &format!(
-            "{k} samples on a {g}×{g} grid (the data set {}, each system being solved {})",
+            "{held} samples on a {g}×{g} grid (the data set {}, each system being solved {})",
             solvent_linalg::mem::human(data_bytes),
             solvent_linalg::mem::human(system_bytes)
         ),
     )?;
-    let family_config = if config.published {
-        FamilyConfig::published(g, config.seed)
-    } else {
-        FamilyConfig::new(g, config.seed)
-    };
-    let sampler = PdeSampler::new(config.family, family_config)?;
-    let source = SamplerSource::new(sampler.clone(), k);
-    let mut seq = config.sequence;
-    if config.published && config.family == PdeFamily::Darcy && seq.precond.is_none() {
-        // the paper's Darcy runs (19.1x fewer iterations) used no preconditioner
-        seq.precond = Some(solvent_linalg::precond::PrecondKind::None);
-    }
-    if seq.device == Device::Auto && (!config.family.is_spd() || config.shard.is_some()) {
-        // the batched device path is measured on SPD families only (and solves whole
-        // sequences, not pieces)
-        seq.device = Device::Cpu;
-    }
-    if let Some((_, r)) = config.shard {
-        // the plan of the one-process run with R chains
-        seq.chains = r;
-    }
-    let plan = plan_sequence(&source, &seq)?;
+    let Setup {
+        sampler,
+        source,
+        seq,
+        plan,
+    } = Setup::new(config)?;
     let options = match interrupt {
         Some(flag) => config.options().interrupt(flag),
         None => config.options(),
@@ -245,10 +314,14 @@ pub fn generate_interruptible(
     let report = match config.shard {
         Some((piece, pieces)) => {
             progress.start(seq.strategy.as_str(), k.div_ceil(pieces));
-            let r = solve_sequence_piece(&source, &plan, &options, piece, pieces, &mut |rec, x| {
+            let mut on_done = |rec: &SystemRecord, x: &[f64]| {
                 progress.system(rec);
                 record(rec, x)
-            });
+            };
+            let r = match order {
+                Some(order) => solve_sequence_piece_ordered(&source, &plan, &options, order, piece, pieces, &mut on_done),
+                None => solve_sequence_piece(&source, &plan, &options, piece, pieces, &mut on_done),
+            };
             progress.finish();
             r?
         }

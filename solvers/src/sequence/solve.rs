@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// How a system's matrix relates to the previous one of its chain, in solve order.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum MatrixChange {
     /// The first system of its chain (no predecessor: nothing carried in).
@@ -58,8 +58,9 @@ impl MatrixChange {
     }
 }
 
-/// The outcome for one system.
-#[derive(Clone, Debug, Serialize)]
+/// The outcome for one system (deserialisable, so that records solved in another process
+/// — an MPI rank — can be gathered into one report).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SystemRecord {
     /// Index in the original (sample) order.
     pub index: usize,
@@ -161,6 +162,32 @@ impl SequenceReport {
             ));
         }
         note
+    }
+    /// Adds the records of systems solved elsewhere — the other pieces of the same
+    /// sequence ([`solve_sequence_piece`] in other processes) — so that this report
+    /// covers them all: records in the original order, totals and failures recomputed,
+    /// wall-clock times the longest of the pieces'. A system already present is an error.
+    pub fn absorb(&mut self, records: Vec<SystemRecord>, wall_s: f64, solve_wall_s: f64) -> Result<()> {
+        let k = self.order.len();
+        let mut seen = vec![false; k];
+        for r in self.systems.iter().chain(&records) {
+            if r.index >= k || std::mem::replace(&mut seen[r.index], true) {
+                return Err(SolverError::setting(
+                    "records",
+                    r.index,
+                    format!("a record outside the {k} systems or given twice"),
+                ));
+            }
+        }
+        self.systems.extend(records);
+        self.systems.sort_by_key(|r| r.index);
+        self.total_iterations = self.systems.iter().map(|r| r.iterations).sum();
+        self.solve_s = self.systems.iter().map(|r| r.setup_s + r.solve_s).sum();
+        self.assembly_s = self.systems.iter().map(|r| r.assembly_s).sum();
+        self.failed = self.systems.iter().filter(|r| !r.converged).map(|r| r.index).collect();
+        self.wall_s = self.wall_s.max(wall_s);
+        self.solve_wall_s = self.solve_wall_s.max(solve_wall_s);
+        Ok(())
     }
     /// With several chains, the wall-clock time beside the summed per-system seconds
     /// (`", 1.234 s wall on 2 chains at once (assembly included)"`); empty with one.
@@ -327,7 +354,7 @@ pub fn solve_sequence(
     options: &Options,
     on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
-    solve_sequence_in(source, plan, options, None, on_done)
+    solve_sequence_in(source, plan, options, None, None, on_done)
 }
 
 /// Piece `piece` of `pieces`: orders the whole sequence as [`solve_sequence`] does, cuts
@@ -346,7 +373,43 @@ pub fn solve_sequence_piece(
     pieces: usize,
     on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
+    check_piece(source.len(), plan, piece, pieces)?;
+    solve_sequence_in(source, plan, options, Some((piece, pieces)), None, on_done)
+}
+
+/// The solve order of `source` under `plan` (the order [`solve_sequence`] computes
+/// first): what one process computes and sends to the others, which then solve their
+/// piece with [`solve_sequence_piece_ordered`] without reading every system's features.
+pub fn sequence_order(source: &dyn SystemSource, plan: &SequencePlan) -> Result<Vec<usize>> {
+    order_systems(source, plan.order)
+}
+
+/// [`solve_sequence_piece`] with the solve order given (from [`sequence_order`], computed
+/// once elsewhere) instead of computed here; it must be a permutation of the systems.
+pub fn solve_sequence_piece_ordered(
+    source: &dyn SystemSource,
+    plan: &SequencePlan,
+    options: &Options,
+    order: Vec<usize>,
+    piece: usize,
+    pieces: usize,
+    on_done: &mut OnDone<'_>,
+) -> Result<SequenceReport> {
     let k = source.len();
+    let mut seen = vec![false; k];
+    if order.len() != k || order.iter().any(|&i| i >= k || std::mem::replace(&mut seen[i], true)) {
+        return Err(SolverError::setting(
+            "order",
+            format!("{} entries", order.len()),
+            format!("the solve order must be a permutation of the {k} systems"),
+        ));
+    }
+    check_piece(k, plan, piece, pieces)?;
+    solve_sequence_in(source, plan, options, Some((piece, pieces)), Some(order), on_done)
+}
+
+/// Checks that `piece` of `pieces` exists for `k` systems and that the plan runs on the CPU.
+fn check_piece(k: usize, plan: &SequencePlan, piece: usize, pieces: usize) -> Result<()> {
     if pieces == 0 || pieces > k.max(1) {
         return Err(SolverError::setting(
             "pieces",
@@ -368,7 +431,7 @@ pub fn solve_sequence_piece(
             "a piece of a sequence is solved on the CPU (the GPU solves batches of the whole sequence)",
         ));
     }
-    solve_sequence_in(source, plan, options, Some((piece, pieces)), on_done)
+    Ok(())
 }
 
 fn solve_sequence_in(
@@ -376,6 +439,7 @@ fn solve_sequence_in(
     plan: &SequencePlan,
     options: &Options,
     piece: Option<(usize, usize)>,
+    given_order: Option<Vec<usize>>,
     on_done: &mut OnDone<'_>,
 ) -> Result<SequenceReport> {
     options.validate()?;
@@ -387,7 +451,10 @@ fn solve_sequence_in(
     let wall = Instant::now();
     let k = source.len();
     let t = Instant::now();
-    let order = order_systems(source, plan.order)?;
+    let order = match given_order {
+        Some(order) => order,
+        None => order_systems(source, plan.order)?,
+    };
     let ordering_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let shared = Shared {
