@@ -192,10 +192,137 @@ struct Body<'a> {
     test_rmse_with_fallback: Option<f64>,
     fallback_predictions: usize,
     run: &'a Report,
+    /// The MPI ranks, their blocks and the measured and modelled exchange per sweep.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mpi: Option<serde_json::Value>,
 }
 
-/// Runs `solvent complete`.
+/// Runs `solvent complete` (over the ranks of an MPI job when there are several).
 pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
+    #[cfg(feature = "mpi")]
+    if let Some(ranks) = crate::distributed::cli_ranks() {
+        return Ok(run_distributed(args, &ranks));
+    }
+    let prepared = prepare(args)?;
+    let mut lines = SweepLines { last_s: 0.0 };
+    let mut observers: Vec<&mut dyn Observer> = Vec::new();
+    if !args.quiet {
+        observers.push(&mut lines);
+    }
+    let out = prepared.model.fit(&prepared.cfg, &prepared.options, &mut observers)?;
+    finish(args, &prepared, out.state.factors, out.report, None).map(ExitCode::from)
+}
+
+/// `mpirun -n R solvent complete …`: rank 0 reads the data and hands each rank its rows
+/// and columns of Ω ([`crate::distributed::completion`]); every rank runs the sweeps;
+/// rank 0 writes the factors, predictions and report. Every rank returns the same exit
+/// code; rank 0 prints the failures of every rank.
+#[cfg(feature = "mpi")]
+fn run_distributed(args: &CompleteArgs, ranks: &crate::distributed::Ranks) -> ExitCode {
+    use crate::distributed::completion::{fit, Stopping};
+    let rank = ranks.rank();
+    let code = (|| -> Result<u8, String> {
+        let text = |e: crate::distributed::RankErrors| e.to_string();
+        let prepared = if rank == 0 {
+            Some((|| {
+                if args.reg == Reg::Auto {
+                    return Err(CliError::Usage(
+                        "--reg auto is not distributed: give a value (or choose it in one process)".into(),
+                    ));
+                }
+                if args.sample_splitting {
+                    return Err(CliError::Usage(
+                        "--sample-splitting is not distributed: run it in one process".into(),
+                    ));
+                }
+                prepare(args)
+            })())
+        } else {
+            None
+        };
+        let prepared = ranks.agree(prepared.transpose()).map_err(text)?;
+        let cfg = config(args);
+        let mut lines = SweepLines { last_s: 0.0 };
+        let mut observers: Vec<&mut dyn Observer> = Vec::new();
+        if !args.quiet {
+            observers.push(&mut lines);
+        }
+        let stopping = Stopping {
+            tol: args.tol.max(f64::MIN_POSITIVE),
+            sweeps: args.sweeps,
+            time_limit: args.time_limit,
+        };
+        let problem = prepared.as_ref().map(|p| &p.model.problem);
+        let fitted = fit(ranks, problem, cfg, stopping, &mut observers).map_err(text)?;
+        let (Some(fitted), Some(prepared)) = (fitted, prepared) else { return Ok(0) };
+        let extra = serde_json::json!({
+            "ranks": fitted.ranks,
+            "partition": fitted.partition,
+            "sweep_bytes_received": fitted.sweep_bytes,
+            "sweep_bytes_model": fitted.model_bytes,
+        });
+        let code = finish(args, &prepared, fitted.factors, fitted.report, Some(extra)).map_err(|e| e.to_string())?;
+        if !args.quiet {
+            crate::outln!(
+                "MPI: {}; factor rows received per sweep {:?} bytes (model k·rows·8: {:?})",
+                fitted.ranks.summary(),
+                fitted.sweep_bytes,
+                fitted.model_bytes
+            );
+        }
+        Ok(code)
+    })();
+    let code = match code {
+        Ok(c) => c,
+        Err(e) => {
+            if rank == 0 {
+                for line in e.lines() {
+                    crate::errln!("error: {line}");
+                }
+            }
+            1
+        }
+    };
+    ExitCode::from(ranks.same_exit(code))
+}
+
+/// The library settings the arguments give (`--reg auto` starts from 0 and is chosen in
+/// [`prepare`]).
+fn config(args: &CompleteArgs) -> CompletionConfig {
+    let k = args.rank;
+    let solver = match args.solver {
+        CompletionSolver::Als => RowSolver::Exact,
+        CompletionSolver::Altmin => RowSolver::Cg {
+            reduction: args.cg_reduction,
+            max_iters: args.cg_iters,
+            sketch_above: solvent_solvers::completion::solver::SKETCH_ABOVE_K2 * k * k,
+        },
+    };
+    CompletionConfig {
+        rank: k,
+        reg: match args.reg {
+            Reg::Value(v) => v,
+            Reg::Auto => 0.0,
+        },
+        solver,
+        mu: 1.0,
+        seed: args.seed,
+        sample_splitting: args.sample_splitting.then_some(args.sweeps),
+    }
+}
+
+/// The data read and the settings resolved, before the sweeps.
+struct Prepared {
+    model: RatingsProblem,
+    cfg: CompletionConfig,
+    options: solvent_solvers::Options,
+    reg_choice: Option<RegChoice>,
+    hdr: Option<bool>,
+}
+
+/// Checks the arguments, reads the data, resolves the settings (`--reg auto` included)
+/// and prints the problem line.
+fn prepare(args: &CompleteArgs) -> Result<Prepared, CliError> {
     for (p, what) in [(&args.json, "the report"), (&args.out, "the predictions")] {
         if let Some(p) = p {
             check_output_path(p, what)?;
@@ -243,25 +370,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     let (m, n) = (model.train.nrows(), model.train.ncols());
     let omega = &model.problem.omega;
     let k = args.rank;
-    let solver = match args.solver {
-        CompletionSolver::Als => RowSolver::Exact,
-        CompletionSolver::Altmin => RowSolver::Cg {
-            reduction: args.cg_reduction,
-            max_iters: args.cg_iters,
-            sketch_above: solvent_solvers::completion::solver::SKETCH_ABOVE_K2 * k * k,
-        },
-    };
-    let mut cfg = CompletionConfig {
-        rank: k,
-        reg: match args.reg {
-            Reg::Value(v) => v,
-            Reg::Auto => 0.0,
-        },
-        solver,
-        mu: 1.0,
-        seed: args.seed,
-        sample_splitting: args.sample_splitting.then_some(args.sweeps),
-    };
+    let mut cfg = config(args);
     // tol 0 = run every sweep: the smallest positive tolerance only stops a sweep that
     // changes nothing at all
     let options = super::run_options(args.tol.max(f64::MIN_POSITIVE), args.sweeps, args.time_limit)?
@@ -305,13 +414,37 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
             args.solver
         );
     }
-    let mut lines = SweepLines { last_s: 0.0 };
-    let mut observers: Vec<&mut dyn Observer> = Vec::new();
-    if !quiet {
-        observers.push(&mut lines);
-    }
-    let out = model.fit(&cfg, &options, &mut observers)?;
-    let (factors, report) = (out.state.factors, out.report);
+    Ok(Prepared {
+        model,
+        cfg,
+        options,
+        reg_choice,
+        hdr,
+    })
+}
+
+/// Writes the factors, predictions and report of a fitted model and prints the summary;
+/// the exit code (2 after a breakdown). `ranks` describes the MPI ranks, if any.
+fn finish(
+    args: &CompleteArgs,
+    prepared: &Prepared,
+    factors: solvent_solvers::completion::Factors,
+    report: Report,
+    ranks: Option<serde_json::Value>,
+) -> Result<u8, CliError> {
+    let Prepared {
+        model,
+        cfg,
+        reg_choice,
+        hdr,
+        ..
+    } = prepared;
+    let (hdr, cfg) = (*hdr, *cfg);
+    let (m, n, k) = (model.train.nrows(), model.train.ncols(), cfg.rank);
+    let omega = &model.problem.omega;
+    let quiet = args.quiet;
+    let unseen = model.unseen_test.len();
+    let test_entries = model.problem.test.len() + unseen;
     let test_rmse_all = model.test_rmse_with_fallback(&factors);
     if let Some(dir) = &args.out_factors {
         std::fs::create_dir_all(dir)
@@ -381,6 +514,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
                 test_rmse_with_fallback: test_rmse_all,
                 fallback_predictions,
                 run: &report,
+                mpi: ranks,
             },
         )
         .timing("wall_s", report.wall_s)
@@ -414,7 +548,7 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     }
     // running out of sweeps (or time) is a normal end here; a breakdown is not
     Ok(match report.status {
-        Status::Diverged { .. } | Status::Breakdown { .. } => ExitCode::from(2),
-        _ => ExitCode::SUCCESS,
+        Status::Diverged { .. } | Status::Breakdown { .. } => 2,
+        _ => 0,
     })
 }

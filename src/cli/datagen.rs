@@ -6,7 +6,7 @@ use super::{check_output_path, named, write_json, CliError};
 use clap::Args;
 use serde::Serialize;
 use solvent_problems::generators::PdeFamily;
-use solvent_solvers::datagen::{check_output, device_name, generate, DatagenConfig, Precision, Speedup};
+use solvent_solvers::datagen::{check_output, device_name, generate, Datagen, DatagenConfig, Precision, Speedup};
 use solvent_solvers::krylov::Method;
 use solvent_solvers::sequence::{SeqMethod, SequenceReport};
 use solvent_solvers::{Envelope, Outcome};
@@ -83,10 +83,56 @@ struct Body<'a> {
     baseline: Option<&'a SequenceReport>,
     speedup: Option<Speedup>,
     wall_s: f64,
+    /// Per-rank statistics of an MPI run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranks: Option<serde_json::Value>,
 }
 
-/// Runs `solvent datagen`.
+/// Runs `solvent datagen` (over the ranks of an MPI job when there are several).
 pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
+    #[cfg(feature = "mpi")]
+    if let Some(ranks) = crate::distributed::cli_ranks() {
+        return Ok(run_distributed(args, &ranks));
+    }
+    let (grid, config) = settings(args)?;
+    let out = generate(&config, &mut Bar::new(args.quiet))?;
+    finish(args, grid, &out, None).map(ExitCode::from)
+}
+
+/// `mpirun -n R solvent datagen …`: the ranks make the data set
+/// ([`crate::distributed::datagen`]); rank 0 writes it and reports. Every rank returns
+/// the same exit code; rank 0 prints the failures of every rank.
+#[cfg(feature = "mpi")]
+fn run_distributed(args: &DatagenArgs, ranks: &crate::distributed::Ranks) -> ExitCode {
+    let rank = ranks.rank();
+    let code = (|| -> Result<u8, String> {
+        let (grid, config) = ranks.agree(settings(args)).map_err(|e| e.to_string())?;
+        let made = crate::distributed::datagen::generate(ranks, &config, &mut Bar::new(args.quiet || rank != 0))
+            .map_err(|e| e.to_string())?;
+        let Some(made) = made else { return Ok(0) };
+        let report = serde_json::to_value(&made.ranks).unwrap_or_default();
+        let code = finish(args, grid, &made.datagen, Some(report)).map_err(|e| e.to_string())?;
+        if !args.quiet {
+            crate::outln!("MPI: {}", made.ranks.summary());
+        }
+        Ok(code)
+    })();
+    let code = match code {
+        Ok(c) => c,
+        Err(e) => {
+            if rank == 0 {
+                for line in e.lines() {
+                    crate::errln!("error: {line}");
+                }
+            }
+            1
+        }
+    };
+    ExitCode::from(ranks.same_exit(code))
+}
+
+/// The grid and the library settings, after every check that needs no work.
+fn settings(args: &DatagenArgs) -> Result<(usize, DatagenConfig), CliError> {
     args.seq.validate()?;
     let published = args.preset == Preset::Published;
     let grid = args.grid.unwrap_or(match (published, args.family) {
@@ -126,7 +172,17 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
         published,
         ..DatagenConfig::new(args.family, grid, args.count)
     };
-    let out = generate(&config, &mut Bar::new(args.quiet))?;
+    Ok((grid, config))
+}
+
+/// Writes the data set and the report, prints the summary; `ranks` describes the MPI
+/// ranks that made it, if any.
+fn finish(
+    args: &DatagenArgs,
+    grid: usize,
+    out: &Datagen,
+    ranks: Option<serde_json::Value>,
+) -> Result<u8, CliError> {
     out.dataset.write(&args.out, args.precision)?;
     let report = &out.report;
     let speedup = out.speedup();
@@ -151,6 +207,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
                 baseline: out.baseline.as_ref(),
                 speedup,
                 wall_s: out.wall_s,
+                ranks,
             },
         )
         .timing("wall_s", out.wall_s)
@@ -195,7 +252,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
         }
     }
     if report.failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        Ok(0)
     } else {
         crate::errln!(
             "error: {} of {} systems did not reach tol {:.0e} (samples {:?}); their relres is in the data set",
@@ -204,7 +261,7 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
             args.seq.tol,
             &report.failed[..report.failed.len().min(10)]
         );
-        Ok(ExitCode::from(2))
+        Ok(2)
     }
 }
 

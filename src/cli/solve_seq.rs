@@ -6,7 +6,7 @@ use clap::Args;
 use serde::Serialize;
 use solvent_linalg::io::matrix_market;
 use solvent_solvers::sequence::{
-    plan_sequence, solve_with_progress, DirectorySource, SequencePlan, SystemRecord,
+    plan_sequence, solve_with_progress, DirectorySource, SequencePlan, SequenceReport, SystemRecord,
 };
 use solvent_solvers::{Envelope, Outcome};
 use std::path::{Path, PathBuf};
@@ -135,10 +135,17 @@ struct Body<'a> {
     solve_wall_s: f64,
     failed: &'a [usize],
     systems: Vec<SystemEntry<'a>>,
+    /// Per-rank statistics of an MPI run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranks: Option<serde_json::Value>,
 }
 
-/// Runs `solvent solve-seq`.
+/// Runs `solvent solve-seq` (over the ranks of an MPI job when there are several).
 pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
+    #[cfg(feature = "mpi")]
+    if let Some(ranks) = crate::distributed::cli_ranks() {
+        return Ok(run_distributed(args, &ranks));
+    }
     args.seq.validate()?;
     let source = DirectorySource::open(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
@@ -185,6 +192,103 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     };
     staging.publish()?;
     drop(staging);
+    finish(args, &source, &out, &report, written, None).map(ExitCode::from)
+}
+
+/// `mpirun -n R solvent solve-seq DIR …`: rank 0 takes the output directory's lock and
+/// staging directory, every rank solves its piece ([`crate::distributed::sequence`]) and
+/// writes its solutions there, rank 0 moves them into place and reports. Every rank
+/// returns the same exit code; rank 0 prints the failures of every rank.
+#[cfg(feature = "mpi")]
+fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> ExitCode {
+    let rank = ranks.rank();
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    let code = (|| -> Result<u8, String> {
+        let text = |e: crate::distributed::RankErrors| e.to_string();
+        let opened = (|| -> Result<DirectorySource, CliError> {
+            args.seq.validate()?;
+            let source = DirectorySource::open(&args.dir)?;
+            if let Some(p) = &args.json {
+                super::check_output_path(p, "the report")?;
+                let inputs = source.input_files();
+                let inputs: Vec<(Option<&Path>, &str)> = inputs
+                    .iter()
+                    .map(|f| (Some(f.as_path()), "an input system"))
+                    .collect();
+                super::check_files(&inputs, &[(Some(p.as_path()), "the report")])?;
+            }
+            Ok(source)
+        })();
+        let source = ranks.agree(opened).map_err(text)?;
+        // rank 0 stages; every rank writes into its staging directory
+        let staging = if rank == 0 { Some(Staging::open(&out)) } else { None };
+        let staging = ranks.agree(staging.transpose()).map_err(text)?;
+        let tmp = staging.as_ref().map(|s| s.tmp.display().to_string()).unwrap_or_default();
+        let tmp = PathBuf::from(String::from_utf8_lossy(&ranks.broadcast_bytes(tmp.as_bytes())).into_owned());
+        let mut written = 0usize;
+        let solved = crate::distributed::sequence::solve(
+            ranks,
+            &source,
+            &args.seq.config(),
+            &args.seq.options(),
+            &mut Bar::new(args.quiet || rank != 0),
+            &mut |rec, x| {
+                if rec.converged {
+                    matrix_market::write_vector(tmp.join(format!("x_{}.mtx", source.id(rec.index))), x)?;
+                    written += 1;
+                }
+                Ok(())
+            },
+        );
+        let solved = match solved {
+            Ok(s) => s,
+            Err(e) => {
+                if let (true, Some(staging)) = (args.keep_partial, &staging) {
+                    staging.publish().map_err(|e| e.to_string())?;
+                    crate::errln!(
+                        "note: --keep-partial: the solutions written before the failure are in {}",
+                        out.display()
+                    );
+                }
+                return Err(text(e));
+            }
+        };
+        let Some(solved) = solved else { return Ok(0) };
+        let staging = staging.expect("rank 0 stages");
+        staging.publish().map_err(|e| e.to_string())?;
+        drop(staging);
+        let written = solved.report.systems.iter().filter(|r| r.converged).count();
+        let ranks_json = serde_json::to_value(&solved.ranks).unwrap_or_default();
+        let code = finish(args, &source, &out, &solved.report, written, Some(ranks_json)).map_err(|e| e.to_string())?;
+        if !args.quiet {
+            crate::outln!("MPI: {}", solved.ranks.summary());
+        }
+        Ok(code)
+    })();
+    let code = match code {
+        Ok(c) => c,
+        Err(e) => {
+            if rank == 0 {
+                for line in e.lines() {
+                    crate::errln!("error: {line}");
+                }
+            }
+            1
+        }
+    };
+    ExitCode::from(ranks.same_exit(code))
+}
+
+/// Writes the report and prints the summary of a solved sequence; the exit code (2 when
+/// some system did not converge). `ranks` describes the MPI ranks, if any.
+fn finish(
+    args: &SolveSeqArgs,
+    source: &DirectorySource,
+    out: &Path,
+    report: &SequenceReport,
+    written: usize,
+    ranks: Option<serde_json::Value>,
+) -> Result<u8, CliError> {
     let ordered_by = if source.has_params() {
         "params_*.npy"
     } else {
@@ -226,6 +330,7 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
                 solve_wall_s: report.solve_wall_s,
                 failed: &report.failed,
                 systems,
+                ranks,
             },
         )
         .timing("wall_s", report.wall_s)
@@ -245,7 +350,7 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
         crate::outln!("Wrote {written} solutions to {}", out.display());
     }
     if report.failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        Ok(0)
     } else {
         for &i in &report.failed {
             let r = &report.systems[i];
@@ -255,6 +360,6 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
                 r.status.describe(r.relres)
             );
         }
-        Ok(ExitCode::from(2))
+        Ok(2)
     }
 }

@@ -34,7 +34,9 @@ struct PieceHeader {
     count: usize,
     index: Vec<i64>,
     iters: Vec<i64>,
-    scalar: Option<(String, Vec<f64>)>,
+    /// The name of the family's scalar (its values follow as an array: JSON would not
+    /// keep every bit).
+    scalar: Option<String>,
     stats: RankStats,
 }
 
@@ -131,7 +133,7 @@ fn send_piece(ranks: &Ranks, piece: &Datagen, stats: RankStats) {
             count: d.count,
             index: d.index.clone().unwrap_or_default(),
             iters: d.iters.clone(),
-            scalar: d.scalar.clone(),
+            scalar: d.scalar.as_ref().map(|s| s.0.clone()),
             stats,
         },
     );
@@ -139,6 +141,7 @@ fn send_piece(ranks: &Ranks, piece: &Datagen, stats: RankStats) {
     ranks.send(0, &d.sol);
     ranks.send(0, &d.relres);
     ranks.send(0, &d.solve_s);
+    ranks.send(0, d.scalar.as_ref().map_or(&[][..], |s| &s.1[..]));
 }
 
 fn gather(
@@ -159,7 +162,8 @@ fn gather(
     let mut error = None;
     for r in 1..ranks.size() {
         let header = ranks.receive_json::<PieceHeader>(r);
-        let (coeff, sol, relres, solve_s) = (
+        let (coeff, sol, relres, solve_s, scalar) = (
+            ranks.receive::<f64>(r),
             ranks.receive::<f64>(r),
             ranks.receive::<f64>(r),
             ranks.receive::<f64>(r),
@@ -174,7 +178,7 @@ fn gather(
                 iters: h.iters,
                 relres,
                 solve_s,
-                scalar: h.scalar,
+                scalar: h.scalar.map(|name| (name, scalar)),
                 metadata: serde_json::Value::Null,
                 index: Some(h.index),
             };

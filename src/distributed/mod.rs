@@ -35,11 +35,21 @@ pub struct RankErrors(pub Vec<(usize, String)>);
 
 impl std::fmt::Display for RankErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (i, (rank, message)) in self.0.iter().enumerate() {
+        // ranks that failed the same way share a line
+        let mut lines: Vec<(Vec<usize>, &str)> = Vec::new();
+        for (rank, message) in &self.0 {
+            match lines.iter_mut().find(|(_, m)| m == message) {
+                Some((ranks, _)) => ranks.push(*rank),
+                None => lines.push((vec![*rank], message)),
+            }
+        }
+        for (i, (ranks, message)) in lines.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "rank {rank}: {message}")?;
+            let names: Vec<String> = ranks.iter().map(|r| r.to_string()).collect();
+            let label = if ranks.len() == 1 { "rank" } else { "ranks" };
+            write!(f, "{label} {}: {message}", names.join(", "))?;
         }
         Ok(())
     }
