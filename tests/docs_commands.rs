@@ -67,14 +67,19 @@ fn words(line: &str) -> Vec<String> {
     words
 }
 
-/// The `solvent` invocations among the commands (`solvent …`, `cargo run --release -- …`).
+/// The `solvent` invocations among the commands (`solvent …`, `cargo run --release -- …`,
+/// `mpirun -n R target/release/solvent …`).
 fn invocations(commands: &[String]) -> Vec<Vec<String>> {
     commands
         .iter()
         .filter_map(|c| {
             let w = words(c);
+            let launcher = w.first().is_some_and(|s| ["mpirun", "mpiexec", "srun"].contains(&s.as_str()));
             let args = if w.first().is_some_and(|s| s == "solvent") {
                 w[1..].to_vec()
+            } else if launcher {
+                let i = w.iter().position(|s| s == "solvent" || s.ends_with("/solvent"))?;
+                w[i + 1..].to_vec()
             } else if let Some(i) = w.iter().position(|s| s == "--") {
                 (w.first().is_some_and(|s| s == "cargo") && w.get(1).is_some_and(|s| s == "run"))
                     .then(|| w[i + 1..].to_vec())?
@@ -123,13 +128,14 @@ fn every_documented_command_parses() {
 
 #[test]
 fn the_extraction_sees_what_it_must() {
-    let doc = "```sh\nsolvent solve A.mtx --tol 1e-10   # comment\ncargo run --release -- datagen darcy \\\n    --grid 8\nscripts/test.sh\n```\n";
+    let doc = "```sh\nsolvent solve A.mtx --tol 1e-10   # comment\ncargo run --release -- datagen darcy \\\n    --grid 8\nscripts/test.sh\nmpirun -n 4 target/release/solvent complete --rank 3\n```\n";
     let inv = invocations(&sh_commands(doc));
     assert_eq!(
         inv,
         vec![
             vec!["solve", "A.mtx", "--tol", "1e-10"],
-            vec!["datagen", "darcy", "--grid", "8"]
+            vec!["datagen", "darcy", "--grid", "8"],
+            vec!["complete", "--rank", "3"]
         ]
     );
     assert_eq!(words("a 'b c' \"d\""), vec!["a", "b c", "d"]);
