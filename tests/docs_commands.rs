@@ -74,7 +74,9 @@ fn invocations(commands: &[String]) -> Vec<Vec<String>> {
         .iter()
         .filter_map(|c| {
             let w = words(c);
-            let launcher = w.first().is_some_and(|s| ["mpirun", "mpiexec", "srun"].contains(&s.as_str()));
+            let launcher = w
+                .first()
+                .is_some_and(|s| ["mpirun", "mpiexec", "srun"].contains(&s.as_str()));
             let args = if w.first().is_some_and(|s| s == "solvent") {
                 w[1..].to_vec()
             } else if launcher {

@@ -69,7 +69,14 @@ fn datagen_on_ranks_is_the_jobs_r_data_set_bit_for_bit() {
         let mut args = vec!["datagen", family, "--jobs", &jobs, "--out", one.to_str().unwrap()];
         args.extend(common);
         ok(&solvent(&args), "datagen --jobs");
-        let mut args = vec!["datagen", family, "--out", many.to_str().unwrap(), "--json", json.to_str().unwrap()];
+        let mut args = vec![
+            "datagen",
+            family,
+            "--out",
+            many.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ];
         args.extend(common);
         ok(&mpirun(ranks, &args), "mpirun datagen");
         let (a, b) = (members(&one), members(&many));
@@ -79,13 +86,17 @@ fn datagen_on_ranks_is_the_jobs_r_data_set_bit_for_bit() {
             match name.as_str() {
                 // seconds differ from run to run; the metadata adds the rank count
                 "solve_s" | "metadata" => continue,
-                _ => assert!(b.get(name) == Some(bytes), "{family}, {ranks} ranks: `{name}` differs"),
+                _ => assert!(
+                    b.get(name) == Some(bytes),
+                    "{family}, {ranks} ranks: `{name}` differs"
+                ),
             }
         }
         let meta: serde_json::Value = serde_json::from_slice(&b["metadata"]).unwrap();
         assert_eq!(meta["ranks"], ranks);
         assert_eq!(meta["plan"]["chains"], ranks);
-        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         let per_rank = report["ranks"]["ranks"].as_array().unwrap();
         assert_eq!(per_rank.len(), ranks);
         // every sample is reported once, and the ranks' systems add up to the count
@@ -109,7 +120,15 @@ fn solve_seq_on_ranks_writes_the_jobs_r_solutions() {
         let jobs = ranks.to_string();
         ok(
             &solvent(&[
-                "solve-seq", src.to_str().unwrap(), "--strategy", "skr", "--jobs", &jobs, "--quiet", "--out", one.to_str().unwrap(),
+                "solve-seq",
+                src.to_str().unwrap(),
+                "--strategy",
+                "skr",
+                "--jobs",
+                &jobs,
+                "--quiet",
+                "--out",
+                one.to_str().unwrap(),
             ]),
             "solve-seq --jobs",
         );
@@ -117,7 +136,14 @@ fn solve_seq_on_ranks_writes_the_jobs_r_solutions() {
             &mpirun(
                 ranks,
                 &[
-                    "solve-seq", src.to_str().unwrap(), "--strategy", "skr", "--quiet", "--out", many.to_str().unwrap(), "--json",
+                    "solve-seq",
+                    src.to_str().unwrap(),
+                    "--strategy",
+                    "skr",
+                    "--quiet",
+                    "--out",
+                    many.to_str().unwrap(),
+                    "--json",
                     json.to_str().unwrap(),
                 ],
             ),
@@ -138,7 +164,8 @@ fn solve_seq_on_ranks_writes_the_jobs_r_solutions() {
         }
         // nothing else is left in the output directory (no lock, no staging)
         assert_eq!(std::fs::read_dir(&many).unwrap().count(), 3);
-        let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
         assert_eq!(report["systems"].as_array().unwrap().len(), 3);
         assert_eq!(report["ranks"]["size"], ranks);
         assert_eq!(report["plan"]["chains"], ranks);
@@ -150,7 +177,9 @@ fn ratings(path: &Path) {
     let (m, n, k) = (300usize, 200usize, 4usize);
     let mut state = 12345u64;
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let u: Vec<f64> = (0..m * k).map(|_| next() - 0.5).collect();
@@ -175,7 +204,10 @@ fn trace(json: &Path) -> Vec<f64> {
         .iter()
         .flat_map(|t| {
             let e = &t["metrics"]["extra"];
-            [e["train_rmse"].as_f64().unwrap(), e["test_rmse"].as_f64().unwrap()]
+            [
+                e["train_rmse"].as_f64().unwrap(),
+                e["test_rmse"].as_f64().unwrap(),
+            ]
         })
         .collect()
 }
@@ -188,8 +220,20 @@ fn complete_on_ranks_follows_the_one_process_trace() {
     for solver in ["als", "altmin"] {
         let one = dir.path().join(format!("{solver}-1.json"));
         let common = [
-            "complete", "--train", train.to_str().unwrap(), "--split", "0.1", "--rank", "4", "--sweeps", "6", "--tol", "0", "--solver",
-            solver, "--quiet",
+            "complete",
+            "--train",
+            train.to_str().unwrap(),
+            "--split",
+            "0.1",
+            "--rank",
+            "4",
+            "--sweeps",
+            "6",
+            "--tol",
+            "0",
+            "--solver",
+            solver,
+            "--quiet",
         ];
         let mut args = common.to_vec();
         args.extend(["--json", one.to_str().unwrap()]);
@@ -200,14 +244,23 @@ fn complete_on_ranks_follows_the_one_process_trace() {
             let json = dir.path().join(format!("{solver}-{ranks}.json"));
             let factors = dir.path().join(format!("{solver}-{ranks}-factors"));
             let mut args = common.to_vec();
-            args.extend(["--json", json.to_str().unwrap(), "--out-factors", factors.to_str().unwrap()]);
+            args.extend([
+                "--json",
+                json.to_str().unwrap(),
+                "--out-factors",
+                factors.to_str().unwrap(),
+            ]);
             ok(&mpirun(ranks, &args), "mpirun complete");
             let got = trace(&json);
             assert_eq!(got.len(), reference.len(), "{solver}, {ranks} ranks");
             for (a, b) in got.iter().zip(&reference) {
-                assert!((a - b).abs() <= 1e-10 * b.abs(), "{solver}, {ranks} ranks: RMSE {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-10 * b.abs(),
+                    "{solver}, {ranks} ranks: RMSE {a} vs {b}"
+                );
             }
-            let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+            let report: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
             let mpi = &report["mpi"];
             assert_eq!(mpi["ranks"]["size"], ranks);
             // each rank received exactly the factor rows it does not own, k · rows · 8 bytes
@@ -218,7 +271,10 @@ fn complete_on_ranks_follows_the_one_process_trace() {
                 let own = blocks["rows"][r + 1].as_u64().unwrap() - blocks["rows"][r].as_u64().unwrap()
                     + blocks["cols"][r + 1].as_u64().unwrap()
                     - blocks["cols"][r].as_u64().unwrap();
-                assert_eq!(mpi["sweep_bytes_model"][r].as_u64().unwrap(), 4 * (m + n - own) * 8);
+                assert_eq!(
+                    mpi["sweep_bytes_model"][r].as_u64().unwrap(),
+                    4 * (m + n - own) * 8
+                );
             }
             assert!(factors.join("U.npy").is_file() && factors.join("V.npy").is_file());
         }
@@ -237,20 +293,52 @@ fn a_failing_rank_fails_the_job_with_its_message_and_no_output() {
     }
     std::fs::write(seq.join("A_0002.mtx"), "not a matrix\n").unwrap();
     let out = dir.path().join("out");
-    let o = mpirun(2, &["solve-seq", seq.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()]);
+    let o = mpirun(
+        2,
+        &[
+            "solve-seq",
+            seq.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("error: rank ") && err.contains("A_0002.mtx"), "{err}");
+    assert!(
+        err.contains("error: rank ") && err.contains("A_0002.mtx"),
+        "{err}"
+    );
     let left: Vec<_> = std::fs::read_dir(&out).map(|d| d.collect()).unwrap_or_default();
     assert!(left.is_empty(), "{left:?}");
     // datagen: a setting rank 0 refuses before any work (two ranks, one sample); no file
     let data = dir.path().join("d.npz");
-    let o = mpirun(2, &["datagen", "darcy", "--grid", "8", "--count", "1", "--out", data.to_str().unwrap()]);
+    let o = mpirun(
+        2,
+        &[
+            "datagen",
+            "darcy",
+            "--grid",
+            "8",
+            "--count",
+            "1",
+            "--out",
+            data.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("more ranks than samples"), "{}", stderr(&o));
     assert!(!data.exists());
     // complete: rank 0 cannot read the training file; every rank stops
-    let o = mpirun(3, &["complete", "--train", dir.path().join("missing.tsv").to_str().unwrap(), "--quiet"]);
+    let o = mpirun(
+        3,
+        &[
+            "complete",
+            "--train",
+            dir.path().join("missing.tsv").to_str().unwrap(),
+            "--quiet",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("missing.tsv"), "{}", stderr(&o));
 }
@@ -259,11 +347,34 @@ fn a_failing_rank_fails_the_job_with_its_message_and_no_output() {
 fn without_mpirun_a_binary_built_with_mpi_is_one_rank() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("d.npz");
-    let o = solvent(&["datagen", "darcy", "--grid", "8", "--count", "3", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = solvent(&[
+        "datagen",
+        "darcy",
+        "--grid",
+        "8",
+        "--count",
+        "3",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     ok(&o, "datagen without mpirun");
     let meta: serde_json::Value = serde_json::from_slice(&members(&out)["metadata"]).unwrap();
     // the one-process data set: no rank count recorded
     assert!(meta.get("ranks").is_none(), "{meta}");
-    let o = mpirun(1, &["datagen", "darcy", "--grid", "8", "--count", "3", "--quiet", "--out", out.to_str().unwrap()]);
+    let o = mpirun(
+        1,
+        &[
+            "datagen",
+            "darcy",
+            "--grid",
+            "8",
+            "--count",
+            "3",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     ok(&o, "mpirun -n 1");
 }

@@ -209,7 +209,9 @@ pub fn run(args: &CompleteArgs) -> Result<ExitCode, CliError> {
     if !args.quiet {
         observers.push(&mut lines);
     }
-    let out = prepared.model.fit(&prepared.cfg, &prepared.options, &mut observers)?;
+    let out = prepared
+        .model
+        .fit(&prepared.cfg, &prepared.options, &mut observers)?;
     finish(args, &prepared, out.state.factors, out.report, None).map(ExitCode::from)
 }
 
@@ -254,14 +256,17 @@ fn run_distributed(args: &CompleteArgs, ranks: &crate::distributed::Ranks) -> Ex
         };
         let problem = prepared.as_ref().map(|p| &p.model.problem);
         let fitted = fit(ranks, problem, cfg, stopping, &mut observers).map_err(text)?;
-        let (Some(fitted), Some(prepared)) = (fitted, prepared) else { return Ok(0) };
+        let (Some(fitted), Some(prepared)) = (fitted, prepared) else {
+            return Ok(0);
+        };
         let extra = serde_json::json!({
             "ranks": fitted.ranks,
             "partition": fitted.partition,
             "sweep_bytes_received": fitted.sweep_bytes,
             "sweep_bytes_model": fitted.model_bytes,
         });
-        let code = finish(args, &prepared, fitted.factors, fitted.report, Some(extra)).map_err(|e| e.to_string())?;
+        let code =
+            finish(args, &prepared, fitted.factors, fitted.report, Some(extra)).map_err(|e| e.to_string())?;
         if !args.quiet {
             crate::outln!(
                 "MPI: {}; factor rows received per sweep {:?} bytes (model k·rows·8: {:?})",

@@ -6,7 +6,9 @@ use super::{check_output_path, named, write_json, CliError};
 use clap::Args;
 use serde::Serialize;
 use solvent_problems::generators::PdeFamily;
-use solvent_solvers::datagen::{check_output, device_name, generate, Datagen, DatagenConfig, Precision, Speedup};
+use solvent_solvers::datagen::{
+    check_output, device_name, generate, Datagen, DatagenConfig, Precision, Speedup,
+};
 use solvent_solvers::krylov::Method;
 use solvent_solvers::sequence::{SeqMethod, SequenceReport};
 use solvent_solvers::{Envelope, Outcome};
@@ -107,8 +109,9 @@ fn run_distributed(args: &DatagenArgs, ranks: &crate::distributed::Ranks) -> Exi
     let rank = ranks.rank();
     let code = (|| -> Result<u8, String> {
         let (grid, config) = ranks.agree(settings(args)).map_err(|e| e.to_string())?;
-        let made = crate::distributed::datagen::generate(ranks, &config, &mut Bar::new(args.quiet || rank != 0))
-            .map_err(|e| e.to_string())?;
+        let made =
+            crate::distributed::datagen::generate(ranks, &config, &mut Bar::new(args.quiet || rank != 0))
+                .map_err(|e| e.to_string())?;
         let Some(made) = made else { return Ok(0) };
         let report = serde_json::to_value(&made.ranks).unwrap_or_default();
         let code = finish(args, grid, &made.datagen, Some(report)).map_err(|e| e.to_string())?;

@@ -221,9 +221,16 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
         })();
         let source = ranks.agree(opened).map_err(text)?;
         // rank 0 stages; every rank writes into its staging directory
-        let staging = if rank == 0 { Some(Staging::open(&out)) } else { None };
+        let staging = if rank == 0 {
+            Some(Staging::open(&out))
+        } else {
+            None
+        };
         let staging = ranks.agree(staging.transpose()).map_err(text)?;
-        let tmp = staging.as_ref().map(|s| s.tmp.display().to_string()).unwrap_or_default();
+        let tmp = staging
+            .as_ref()
+            .map(|s| s.tmp.display().to_string())
+            .unwrap_or_default();
         let tmp = PathBuf::from(String::from_utf8_lossy(&ranks.broadcast_bytes(tmp.as_bytes())).into_owned());
         let mut written = 0usize;
         let solved = crate::distributed::sequence::solve(
@@ -259,7 +266,8 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
         drop(staging);
         let written = solved.report.systems.iter().filter(|r| r.converged).count();
         let ranks_json = serde_json::to_value(&solved.ranks).unwrap_or_default();
-        let code = finish(args, &source, &out, &solved.report, written, Some(ranks_json)).map_err(|e| e.to_string())?;
+        let code = finish(args, &source, &out, &solved.report, written, Some(ranks_json))
+            .map_err(|e| e.to_string())?;
         if !args.quiet {
             crate::outln!("MPI: {}", solved.ranks.summary());
         }

@@ -122,11 +122,8 @@ pub fn fit(
         rank,
         share,
     ))?;
-    let mut solver = DistributedCompletion::new(
-        config,
-        ranks,
-        stopping.time_limit.map(Duration::from_secs_f64),
-    );
+    let mut solver =
+        DistributedCompletion::new(config, ranks, stopping.time_limit.map(Duration::from_secs_f64));
     let options = Options::default()
         .tol(stopping.tol)
         .max_iters(stopping.sweeps)
@@ -134,9 +131,16 @@ pub fn fit(
         .interrupt(solver.stop_flag());
     let mut none: [&mut dyn Observer; 0] = [];
     let observers = if rank == 0 { observers } else { &mut none[..] };
-    let out = ranks.agree(solvent_solvers::run_observed(&local, &mut solver, &options, observers))?;
+    let out = ranks.agree(solvent_solvers::run_observed(
+        &local,
+        &mut solver,
+        &options,
+        observers,
+    ))?;
     let mut report = out.report;
-    if matches!(report.status, Status::Interrupted) && solver.stop_flag().load(std::sync::atomic::Ordering::Relaxed) {
+    if matches!(report.status, Status::Interrupted)
+        && solver.stop_flag().load(std::sync::atomic::Ordering::Relaxed)
+    {
         report.status = Status::TimeLimit {
             limit_s: stopping.time_limit.unwrap_or(0.0),
         };

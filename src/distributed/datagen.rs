@@ -182,7 +182,8 @@ fn gather(
                 metadata: serde_json::Value::Null,
                 index: Some(h.index),
             };
-            data.place(&piece).map_err(|e| format!("the piece of rank {r}: {e}"))?;
+            data.place(&piece)
+                .map_err(|e| format!("the piece of rank {r}: {e}"))?;
             report
                 .absorb(h.records, h.stats.wall_s, h.solve_wall_s)
                 .map_err(|e| format!("the records of rank {r}: {e}"))?;

@@ -192,7 +192,8 @@ impl Ranks {
         let mut all = vec![0u8; lengths.iter().sum::<u64>() as usize];
         {
             let mut partition = PartitionMut::new(&mut all[..], counts, &displs[..]);
-            self.world.all_gather_varcount_into(message.as_bytes(), &mut partition);
+            self.world
+                .all_gather_varcount_into(message.as_bytes(), &mut partition);
         }
         let mut failures = Vec::new();
         let mut at = 0usize;
@@ -208,8 +209,15 @@ impl Ranks {
 
     /// Runs `check` on rank 0 only (a check every rank would answer the same way, or one
     /// about rank 0's files) and makes every rank agree on its outcome.
-    pub fn checked_on_root<E: std::fmt::Display>(&self, check: impl FnOnce() -> Result<(), E>) -> Result<(), RankErrors> {
-        let r = if self.rank() == 0 { check().map_err(|e| e.to_string()) } else { Ok(()) };
+    pub fn checked_on_root<E: std::fmt::Display>(
+        &self,
+        check: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), RankErrors> {
+        let r = if self.rank() == 0 {
+            check().map_err(|e| e.to_string())
+        } else {
+            Ok(())
+        };
         self.agree(r)
     }
 
@@ -225,7 +233,11 @@ impl Ranks {
         let root = self.world.process_at_rank(0);
         let mut len = data.len() as u64;
         root.broadcast_into(&mut len);
-        let mut buf = if self.rank() == 0 { data.to_vec() } else { vec![0u8; len as usize] };
+        let mut buf = if self.rank() == 0 {
+            data.to_vec()
+        } else {
+            vec![0u8; len as usize]
+        };
         for chunk in buf.chunks_mut(MESSAGE) {
             root.broadcast_into(chunk);
         }
@@ -233,7 +245,10 @@ impl Ranks {
     }
 
     /// Rank 0's value on every rank, as JSON (`value` is read on rank 0 only).
-    pub fn broadcast_json<T: Serialize + serde::de::DeserializeOwned>(&self, value: &T) -> Result<T, RankErrors> {
+    pub fn broadcast_json<T: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        value: &T,
+    ) -> Result<T, RankErrors> {
         let bytes = if self.rank() == 0 {
             serde_json::to_vec(value).unwrap_or_default()
         } else {
@@ -262,8 +277,10 @@ impl Ranks {
             let (chunk, _) = source.receive_vec::<T>();
             out.extend(chunk);
         }
-        self.received
-            .fetch_add((len as usize * std::mem::size_of::<T>()) as u64, Ordering::Relaxed);
+        self.received.fetch_add(
+            (len as usize * std::mem::size_of::<T>()) as u64,
+            Ordering::Relaxed,
+        );
         out
     }
 

@@ -82,7 +82,10 @@ impl Partition {
     }
     /// The rank that owns row `i`.
     pub fn row_owner(&self, i: usize) -> usize {
-        self.rows.partition_point(|&s| s <= i).saturating_sub(1).min(self.ranks() - 1)
+        self.rows
+            .partition_point(|&s| s <= i)
+            .saturating_sub(1)
+            .min(self.ranks() - 1)
     }
     /// Checks the blocks against an m × n matrix.
     pub fn check(&self, m: usize, n: usize) -> Result<()> {
@@ -118,7 +121,11 @@ impl Block {
         for &(r, _, _) in entries {
             let r = r as usize;
             if r >= rows {
-                return Err(SolverError::setting("block", r, format!("a row outside the {rows} rows of the block")));
+                return Err(SolverError::setting(
+                    "block",
+                    r,
+                    format!("a row outside the {rows} rows of the block"),
+                ));
             }
             ptr[r + 1] += 1;
         }
@@ -213,7 +220,13 @@ impl LocalProblem {
             return Err(SolverError::setting("rank", rank, "not a rank of the partition"));
         }
         let (rb, cb) = (partition.row_block(rank), partition.col_block(rank));
-        let outside = |what: &str| SolverError::setting("share", what.to_string(), format!("an entry outside rank {rank}'s block"));
+        let outside = |what: &str| {
+            SolverError::setting(
+                "share",
+                what.to_string(),
+                format!("an entry outside rank {rank}'s block"),
+            )
+        };
         let mut row_local = Vec::with_capacity(share.row_entries.len());
         for &(i, j, v) in &share.row_entries {
             if !rb.contains(&(i as usize)) || j as usize >= n {
@@ -228,7 +241,11 @@ impl LocalProblem {
             }
             col_local.push(((j as usize - cb.start) as u32, i, v));
         }
-        if share.test.iter().any(|&(i, j, _)| !rb.contains(&(i as usize)) || j as usize >= n) {
+        if share
+            .test
+            .iter()
+            .any(|&(i, j, _)| !rb.contains(&(i as usize)) || j as usize >= n)
+        {
             return Err(outside("test"));
         }
         Ok(Self {
@@ -510,7 +527,8 @@ mod tests {
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for i in 0..m {
             for j in 0..n {
-                let x: f64 = (0..k).map(|t| u[i * k + t] * v[j * k + t]).sum::<f64>() + 0.01 * (uniform() - 0.5);
+                let x: f64 =
+                    (0..k).map(|t| u[i * k + t] * v[j * k + t]).sum::<f64>() + 0.01 * (uniform() - 0.5);
                 if i < 3 || uniform() < 0.4 {
                     train.push((i as u32, j as u32, x));
                 } else if uniform() < 0.2 {
@@ -524,7 +542,12 @@ mod tests {
         }
     }
 
-    fn distributed(p: &CompletionProblem, config: CompletionConfig, ranks: usize, sweeps: usize) -> Vec<(Vec<f64>, Factors, u64)> {
+    fn distributed(
+        p: &CompletionProblem,
+        config: CompletionConfig,
+        ranks: usize,
+        sweeps: usize,
+    ) -> Vec<(Vec<f64>, Factors, u64)> {
         let partition = Partition::balanced(&p.omega, ranks);
         let group = ThreadGroup::new(ranks);
         std::thread::scope(|s| {
@@ -593,9 +616,17 @@ mod tests {
                 for (trace, f, _) in &runs {
                     assert_eq!(trace.len(), trace1.len());
                     for (a, b) in trace.iter().zip(&trace1) {
-                        assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{ranks} ranks: {a} vs {b}");
+                        assert!(
+                            (a - b).abs() <= 1e-10 * b.abs().max(1.0),
+                            "{ranks} ranks: {a} vs {b}"
+                        );
                     }
-                    let diff = f.u.iter().chain(&f.v).zip(f1.u.iter().chain(&f1.v)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    let diff =
+                        f.u.iter()
+                            .chain(&f.v)
+                            .zip(f1.u.iter().chain(&f1.v))
+                            .map(|(a, b)| (a - b).abs())
+                            .fold(0.0, f64::max);
                     assert!(diff <= 1e-8, "{ranks} ranks: factors differ by {diff}");
                 }
             }
@@ -621,8 +652,13 @@ mod tests {
             let part = Partition::balanced(&p.omega, ranks);
             part.check(p.omega.nrows(), p.omega.ncols()).unwrap();
             let rows = p.omega.by_rows();
-            let per: Vec<usize> = (0..ranks).map(|r| rows.ptr[part.rows[r + 1]] - rows.ptr[part.rows[r]]).collect();
-            let longest_row = (0..p.omega.nrows()).map(|i| rows.ptr[i + 1] - rows.ptr[i]).max().unwrap();
+            let per: Vec<usize> = (0..ranks)
+                .map(|r| rows.ptr[part.rows[r + 1]] - rows.ptr[part.rows[r]])
+                .collect();
+            let longest_row = (0..p.omega.nrows())
+                .map(|i| rows.ptr[i + 1] - rows.ptr[i])
+                .max()
+                .unwrap();
             for &c in &per {
                 assert!(c.abs_diff(p.omega.len() / ranks) <= longest_row, "{per:?}");
             }

@@ -114,7 +114,17 @@ pub fn half_step_rows(
                             pcg_row(&mut op, k, reduction, max_iters, x, None, scratch)
                         };
                         if !reached && sketch_above > 0 && idx.len() >= sketch_above {
-                            its + sketch_cg_row(idx, val, fixed, k, ridge, reduction, max_iters, (first_row + i) as u64, x)
+                            its + sketch_cg_row(
+                                idx,
+                                val,
+                                fixed,
+                                k,
+                                ridge,
+                                reduction,
+                                max_iters,
+                                (first_row + i) as u64,
+                                x,
+                            )
                         } else {
                             its
                         }

@@ -114,13 +114,19 @@ impl Dataset {
         let n = self.grid * self.grid;
         let bad = |why: String| SolverError::setting("piece", format!("{} samples", piece.count), why);
         if piece.grid != self.grid {
-            return Err(bad(format!("grid {} is not this data set's {}", piece.grid, self.grid)));
+            return Err(bad(format!(
+                "grid {} is not this data set's {}",
+                piece.grid, self.grid
+            )));
         }
         let index = piece
             .index
             .as_ref()
             .ok_or_else(|| bad("a piece needs its sample index".into()))?;
-        if index.len() != piece.count || piece.sol.len() != piece.count * n || piece.coeff.len() != piece.count * n {
+        if index.len() != piece.count
+            || piece.sol.len() != piece.count * n
+            || piece.coeff.len() != piece.count * n
+        {
             return Err(bad("its arrays do not match its count".into()));
         }
         for (j, &i) in index.iter().enumerate() {

@@ -25,8 +25,7 @@ use crate::krylov::Method;
 use crate::policy::Device;
 use crate::sequence::{
     plan_sequence, sequence_order, solve_sequence_piece, solve_sequence_piece_ordered, solve_with_progress,
-    SamplerSource, SequenceConfig,
-    SequenceProgress, SequenceReport, Strategy, SystemRecord,
+    SamplerSource, SequenceConfig, SequenceProgress, SequenceReport, Strategy, SystemRecord,
 };
 use crate::{Options, Result, SolverError};
 use serde::Serialize;
@@ -282,7 +281,11 @@ fn generate_in(
     // f64; a piece holds its own samples only), and each chain holds one system, its
     // Krylov basis and work vectors
     let held = config.shard.map_or(k, |(_, r)| k.div_ceil(r));
-    let chains = if config.shard.is_some() { 1 } else { config.sequence.chains.max(1) };
+    let chains = if config.shard.is_some() {
+        1
+    } else {
+        config.sequence.chains.max(1)
+    };
     let data_bytes = (2 * held * n + 4 * held) as f64 * 8.0;
     let basis = (config.sequence.restart + config.sequence.recycle + 12) as f64;
     let system_bytes = n as f64 * (5.0 * 12.0 + 8.0 * basis);
@@ -319,7 +322,9 @@ fn generate_in(
                 record(rec, x)
             };
             let r = match order {
-                Some(order) => solve_sequence_piece_ordered(&source, &plan, &options, order, piece, pieces, &mut on_done),
+                Some(order) => {
+                    solve_sequence_piece_ordered(&source, &plan, &options, order, piece, pieces, &mut on_done)
+                }
                 None => solve_sequence_piece(&source, &plan, &options, piece, pieces, &mut on_done),
             };
             progress.finish();

@@ -32,5 +32,7 @@ pub use run::{plan_sequence, solve_with_progress};
 #[cfg(feature = "gpu")]
 pub(crate) use solve::check_shape;
 pub use solve::{
-    sequence_order, solve_sequence, solve_sequence_piece, solve_sequence_piece_ordered, MatrixChange, OnDone, SequenceReport, SystemRecord};
+    sequence_order, solve_sequence, solve_sequence_piece, solve_sequence_piece_ordered, MatrixChange, OnDone,
+    SequenceReport, SystemRecord,
+};
 pub use source::{InMemorySource, SamplerSource, SystemSource};

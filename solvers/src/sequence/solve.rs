@@ -184,7 +184,12 @@ impl SequenceReport {
         self.total_iterations = self.systems.iter().map(|r| r.iterations).sum();
         self.solve_s = self.systems.iter().map(|r| r.setup_s + r.solve_s).sum();
         self.assembly_s = self.systems.iter().map(|r| r.assembly_s).sum();
-        self.failed = self.systems.iter().filter(|r| !r.converged).map(|r| r.index).collect();
+        self.failed = self
+            .systems
+            .iter()
+            .filter(|r| !r.converged)
+            .map(|r| r.index)
+            .collect();
         self.wall_s = self.wall_s.max(wall_s);
         self.solve_wall_s = self.solve_wall_s.max(solve_wall_s);
         Ok(())
@@ -397,7 +402,11 @@ pub fn solve_sequence_piece_ordered(
 ) -> Result<SequenceReport> {
     let k = source.len();
     let mut seen = vec![false; k];
-    if order.len() != k || order.iter().any(|&i| i >= k || std::mem::replace(&mut seen[i], true)) {
+    if order.len() != k
+        || order
+            .iter()
+            .any(|&i| i >= k || std::mem::replace(&mut seen[i], true))
+    {
         return Err(SolverError::setting(
             "order",
             format!("{} entries", order.len()),
