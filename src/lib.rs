@@ -20,6 +20,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 #[cfg(feature = "mpi")]
 pub mod distributed;

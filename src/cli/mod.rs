@@ -6,6 +6,7 @@
 
 pub mod allocate;
 pub mod bcd;
+pub mod bench;
 pub mod bilevel;
 pub mod complete;
 pub mod datagen;
@@ -107,6 +108,9 @@ pub enum Command {
     /// sets) for least squares, logistic/softmax regression, Lasso, NNLS and label propagation.
     #[command(allow_negative_numbers = true)]
     Bcd(Box<bcd::BcdArgs>),
+    /// Run a benchmark suite (TOML): Solvent's solvers and external ones on the same
+    /// problems; traces, suboptimality, time to target, CSV/JSON lines, SVG plots, HTML.
+    Bench(bench::BenchArgs),
 }
 
 /// Everything that makes a command fail before or instead of a result.
@@ -136,6 +140,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Allocate(args) => allocate::run(&args),
         Command::Bilevel(args) => bilevel::run(&args),
         Command::Bcd(args) => bcd::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
 

@@ -1,0 +1,230 @@
+//! Solvent's own solvers on a suite's problems, through the library and the shared run
+//! loop, whose trace times exclude the measurements:
+//!
+//! - `bcd` on `lasso` and `l1-logistic` (parameters `rule`, `update`, `partition`,
+//!   `block_size`, as `solvent bcd`), stopped at the suite's target duality gap;
+//! - `sequence` on `sequence` (parameters `strategy`, `precond`, `restart`, `recycle`,
+//!   `jobs`, as `solvent solve-seq`): one trace point per system, in solve order;
+//! - `altmin` and `als` on `completion` (parameters `rank`, `reg`, `sweeps`).
+
+use super::problems::Made;
+use super::suite::{plain, SolverConfig};
+use super::trace::{Point, RunStatus, RunTrace};
+use solvent_linalg::Named;
+use solvent_problems::bcd::CoordinateProblem;
+use solvent_solvers::bcd::{Bcd, BcdChoices, Partition, Rule, Update};
+use solvent_solvers::completion::{Completion, CompletionConfig};
+use solvent_solvers::sequence::{plan_sequence, solve_sequence, SamplerSource, SequenceConfig, Strategy};
+use solvent_solvers::{Criterion, Options, Status, TraceSchedule};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Solvent solvers each kind has.
+pub fn solvers_for(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "lasso" | "l1-logistic" => &["bcd"],
+        "sequence" => &["sequence"],
+        "completion" => &["altmin", "als"],
+        _ => &[],
+    }
+}
+
+fn param<T: Named>(p: &BTreeMap<String, toml::Value>, key: &str) -> Result<Option<T>, String> {
+    p.get(key).map(|v| T::parse_or_list(&plain(v))).transpose()
+}
+
+fn int(p: &BTreeMap<String, toml::Value>, key: &str) -> Result<Option<usize>, String> {
+    p.get(key)
+        .map(|v| {
+            v.as_integer()
+                .filter(|&i| i > 0)
+                .map(|i| i as usize)
+                .ok_or_else(|| format!("`{key}` must be a positive integer, got {v}"))
+        })
+        .transpose()
+}
+
+fn float(p: &BTreeMap<String, toml::Value>, key: &str) -> Result<Option<f64>, String> {
+    p.get(key)
+        .map(|v| {
+            v.as_float()
+                .or_else(|| v.as_integer().map(|i| i as f64))
+                .ok_or_else(|| format!("`{key}` must be a number, got {v}"))
+        })
+        .transpose()
+}
+
+fn check_keys(p: &BTreeMap<String, toml::Value>, keys: &[&str], solver: &str) -> Result<(), String> {
+    match p.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(format!(
+            "solver `{solver}`: unknown parameter `{k}` (known: {})",
+            keys.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+fn status_of(s: &Status) -> RunStatus {
+    match s {
+        Status::TimeLimit { .. } | Status::Interrupted => RunStatus::Timeout,
+        _ => RunStatus::Ok,
+    }
+}
+
+/// Runs Solvent's solver `config` on `made` with the suite's `target` and `timeout`.
+pub fn run(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> RunTrace {
+    match run_inner(config, made, target, timeout) {
+        Ok(t) => t,
+        Err(e) => RunTrace::without_trace(RunStatus::Failed, e),
+    }
+}
+
+fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> Result<RunTrace, String> {
+    let name = config.spec.solver.as_deref().unwrap_or_default();
+    let p = &config.params;
+    let limit = Duration::from_secs_f64(timeout);
+    let version = env!("CARGO_PKG_VERSION").to_string();
+    match (name, made) {
+        ("bcd", Made::Glm { built, kind, .. }) => {
+            check_keys(p, &["rule", "update", "partition", "block_size"], name)?;
+            let choices = BcdChoices {
+                rule: param::<Rule>(p, "rule")?,
+                update: param::<Update>(p, "update")?,
+                partition: param::<Partition>(p, "partition")?,
+                block_size: int(p, "block_size")?,
+            };
+            let glm = &built.glm;
+            let mut bcd = Bcd::default_for(*kind, glm.dim(), &choices);
+            let options = Options::default()
+                .tol(target)
+                .max_iters(usize::MAX / 2)
+                .time_limit(limit)
+                .trace(TraceSchedule::Geometric(1.1));
+            let out = solvent_solvers::run(glm, &mut bcd, &options).map_err(|e| e.to_string())?;
+            let trace = out
+                .report
+                .trace
+                .iter()
+                .map(|t| Point {
+                    time_s: t.time_s,
+                    iterations: t.iteration as u64,
+                    value: t.metrics.objective.unwrap_or(f64::NAN),
+                    gap: (t.metrics.criterion == Criterion::DualityGap).then_some(t.metrics.value),
+                })
+                .collect();
+            Ok(RunTrace {
+                solver: format!("solvent bcd ({})", out.report.solver),
+                version,
+                status: status_of(&out.report.status),
+                reason: String::new(),
+                trace,
+            })
+        }
+        ("sequence", Made::Sequence { sampler, count, tol }) => {
+            check_keys(p, &["strategy", "precond", "restart", "recycle", "jobs"], name)?;
+            let mut seq = SequenceConfig {
+                strategy: param::<Strategy>(p, "strategy")?.unwrap_or(Strategy::Auto),
+                precond: param(p, "precond")?,
+                chains: int(p, "jobs")?.unwrap_or(1),
+                device: solvent_solvers::policy::Device::Cpu,
+                ..SequenceConfig::default()
+            };
+            if let Some(r) = int(p, "restart")? {
+                seq.restart = r;
+            }
+            if let Some(r) = int(p, "recycle")? {
+                seq.recycle = r;
+            }
+            let source = SamplerSource::new((**sampler).clone(), *count);
+            let plan = plan_sequence(&source, &seq).map_err(|e| e.to_string())?;
+            // the time limit stops the sequence between (or inside) systems
+            let stop = Arc::new(AtomicBool::new(false));
+            let timer = {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let t0 = std::time::Instant::now();
+                    while t0.elapsed() < limit && !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    stop.store(true, Ordering::Relaxed);
+                })
+            };
+            let options = Options::default()
+                .tol(*tol)
+                .max_iters(20_000)
+                .interrupt(stop.clone());
+            let mut points = Vec::new();
+            let (mut time, mut its) = (0.0, 0u64);
+            let result = solve_sequence(&source, &plan, &options, &mut |rec, _| {
+                // one chain: in solve order; several: the chains interleaved (the time is
+                // then the summed per-system time, not the wall time)
+                time += rec.setup_s + rec.solve_s;
+                its += rec.iterations as u64;
+                points.push(Point {
+                    time_s: time,
+                    iterations: its,
+                    value: rec.relres,
+                    gap: None,
+                });
+                Ok(())
+            });
+            let timed_out = stop.swap(true, Ordering::Relaxed);
+            let _ = timer.join();
+            let report = result.map_err(|e| e.to_string())?;
+            let complete =
+                report.systems.len() == *count && report.systems.iter().all(|r| r.relres.is_finite());
+            Ok(RunTrace {
+                solver: format!("solvent sequence ({})", report.plan.reason),
+                version,
+                status: if timed_out && !complete {
+                    RunStatus::Timeout
+                } else {
+                    RunStatus::Ok
+                },
+                reason: String::new(),
+                trace: points,
+            })
+        }
+        ("altmin" | "als", Made::Completion(problem)) => {
+            check_keys(p, &["rank", "reg", "sweeps"], name)?;
+            let rank = int(p, "rank")?.unwrap_or(5);
+            let mut cfg = if name == "als" {
+                CompletionConfig::als(rank)
+            } else {
+                CompletionConfig::altmin(rank)
+            };
+            cfg.reg = float(p, "reg")?.unwrap_or(0.0);
+            let options = Options::default()
+                .tol(f64::MIN_POSITIVE)
+                .max_iters(int(p, "sweeps")?.unwrap_or(20))
+                .time_limit(limit)
+                .trace(TraceSchedule::Every(1));
+            let out = solvent_solvers::run(&**problem, &mut Completion::new(cfg), &options)
+                .map_err(|e| e.to_string())?;
+            let trace = out
+                .report
+                .trace
+                .iter()
+                .map(|t| Point {
+                    time_s: t.time_s,
+                    iterations: t.iteration as u64,
+                    value: t.metrics.extra.get("test_rmse").copied().unwrap_or(f64::NAN),
+                    gap: None,
+                })
+                .collect();
+            Ok(RunTrace {
+                solver: format!("solvent {name}"),
+                version,
+                status: status_of(&out.report.status),
+                reason: String::new(),
+                trace,
+            })
+        }
+        (other, _) => Err(format!(
+            "solver `{}`: Solvent has no `{other}` for this problem",
+            config.spec.name
+        )),
+    }
+}
