@@ -159,6 +159,18 @@ fn a_suite_runs_end_to_end_and_records_every_run() {
     assert!(stdout.contains("6 runs (6 resumed)"), "{stdout}");
     let (_, again) = csv(&out.join("results.csv"));
     assert_eq!(again.len(), 6);
+    // --resume with --only keeps the other solvers' runs (and their best values)
+    let o = bench(&[
+        suite.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+        "--only",
+        "ista",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "the crashed run is still recorded");
+    assert_eq!(csv(&out.join("results.csv")).1.len(), 6);
     // --only selects runs
     let only = dir.path().join("only");
     let o = bench(&[

@@ -1,18 +1,22 @@
 """Shared by the peer adapters of `solvent bench`: reading a suite's problem files and
 writing the trace schema (docs/bench.md). Standard library only, so that a peer whose
 own library is missing can still report itself as skipped."""
-import io
 import json
+import os
 import struct
 import sys
 import zipfile
 
 
 def write_trace(out, solver, version="", status="ok", reason="", trace=()):
-    """Writes the trace schema to `out`."""
-    with open(out, "w") as f:
+    """Writes the trace schema to `out`, atomically (a temporary file renamed), so that
+    an adapter may call it after every point and a run killed at the time limit keeps
+    the points it had."""
+    tmp = f"{out}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
         json.dump({"solver": solver, "version": version, "status": status,
                    "reason": reason, "trace": list(trace)}, f)
+    os.replace(tmp, out)
 
 
 def skipped(out, solver, error):

@@ -54,6 +54,7 @@ def main():
             obj = objective(w)
             measured += time.perf_counter() - m0
             trace.append({"time_s": t, "iterations": it, "value": obj})
+            write_trace(out, "ISTA (pure Python)", "1", trace=trace)
             nxt *= 2
             if prev is not None and abs(prev - obj) <= tol * abs(obj):
                 break

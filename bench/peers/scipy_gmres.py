@@ -26,10 +26,12 @@ def main():
         import scipy.sparse.linalg as sla
     except ImportError as e:
         skipped(out, f"scipy.sparse.linalg.{method}", e)
+    name = f"scipy.sparse.linalg.{method} ({precond})"
     trace, total, its, start = [], 0.0, 0, time.perf_counter()
+    status = "ok"
     for a_path in sorted(glob.glob(os.path.join(d, "A_*.mtx"))):
         A = scipy.io.mmread(a_path).tocsr()
-        B = scipy.io.mmread(a_path.replace("A_", "b_"))
+        B = scipy.io.mmread(os.path.join(os.path.dirname(a_path), "b_" + os.path.basename(a_path)[2:]))
         b = np.ravel(B.toarray() if hasattr(B, "toarray") else np.asarray(B))
         count = [0]
         t0 = time.perf_counter()
@@ -50,9 +52,12 @@ def main():
         its += count[0]
         relres = float(np.linalg.norm(b - A @ x) / np.linalg.norm(b))
         trace.append({"time_s": total, "iterations": its, "value": relres})
+        write_trace(out, name, scipy.__version__, trace=trace)
         if time.perf_counter() - start > budget * 0.9:
+            status = "timeout"
             break
-    write_trace(out, f"scipy.sparse.linalg.{method} ({precond})", scipy.__version__, trace=trace)
+    write_trace(out, name, scipy.__version__, status=status,
+                reason="stopped before the time limit" if status == "timeout" else "", trace=trace)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def main():
         w = np.ravel(model.coef_)
         obj = objective(w)
         trace.append({"time_s": t, "iterations": cap, "value": obj})
+        write_trace(out, f"skglm.{'Lasso' if kind == 'lasso' else 'SparseLogisticRegression'}", skglm.__version__, trace=trace)
         done = len(trace) > 1 and abs(trace[-2]["value"] - obj) <= tol * abs(obj)
         if done or time.perf_counter() - start > budget * 0.5 or cap >= 1 << 12:
             break

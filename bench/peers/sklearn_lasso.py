@@ -54,6 +54,7 @@ def main():
         obj = objective(w)
         its = int(np.max(model.n_iter_))
         trace.append({"time_s": t, "iterations": its, "value": obj})
+        write_trace(out, f"{NAME}.{'Lasso' if kind == 'lasso' else 'LogisticRegression'}", sklearn.__version__, trace=trace)
         done = its < cap or (len(trace) > 1 and abs(trace[-2]["value"] - obj) <= tol * abs(obj))
         if done or time.perf_counter() - start > budget * 0.5:
             break

@@ -78,7 +78,11 @@ pub fn run(cmd: &str, cwd: &Path, out: &Path, timeout: f64) -> RunTrace {
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(_) => break None,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
         }
     };
     let stderr = reader.join().unwrap_or_default();

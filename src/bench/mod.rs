@@ -48,7 +48,7 @@ pub struct BenchOptions {
     pub progress: bool,
     /// The command line, for the outputs.
     pub command: String,
-    /// The directory external commands run in (the suite file's, by default the current).
+    /// The directory external commands run in (default: the current directory).
     pub cwd: PathBuf,
 }
 
@@ -170,10 +170,13 @@ pub fn run_suite(suite: &Suite, opts: &BenchOptions) -> Result<BenchOutcome, Ben
     let mut records: Vec<RunRecord> = Vec::new();
     let mut resumed = 0;
     if opts.resume {
-        let keep: std::collections::HashSet<String> = plan.iter().map(|p| p.id.clone()).collect();
+        // every earlier run of this suite's problems is kept (also those outside --only:
+        // they stay in the results and in the best values)
+        let problems: std::collections::HashSet<&str> =
+            suite.problems.iter().map(|p| p.name.as_str()).collect();
         records = results::read_previous(&opts.out)
             .into_iter()
-            .filter(|r| keep.contains(&r.id))
+            .filter(|r| problems.contains(r.problem.as_str()))
             .collect();
         resumed = records.len();
     }
@@ -259,29 +262,24 @@ pub fn run_suite(suite: &Suite, opts: &BenchOptions) -> Result<BenchOutcome, Ben
     let scores: Vec<Scored> = records
         .iter()
         .map(|r| {
-            let tol = suite
-                .problems
-                .iter()
-                .find(|p| p.name == r.problem)
-                .and_then(|p| p.params.get("tol"))
-                .and_then(|v| v.as_float());
-            let tol = if r.kind == "sequence" {
-                Some(tol.unwrap_or(1e-8))
-            } else {
-                None
+            let spec = suite.problems.iter().find(|p| p.name == r.problem);
+            let sequence = match spec.map(problems::make_sequence_size) {
+                Some(Some(size)) if r.kind == "sequence" => Some(size),
+                _ => None,
             };
             results::score(
                 r,
                 best.get(&(r.problem.clone(), r.seed)).copied(),
                 suite.target,
-                tol,
+                sequence,
             )
         })
         .collect();
     let machine = Machine::here();
     results::write(&opts.out, &records, &scores, &machine)?;
     let summary = report::summary(suite, &records, &scores);
-    let markdown = report::markdown(suite, &summary, &machine, &opts.command);
+    let limits = report::Limits { repeat, timeout };
+    let markdown = report::markdown(suite, &summary, &machine, &opts.command, limits);
     solvent_linalg::io::atomic_write(&opts.out.join("summary.md"), |w| w.write_all(markdown.as_bytes()))?;
     let mut plots = Vec::new();
     for p in &suite.problems {
@@ -293,7 +291,15 @@ pub fn run_suite(suite: &Suite, opts: &BenchOptions) -> Result<BenchOutcome, Ben
             .map_err(|e| BenchError::Setup(format!("plotting {bars}: {e}")))?;
         plots.push((p.name.clone(), curves, bars));
     }
-    let page = report::html(&opts.out, suite, &summary, &machine, &opts.command, &plots);
+    let page = report::html(
+        &opts.out,
+        suite,
+        &summary,
+        &machine,
+        &opts.command,
+        limits,
+        &plots,
+    );
     solvent_linalg::io::atomic_write(&opts.out.join("index.html"), |w| w.write_all(page.as_bytes()))?;
     Ok(BenchOutcome {
         records,

@@ -1,5 +1,6 @@
 //! The problems of a suite, made from their parameters and a seed (every draw is a
-//! function of the seed), and written to files for external solvers:
+//! function of the seed and the problem's name), and written to files for external
+//! solvers:
 //!
 //! - `lasso`, `l1-logistic`: a sparse design (`samples × features`, `density`) with
 //!   `informative` non-zero true coefficients, labels with `noise` (or their signs for
@@ -21,7 +22,7 @@ use solvent_solvers::completion::{CompletionProblem, Omega};
 use std::path::{Path, PathBuf};
 
 /// A seeded stream of uniform numbers in [0, 1) (SplitMix64): the suites' data depend
-/// on the seed only.
+/// on the seed and the problem's name only.
 pub struct Draws(u64);
 
 impl Draws {
@@ -232,9 +233,20 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
     }
 }
 
-/// Writes a made problem where an external solver can read it (in `dir`); returns the
-/// path to hand to the command's `{problem}`.
+/// A sequence problem's (tolerance, number of systems), from its parameters; `None` for
+/// other kinds or bad parameters.
+pub fn make_sequence_size(spec: &ProblemSpec) -> Option<(f64, usize)> {
+    (spec.kind == "sequence").then_some(())?;
+    Some((num(spec, "tol", 1e-8).ok()?, count(spec, "count", 20).ok()?))
+}
+
+/// Writes a made problem where an external solver can read it (in `dir`, emptied
+/// first, so no file of an earlier, different problem is left); returns the path to
+/// hand to the command's `{problem}`.
 pub fn write(made: &Made, dir: &Path) -> Result<PathBuf, String> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let fail = |e: solvent_linalg::LinalgError| e.to_string();
     match made {

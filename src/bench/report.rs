@@ -97,15 +97,30 @@ fn triple(t: Option<(f64, f64, f64)>, digits: usize) -> String {
     }
 }
 
+/// The repetitions and time limit a suite ran with (the flags', or the suite's).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Repetitions.
+    pub repeat: usize,
+    /// Seconds per run.
+    pub timeout: f64,
+}
+
 /// `summary.md`.
-pub fn markdown(suite: &Suite, rows: &[SummaryRow], machine: &Machine, command: &str) -> String {
+pub fn markdown(
+    suite: &Suite,
+    rows: &[SummaryRow],
+    machine: &Machine,
+    command: &str,
+    limits: Limits,
+) -> String {
     let mut s = format!("# {}\n\n{}\n\n", suite.name, suite.description);
     if !suite.reported.is_empty() {
         s.push_str(&format!("**Reported:** {}\n\n", suite.reported));
     }
     s.push_str(&format!(
         "Machine: {} ({}), solvent {}. Command: `{command}`. Target: {:e}; time limit {} s per run; {} repetition(s), seeds {:?}.\n\n",
-        machine.cpu, machine.host, machine.solvent, suite.target, suite.timeout, suite.repeat, suite.seeds
+        machine.cpu, machine.host, machine.solvent, suite.target, limits.timeout, limits.repeat, suite.seeds
     ));
     s.push_str("| problem | solver | runs | reached target | status | time to target s: median (min–max) | iterations to target: median (min–max) |\n");
     s.push_str("|---|---|---|---|---|---|---|\n");
@@ -279,6 +294,7 @@ pub fn html(
     rows: &[SummaryRow],
     machine: &Machine,
     command: &str,
+    limits: Limits,
     plots: &[(String, String, String)],
 ) -> String {
     let mut s = format!(
@@ -296,7 +312,7 @@ pub fn html(
         machine.solvent,
         escape(command),
         suite.target,
-        suite.timeout
+        limits.timeout
     ));
     s.push_str("<table><tr><th>problem</th><th>solver</th><th>runs</th><th>reached</th><th>status</th><th>time to target s</th><th>iterations to target</th></tr>\n");
     for r in rows {

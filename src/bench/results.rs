@@ -28,7 +28,8 @@ pub struct RunRecord {
     pub rep: usize,
     /// What it ran and reported.
     pub run: RunTrace,
-    /// Seconds the harness measured around the run (making the problem excluded).
+    /// Seconds the harness measured around the run (making the problem excluded; for the
+    /// first external run on a problem, writing its file included).
     pub outer_s: f64,
 }
 
@@ -59,12 +60,14 @@ pub fn best_values(records: &[RunRecord]) -> HashMap<(String, u64), f64> {
     best
 }
 
-/// Scores a run against `best` (its problem's best value) with the suite's `target`.
-pub fn score(r: &RunRecord, best: Option<f64>, target: f64, sequence_tol: Option<f64>) -> Scored {
+/// Scores a run against `best` (its problem's best value) with the suite's `target`;
+/// `sequence` is a sequence problem's (tolerance, number of systems).
+pub fn score(r: &RunRecord, best: Option<f64>, target: f64, sequence: Option<(f64, usize)>) -> Scored {
     let t = &r.run.trace;
     if r.kind == "sequence" {
-        let tol = sequence_tol.unwrap_or(target);
-        let done = r.run.status == RunStatus::Ok && !t.is_empty() && t.iter().all(|p| p.value <= tol);
+        let (tol, count) = sequence.unwrap_or((target, t.len()));
+        // every system solved, each to the tolerance (a run that stopped early did not)
+        let done = r.run.status == RunStatus::Ok && t.len() == count && t.iter().all(|p| p.value <= tol);
         return Scored {
             subopt: t.iter().map(|p| p.value).collect(),
             time_to_target: done.then(|| t.last().map_or(0.0, |p| p.time_s)),
@@ -132,8 +135,8 @@ impl Machine {
     }
 }
 
-/// Writes `results.csv` (one row per run) and `results.jsonl` (one line per trace point;
-/// a run without a trace has one line with empty point fields) in `dir`, atomically.
+/// Writes `results.csv` (one row per run) and `results.jsonl` (per run, a line with the
+/// whole record, then one line per trace point) in `dir`, atomically.
 pub fn write(
     dir: &Path,
     records: &[RunRecord],
@@ -208,4 +211,64 @@ pub fn read_previous(dir: &Path) -> Vec<RunRecord> {
         .filter_map(|v| v.get("record").cloned())
         .filter_map(|r| serde_json::from_value(r).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sequence_run(values: &[f64], status: RunStatus) -> RunRecord {
+        RunRecord {
+            id: "p/s/seed0/rep0".into(),
+            problem: "p".into(),
+            kind: "sequence".into(),
+            solver: "s".into(),
+            params: String::new(),
+            seed: 0,
+            rep: 0,
+            run: RunTrace {
+                solver: String::new(),
+                version: String::new(),
+                status,
+                reason: String::new(),
+                trace: values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| Point {
+                        time_s: (i + 1) as f64,
+                        iterations: 10 * (i as u64 + 1),
+                        value: v,
+                        gap: None,
+                    })
+                    .collect(),
+            },
+            outer_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_sequence_reaches_its_target_only_with_every_system_solved() {
+        let all = sequence_run(&[1e-9, 1e-9, 1e-9], RunStatus::Ok);
+        let s = score(&all, None, 1e-6, Some((1e-8, 3)));
+        assert_eq!((s.time_to_target, s.iterations_to_target), (Some(3.0), Some(30)));
+        // two of three systems: not done, whatever its residuals
+        let short = sequence_run(&[1e-9, 1e-9], RunStatus::Ok);
+        assert_eq!(score(&short, None, 1e-6, Some((1e-8, 3))).time_to_target, None);
+        // one system above the tolerance
+        let bad = sequence_run(&[1e-9, 1e-7, 1e-9], RunStatus::Ok);
+        assert_eq!(score(&bad, None, 1e-6, Some((1e-8, 3))).time_to_target, None);
+    }
+
+    #[test]
+    fn suboptimality_is_relative_to_the_best_and_nan_survives_the_round_trip() {
+        let mut r = sequence_run(&[2.0, 1.5, 1.0 + 1e-7], RunStatus::Ok);
+        r.kind = "lasso".into();
+        let s = score(&r, Some(1.0), 1e-6, None);
+        assert!((s.subopt[0] - 1.0).abs() < 1e-15 && s.subopt[2] < 1e-6);
+        assert_eq!(s.time_to_target, Some(3.0));
+        r.run.trace[0].value = f64::NAN;
+        let text = serde_json::to_string(&r).unwrap();
+        let back: RunRecord = serde_json::from_str(&text).unwrap();
+        assert!(back.run.trace[0].value.is_nan());
+    }
 }

@@ -12,11 +12,17 @@ pub struct Point {
     #[serde(default)]
     pub iterations: u64,
     /// The kind's value: the objective (lasso, l1-logistic), the relative residual of the
-    /// system just solved (sequence), the test RMSE (completion).
+    /// system just solved (sequence), the test RMSE (completion). JSON has no NaN: a
+    /// missing value is written as `null` and read back as NaN.
+    #[serde(deserialize_with = "nan_if_null")]
     pub value: f64,
     /// The duality gap, where the solver computes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap: Option<f64>,
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// How a run ended.

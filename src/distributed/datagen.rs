@@ -151,15 +151,18 @@ fn gather(
     own_stats: RankStats,
 ) -> Result<(Datagen, Vec<RankStats>), String> {
     let mut data = Dataset::new(config.count, config.grid);
-    data.place(&own.dataset).map_err(|e| e.to_string())?;
+    // receive everything even after a bad piece (rank 0's own included), so no sender is
+    // left blocked in its send
+    let mut error = data
+        .place(&own.dataset)
+        .err()
+        .map(|e| format!("the piece of rank 0: {e}"));
     let Datagen {
         dataset: own_data,
         mut report,
         ..
     } = own;
     let mut stats = vec![own_stats];
-    // receive everything even after a bad piece, so no sender is left waiting
-    let mut error = None;
     for r in 1..ranks.size() {
         let header = ranks.receive_json::<PieceHeader>(r);
         let (coeff, sol, relres, solve_s, scalar) = (

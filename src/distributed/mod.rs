@@ -128,11 +128,17 @@ impl Ranks {
         let world = universe.world();
         if world.size() > 1 {
             // a rank that panics would otherwise finalise MPI while the others wait for it
-            // in a collective: abort the whole job instead (exit non-zero everywhere)
+            // in a collective: abort the whole job instead (exit non-zero everywhere). Only
+            // the main thread may call MPI (`Funneled`): a panic elsewhere (a rayon worker)
+            // kills the process, and the launcher then ends the job.
+            let main = std::thread::current().id();
             let default = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 default(info);
-                mpi::topology::SimpleCommunicator::world().abort(70);
+                if std::thread::current().id() == main {
+                    mpi::topology::SimpleCommunicator::world().abort(70);
+                }
+                std::process::abort();
             }));
         }
         if world.size() > 1 && std::env::var_os("RAYON_NUM_THREADS").is_none() {
@@ -300,6 +306,15 @@ impl Ranks {
         let mut c = code;
         self.world.process_at_rank(0).broadcast_into(&mut c);
         c
+    }
+}
+
+impl Drop for Ranks {
+    fn drop(&mut self) {
+        // MPI is finalised next: a later panic must not call MPI_Abort
+        if self.world.size() > 1 {
+            let _ = std::panic::take_hook();
+        }
     }
 }
 

@@ -123,9 +123,15 @@ impl Dataset {
             .index
             .as_ref()
             .ok_or_else(|| bad("a piece needs its sample index".into()))?;
-        if index.len() != piece.count
-            || piece.sol.len() != piece.count * n
-            || piece.coeff.len() != piece.count * n
+        let k = piece.count;
+        let scalar_ok = piece.scalar.as_ref().is_none_or(|(_, v)| v.len() == k);
+        if index.len() != k
+            || piece.sol.len() != k * n
+            || piece.coeff.len() != k * n
+            || piece.iters.len() != k
+            || piece.relres.len() != k
+            || piece.solve_s.len() != k
+            || !scalar_ok
         {
             return Err(bad("its arrays do not match its count".into()));
         }
