@@ -93,6 +93,10 @@ pub enum BenchError {
     Io(#[from] solvent_linalg::LinalgError),
 }
 
+/// A problem made for one seed (and its file for external commands, once written), or
+/// why it could not be made.
+type MadeOnce = Result<(problems::Made, Option<PathBuf>), String>;
+
 /// One planned run.
 struct Planned<'a> {
     problem: usize,
@@ -193,8 +197,7 @@ pub fn run_suite(suite: &Suite, opts: &BenchOptions) -> Result<BenchOutcome, Ben
         b
     });
     // problems are made once per (problem, seed) and kept while runs need them
-    let mut made: std::collections::HashMap<(usize, u64), Result<(problems::Made, Option<PathBuf>), String>> =
-        std::collections::HashMap::new();
+    let mut made: std::collections::HashMap<(usize, u64), MadeOnce> = std::collections::HashMap::new();
     let work = opts.out.join("problems");
     for p in todo {
         let spec = &suite.problems[p.problem];
