@@ -277,18 +277,7 @@ fn run_distributed(args: &CompleteArgs, ranks: &crate::distributed::Ranks) -> Ex
         }
         Ok(code)
     })();
-    let code = match code {
-        Ok(c) => c,
-        Err(e) => {
-            if rank == 0 {
-                for line in e.lines() {
-                    crate::errln!("error: {line}");
-                }
-            }
-            1
-        }
-    };
-    ExitCode::from(ranks.same_exit(code))
+    crate::distributed::cli_exit(ranks, code)
 }
 
 /// The library settings the arguments give (`--reg auto` starts from 0 and is chosen in

@@ -120,18 +120,7 @@ fn run_distributed(args: &DatagenArgs, ranks: &crate::distributed::Ranks) -> Exi
         }
         Ok(code)
     })();
-    let code = match code {
-        Ok(c) => c,
-        Err(e) => {
-            if rank == 0 {
-                for line in e.lines() {
-                    crate::errln!("error: {line}");
-                }
-            }
-            1
-        }
-    };
-    ExitCode::from(ranks.same_exit(code))
+    crate::distributed::cli_exit(ranks, code)
 }
 
 /// The grid and the library settings, after every check that needs no work.

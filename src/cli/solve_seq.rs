@@ -273,18 +273,7 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
         }
         Ok(code)
     })();
-    let code = match code {
-        Ok(c) => c,
-        Err(e) => {
-            if rank == 0 {
-                for line in e.lines() {
-                    crate::errln!("error: {line}");
-                }
-            }
-            1
-        }
-    };
-    ExitCode::from(ranks.same_exit(code))
+    crate::distributed::cli_exit(ranks, code)
 }
 
 /// Writes the report and prints the summary of a solved sequence; the exit code (2 when

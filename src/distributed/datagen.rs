@@ -51,21 +51,8 @@ pub fn generate(
     let wall = Instant::now();
     let (rank, size) = (ranks.rank(), ranks.size());
     ranks.checked_on_root(|| check(config, size))?;
-    // rank 0: the order, then everyone
-    let t = Instant::now();
-    let order = if rank == 0 {
-        datagen_order(config).map(|o| o.into_iter().map(|i| i as u64).collect::<Vec<u64>>())
-    } else {
-        Ok(Vec::new())
-    };
-    let order = ranks.agree(order)?;
-    let ordering_s = t.elapsed().as_secs_f64();
-    let bytes: Vec<u8> = order.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let order: Vec<usize> = ranks
-        .broadcast_bytes(&bytes)
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
-        .collect();
+    // rank 0 orders; everyone gets the order
+    let (order, ordering_s) = ranks.order_from_root(|| datagen_order(config))?;
     // every rank: its piece
     let piece_config = DatagenConfig {
         shard: Some((rank, size)),

@@ -227,6 +227,29 @@ impl Ranks {
         self.agree(r)
     }
 
+    /// The solve order computed by `order` on rank 0 only, on every rank (8 bytes per
+    /// system broadcast), with the seconds rank 0 took; rank 0's failure is every rank's.
+    pub fn order_from_root<E: std::fmt::Display>(
+        &self,
+        order: impl FnOnce() -> Result<Vec<usize>, E>,
+    ) -> Result<(Vec<usize>, f64), RankErrors> {
+        let t = std::time::Instant::now();
+        let computed = if self.rank() == 0 {
+            order().map_err(|e| e.to_string())
+        } else {
+            Ok(Vec::new())
+        };
+        let order = self.agree(computed)?;
+        let seconds = t.elapsed().as_secs_f64();
+        let bytes: Vec<u8> = order.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect();
+        let order = self
+            .broadcast_bytes(&bytes)
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
+            .collect();
+        Ok((order, seconds))
+    }
+
     /// One number from every rank, in rank order, on every rank.
     pub fn all_gather_u64(&self, x: u64) -> Vec<u64> {
         let mut all = vec![0u64; self.size()];
@@ -378,6 +401,24 @@ impl Exchange for Ranks {
     fn bytes_received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
+}
+
+/// The exit code of a CLI command run on the ranks of a job: the outcome's code, or 1
+/// with every line of the failure printed by rank 0 (`error: rank 1: …`); rank 0's code
+/// on every rank, so that the job ends with one status.
+pub fn cli_exit(ranks: &Ranks, outcome: Result<u8, String>) -> std::process::ExitCode {
+    let code = match outcome {
+        Ok(c) => c,
+        Err(e) => {
+            if ranks.rank() == 0 {
+                for line in e.lines() {
+                    crate::errln!("error: {line}");
+                }
+            }
+            1
+        }
+    };
+    std::process::ExitCode::from(ranks.same_exit(code))
 }
 
 /// The ranks of the job this CLI command runs in, when it runs in one of more than one

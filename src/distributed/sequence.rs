@@ -59,20 +59,7 @@ pub fn solve(
         ..*config
     };
     let plan = ranks.agree(plan_sequence(source, &config))?;
-    let t = Instant::now();
-    let order = if rank == 0 {
-        sequence_order(source, &plan).map(|o| o.into_iter().map(|i| i as u64).collect::<Vec<u64>>())
-    } else {
-        Ok(Vec::new())
-    };
-    let order = ranks.agree(order)?;
-    let ordering_s = t.elapsed().as_secs_f64();
-    let bytes: Vec<u8> = order.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let order: Vec<usize> = ranks
-        .broadcast_bytes(&bytes)
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")) as usize)
-        .collect();
+    let (order, ordering_s) = ranks.order_from_root(|| sequence_order(source, &plan))?;
     progress.start(config.strategy.as_str(), source.len().div_ceil(size));
     let piece = solve_sequence_piece_ordered(source, &plan, options, order, rank, size, &mut |rec, x| {
         progress.system(rec);

@@ -16,12 +16,12 @@
 
 use super::omega::Side;
 use super::regression::half_step_rows;
-use super::solver::{CompletionConfig, Factors, RMSE_ROWS};
+use super::solver::{sweep_metrics, CompletionConfig, Factors, Measured, RMSE_ROWS};
 use super::spectral::{sparse_times, spectral_init_with, Shape};
 use super::{Omega, RowSolver};
 use crate::error::{Result, SolverError};
 use crate::exchange::Exchange;
-use crate::metrics::{Criterion, Metrics};
+use crate::metrics::Metrics;
 use crate::solver::{Solver, Step};
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -294,7 +294,7 @@ pub struct DistributedState {
     pub cg_iterations_per_row: f64,
     /// Payload bytes this rank received in the last sweep's two factor all-gathers.
     pub sweep_bytes: u64,
-    measured: Cell<[Option<(usize, f64)>; 2]>,
+    measured: Measured,
 }
 
 /// Alternating minimisation over the ranks of an [`Exchange`]: the same settings, steps
@@ -482,24 +482,7 @@ impl<E: Exchange> Solver<LocalProblem> for DistributedCompletion<'_, E> {
             self.stop.store(true, Ordering::Relaxed);
         }
         let rmse = (sums[0] / p.observed as f64).sqrt();
-        let [older, newer] = s.measured.get();
-        let reference = match newer {
-            Some((sw, _)) if sw == s.sweep => older,
-            _ => {
-                s.measured.set([newer, Some((s.sweep, rmse))]);
-                newer
-            }
-        };
-        let value = match reference {
-            Some((sw, r)) if sw < s.sweep && r > 0.0 => (r - rmse).max(0.0) / r / (s.sweep - sw) as f64,
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-        let mut m = Metrics::new(Criterion::RelativeChange, value)
-            .with_objective(rmse)
-            .with_extra("train_rmse", rmse)
-            .with_extra("sweep", s.sweep as f64)
-            .with_extra("cg_iterations_per_row", s.cg_iterations_per_row)
+        let mut m = sweep_metrics(&s.measured, s.sweep, rmse, s.cg_iterations_per_row)
             .with_extra("exchanged_bytes", s.sweep_bytes as f64);
         if p.test_total > 0 {
             m = m.with_extra("test_rmse", (sums[1] / p.test_total as f64).sqrt());

@@ -142,6 +142,34 @@ impl Factors {
     }
 }
 
+/// The latest two (sweep, train RMSE) measurements of a run, older first.
+pub(crate) type Measured = Cell<[Option<(usize, f64)>; 2]>;
+
+/// The metrics of a sweep from its training RMSE: the relative decrease per sweep since
+/// the previous measurement (1 at the start; a measurement repeated for the same sweep
+/// compares with the one before), the RMSE as the objective, and the extras every
+/// completion trace carries (train RMSE, sweep, CG iterations per row).
+pub(crate) fn sweep_metrics(measured: &Measured, sweep: usize, rmse: f64, cg_per_row: f64) -> Metrics {
+    let [older, newer] = measured.get();
+    let reference = match newer {
+        Some((sw, _)) if sw == sweep => older,
+        _ => {
+            measured.set([newer, Some((sweep, rmse))]);
+            newer
+        }
+    };
+    let value = match reference {
+        Some((sw, r)) if sw < sweep && r > 0.0 => (r - rmse).max(0.0) / r / (sweep - sw) as f64,
+        Some(_) => 0.0,
+        None => 1.0,
+    };
+    Metrics::new(Criterion::RelativeChange, value)
+        .with_objective(rmse)
+        .with_extra("train_rmse", rmse)
+        .with_extra("sweep", sweep as f64)
+        .with_extra("cg_iterations_per_row", cg_per_row)
+}
+
 /// The alternating minimisation solver: exact ALS or CG rows, per its
 /// [`CompletionConfig`].
 #[derive(Clone, Debug)]
@@ -169,7 +197,7 @@ pub struct CompletionState {
     parts: Vec<Omega>,
     /// The two latest (sweep, train RMSE) measurements, older first: the convergence
     /// measure compares the current RMSE with the previous sweep's.
-    measured: Cell<[Option<(usize, f64)>; 2]>,
+    measured: Measured,
 }
 
 impl Completion {
@@ -343,24 +371,7 @@ impl Solver<CompletionProblem> for Completion {
     /// CG iterations per row and the sweep number as extras.
     fn metrics(&self, problem: &CompletionProblem, s: &CompletionState) -> Metrics {
         let rmse = s.factors.rmse_on(&problem.omega);
-        let [older, newer] = s.measured.get();
-        let reference = match newer {
-            Some((sw, _)) if sw == s.sweep => older,
-            _ => {
-                s.measured.set([newer, Some((s.sweep, rmse))]);
-                newer
-            }
-        };
-        let value = match reference {
-            Some((sw, r)) if sw < s.sweep && r > 0.0 => (r - rmse).max(0.0) / r / (s.sweep - sw) as f64,
-            Some(_) => 0.0,
-            None => 1.0,
-        };
-        let mut m = Metrics::new(Criterion::RelativeChange, value)
-            .with_objective(rmse)
-            .with_extra("train_rmse", rmse)
-            .with_extra("sweep", s.sweep as f64)
-            .with_extra("cg_iterations_per_row", s.cg_iterations_per_row);
+        let mut m = sweep_metrics(&s.measured, s.sweep, rmse, s.cg_iterations_per_row);
         if !problem.test.is_empty() {
             m = m.with_extra("test_rmse", s.factors.rmse(&problem.test));
         }
