@@ -244,3 +244,74 @@ fn the_built_in_suites_parse() {
     }
     assert!(n >= 3);
 }
+
+#[test]
+fn allocation_and_smooth_glm_kinds_are_scored_against_the_best() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.toml");
+    std::fs::write(
+        &suite,
+        r#"
+name = "kinds"
+target = 1e-6
+timeout = 20.0
+[[problems]]
+name = "alloc"
+kind = "allocation"
+params = { layers = 30, levels = 11, min_size = 100, max_size = 10000, budget = 0.4 }
+[[problems]]
+name = "ls"
+kind = "ls"
+params = { samples = 60, features = 40 }
+[[problems]]
+name = "bilevel"
+kind = "bilevel"
+params = { dim_x = 5, dim_y = 5, upper_samples = 20, lower_samples = 20 }
+[[solvers]]
+name = "allocate"
+solver = "allocate"
+params = { method = ["dp", "uniform"] }
+[[solvers]]
+name = "penalty"
+solver = "penalty"
+[[solvers]]
+name = "aid"
+solver = "aid"
+[[solvers]]
+name = "bcd"
+solver = "bcd"
+params = { rule = ["gsq", "cyclic"] }
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = bench(&[suite.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = csv(&out.join("results.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 6);
+    let get = |problem: &str, solver: &str| {
+        rows.iter()
+            .find(|r| r[col("problem")] == problem && r[col("solver")] == solver)
+            .unwrap_or_else(|| panic!("{problem} {solver}"))
+    };
+    // the exact DP is the optimum: suboptimality 0, and uniform sparsity is measured
+    // against it (strictly worse on curves that differ between layers)
+    let dp = get("alloc", "allocate[method=dp]");
+    let uniform = get("alloc", "allocate[method=uniform]");
+    assert_eq!(dp[col("final_subopt")].parse::<f64>().unwrap(), 0.0);
+    let u: f64 = uniform[col("final_subopt")].parse().unwrap();
+    assert!(u > 1e-3, "uniform is {u} above the DP");
+    assert!(uniform[col("value")].parse::<f64>().unwrap() > dp[col("value")].parse::<f64>().unwrap());
+    // least squares: both rules reach the same objective, one of them is the best
+    let a: f64 = get("ls", "bcd[rule=gsq]")[col("final_subopt")].parse().unwrap();
+    let b: f64 = get("ls", "bcd[rule=cyclic]")[col("final_subopt")]
+        .parse()
+        .unwrap();
+    assert!(a.min(b) == 0.0 && a.max(b) <= 1e-6, "{a} {b}");
+    // bilevel: the penalty method and AID reach the same upper objective (the penalty's
+    // is O(σ) away)
+    let p: f64 = get("bilevel", "penalty")[col("final_subopt")].parse().unwrap();
+    let q: f64 = get("bilevel", "aid")[col("final_subopt")].parse().unwrap();
+    assert!(p.min(q) == 0.0 && p.max(q) <= 1e-3, "{p} {q}");
+}

@@ -9,13 +9,28 @@
 //!   scikit-learn's: (1/2n)‖y − Xw‖² + λ‖w‖₁, or the mean logistic loss + λ‖w‖₁).
 //! - `sequence`: `count` systems of a `datagen` family on a `grid × grid` grid. Files: a
 //!   `solve-seq` directory (`A_0000.mtx`, `b_0000.mtx`, …) and `tol`.
+//! - `ls`, `logistic`: the BCD paper's synthetic sets (`samples × features`, column
+//!   scales 10·N(0,1), density 10·ln(p)/p; least squares with noise, or flipped signs),
+//!   L2 weight `lambda` (default 0 for ls, 1/n for logistic). File: as the Lasso's.
 //! - `completion`: a rank-`rank` `rows × cols` matrix observed at `observed` with
 //!   `noise`, a `test` fraction held out. File: `train.tsv` and `test.tsv` in a directory.
+//! - `allocation`: a synthetic options table (`layers`, `levels`, sizes between
+//!   `min_size` and `max_size`, `noise` on the magnitude-pruning curves) and a `budget`
+//!   (a fraction of the dense parameter count). Files: the table in `solvent allocate`'s
+//!   JSON (`table.json`) and the fraction (`budget.txt`).
+//! - `bilevel`: the quadratic bilevel problem of `solvent bilevel --problem quadratic`
+//!   (`dim_x`, `dim_y`, `upper_samples`, `lower_samples`, lower-level `condition`). No
+//!   file (external bilevel solvers are not supported yet).
 
 use super::suite::ProblemSpec;
 use solvent_linalg::io::matrix_market;
 use solvent_linalg::io::npz::NpzWriter;
 use solvent_linalg::CsrMatrix;
+use solvent_problems::allocation::{
+    synthetic_table, write_json as write_table_json, OptionTable, SyntheticTable,
+};
+use solvent_problems::bcd::{SyntheticConfig, SyntheticKind};
+use solvent_problems::bilevel::{QuadraticBilevel, QuadraticConfig};
 use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
 use solvent_solvers::bcd::{build_glm, BuiltGlm, GlmSpec, ProblemKind};
 use solvent_solvers::completion::{CompletionProblem, Omega};
@@ -73,6 +88,15 @@ pub enum Made {
     },
     /// A completion problem (training and test entries).
     Completion(Box<CompletionProblem>),
+    /// A quadratic bilevel problem.
+    Bilevel(Box<QuadraticBilevel>),
+    /// An allocation table and its budget (a fraction of the dense total).
+    Allocation {
+        /// The options per layer.
+        table: Box<OptionTable>,
+        /// The budget fraction.
+        budget: f64,
+    },
 }
 
 fn num(spec: &ProblemSpec, key: &str, default: f64) -> Result<f64, String> {
@@ -175,6 +199,87 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
                 x: Box::new(x),
                 y,
             })
+        }
+        "ls" | "logistic" => {
+            known(spec, &["samples", "features", "lambda"])?;
+            let (n, p) = (count(spec, "samples", 1000)?, count(spec, "features", 1000)?);
+            let logistic = spec.kind == "logistic";
+            let synthetic = if logistic {
+                SyntheticKind::Logistic
+            } else {
+                SyntheticKind::LeastSquares
+            };
+            let (x, y, _) = SyntheticConfig::paper(n, p, synthetic, seed)
+                .generate()
+                .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            let kind = if logistic {
+                ProblemKind::Logistic
+            } else {
+                ProblemKind::Ls
+            };
+            let lambda = spec
+                .params
+                .get("lambda")
+                .map(|_| num(spec, "lambda", 0.0))
+                .transpose()?;
+            let built = build_glm(
+                x.clone(),
+                y.clone(),
+                &GlmSpec {
+                    lambda,
+                    ..GlmSpec::new(kind)
+                },
+            )
+            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Glm {
+                built: Box::new(built),
+                kind,
+                x: Box::new(x),
+                y,
+            })
+        }
+        "allocation" => {
+            known(
+                spec,
+                &["layers", "levels", "min_size", "max_size", "noise", "budget"],
+            )?;
+            let budget = num(spec, "budget", 0.5)?;
+            if !(budget > 0.0 && budget <= 1.0) {
+                return Err(format!(
+                    "problem `{}`: budget must be a fraction in (0, 1]",
+                    spec.name
+                ));
+            }
+            let table = synthetic_table(&SyntheticTable {
+                layers: count(spec, "layers", 100)?,
+                levels: count(spec, "levels", 21)?,
+                min_size: count(spec, "min_size", 1000)? as u64,
+                max_size: count(spec, "max_size", 100_000)? as u64,
+                noise: num(spec, "noise", 0.05)?,
+                seed,
+            })
+            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Allocation {
+                table: Box::new(table),
+                budget,
+            })
+        }
+        "bilevel" => {
+            known(
+                spec,
+                &["dim_x", "dim_y", "upper_samples", "lower_samples", "condition"],
+            )?;
+            let d = QuadraticConfig::default();
+            let q = QuadraticBilevel::generate(&QuadraticConfig {
+                dim_x: count(spec, "dim_x", d.dim_x)?,
+                dim_y: count(spec, "dim_y", d.dim_y)?,
+                upper_samples: count(spec, "upper_samples", d.upper_samples)?,
+                lower_samples: count(spec, "lower_samples", d.lower_samples)?,
+                condition: num(spec, "condition", d.condition)?,
+                seed,
+            })
+            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Bilevel(Box::new(q)))
         }
         "sequence" => {
             known(spec, &["family", "grid", "count", "tol"])?;
@@ -289,6 +394,14 @@ pub fn write(made: &Made, dir: &Path) -> Result<PathBuf, String> {
             std::fs::write(dir.join("train.tsv"), train).map_err(|e| e.to_string())?;
             std::fs::write(dir.join("test.tsv"), test).map_err(|e| e.to_string())?;
             Ok(dir.to_path_buf())
+        }
+        Made::Bilevel(_) => Err("a bilevel problem has no file for external solvers yet".into()),
+        Made::Allocation { table, budget } => {
+            // the table in `solvent allocate --table`'s JSON, the budget fraction beside it
+            let path = dir.join("table.json");
+            write_table_json(table, &path).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("budget.txt"), format!("{budget}\n")).map_err(|e| e.to_string())?;
+            Ok(path)
         }
     }
 }

@@ -46,11 +46,19 @@ pub struct Scored {
     pub iterations_to_target: Option<u64>,
 }
 
-/// The best value reached on each (problem, seed), over every run and trace point.
+/// The best value reached on each (problem, seed), over every run and trace point (for
+/// bilevel problems, over the runs' final points).
 pub fn best_values(records: &[RunRecord]) -> HashMap<(String, u64), f64> {
     let mut best: HashMap<(String, u64), f64> = HashMap::new();
     for r in records {
-        for p in &r.run.trace {
+        // a bilevel run's upper objective along the way is taken at inexact lower-level
+        // solutions and may dip below the optimum: only the runs' final values count
+        let points = if r.kind == "bilevel" {
+            &r.run.trace[r.run.trace.len().saturating_sub(1)..]
+        } else {
+            &r.run.trace[..]
+        };
+        for p in points {
             if p.value.is_finite() {
                 let e = best.entry((r.problem.clone(), r.seed)).or_insert(f64::INFINITY);
                 *e = e.min(p.value);

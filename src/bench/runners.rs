@@ -5,14 +5,20 @@
 //!   `block_size`, as `solvent bcd`), stopped at a duality gap of target / 100;
 //! - `sequence` on `sequence` (parameters `strategy`, `precond`, `restart`, `recycle`,
 //!   `jobs`, as `solvent solve-seq`): one trace point per system, in solve order;
-//! - `altmin` and `als` on `completion` (parameters `rank`, `reg`, `sweeps`).
+//! - `altmin` and `als` on `completion` (parameters `rank`, `reg`, `sweeps`);
+//! - `penalty`, `f2sa`, `aid` on `bilevel` (parameters `sigma`, `max_iters`), stopped at
+//!   a projected hypergradient of `target`; the value is the upper objective;
+//! - `allocate` on `allocation` (parameter `method`: dp, lagrange, uniform, …, as
+//!   `solvent allocate`): one point, the summed distortion, timed by the library.
 
 use super::problems::Made;
 use super::suite::{plain, SolverConfig};
 use super::trace::{Point, RunStatus, RunTrace};
 use solvent_linalg::Named;
 use solvent_problems::bcd::CoordinateProblem;
+use solvent_solvers::allocation::{allocate, AllocateRequest, AllocationMethod, Budget};
 use solvent_solvers::bcd::{Bcd, BcdChoices, Partition, Rule, Update};
+use solvent_solvers::bilevel::{BilevelSolver, Method as BilevelMethod, Sigma};
 use solvent_solvers::completion::{Completion, CompletionConfig};
 use solvent_solvers::sequence::{plan_sequence, solve_sequence, SamplerSource, SequenceConfig, Strategy};
 use solvent_solvers::{Criterion, Options, Status, TraceSchedule};
@@ -24,7 +30,9 @@ use std::time::Duration;
 /// The Solvent solvers each kind has.
 pub fn solvers_for(kind: &str) -> &'static [&'static str] {
     match kind {
-        "lasso" | "l1-logistic" => &["bcd"],
+        "lasso" | "l1-logistic" | "ls" | "logistic" => &["bcd"],
+        "allocation" => &["allocate"],
+        "bilevel" => &["penalty", "f2sa", "aid"],
         "sequence" => &["sequence"],
         "completion" => &["altmin", "als"],
         _ => &[],
@@ -223,6 +231,56 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 status: status_of(&out.report.status),
                 reason: String::new(),
                 trace,
+            })
+        }
+        ("penalty" | "f2sa" | "aid", Made::Bilevel(problem)) => {
+            check_keys(p, &["sigma", "max_iters"], name)?;
+            let method = BilevelMethod::parse_or_list(name)?;
+            let mut solver = BilevelSolver::new(method);
+            if let Some(sigma) = float(p, "sigma")? {
+                solver.sigma = Sigma::Fixed(sigma);
+            }
+            let options = Options::default()
+                .tol(target)
+                .max_iters(int(p, "max_iters")?.unwrap_or(100_000))
+                .time_limit(limit)
+                .trace(TraceSchedule::Geometric(1.1));
+            let out = solvent_solvers::run(&**problem, &mut solver, &options).map_err(|e| e.to_string())?;
+            let trace = out
+                .report
+                .trace
+                .iter()
+                .map(|t| Point {
+                    time_s: t.time_s,
+                    iterations: t.iteration as u64,
+                    value: t.metrics.objective.unwrap_or(f64::NAN),
+                    gap: None,
+                })
+                .collect();
+            Ok(RunTrace {
+                solver: format!("solvent bilevel ({name})"),
+                version,
+                status: status_of(&out.report.status),
+                reason: String::new(),
+                trace,
+            })
+        }
+        ("allocate", Made::Allocation { table, budget }) => {
+            check_keys(p, &["method"], name)?;
+            let method = param::<AllocationMethod>(p, "method")?.unwrap_or(AllocationMethod::Dp);
+            let out = allocate(table, AllocateRequest::new(method, Budget::Fraction(*budget)))
+                .map_err(|e| e.to_string())?;
+            Ok(RunTrace {
+                solver: format!("solvent allocate ({})", method.as_str()),
+                version,
+                status: RunStatus::Ok,
+                reason: String::new(),
+                trace: vec![Point {
+                    time_s: out.solve_s,
+                    iterations: 1,
+                    value: out.total_distortion,
+                    gap: Some(out.gap),
+                }],
             })
         }
         (other, _) => Err(format!(

@@ -11,7 +11,7 @@
 //!
 //! [[problems]]
 //! name = "sparse"
-//! kind = "lasso"      # lasso | l1-logistic | sequence | completion
+//! kind = "lasso"      # lasso | l1-logistic | ls | logistic | sequence | completion | allocation | bilevel
 //! params = { samples = 500, features = 2000, density = 0.01, lambda_ratio = 0.1 }
 //!
 //! [[solvers]]
@@ -30,7 +30,16 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The problem kinds a suite can hold.
-pub const KINDS: &[&str] = &["lasso", "l1-logistic", "sequence", "completion"];
+pub const KINDS: &[&str] = &[
+    "lasso",
+    "l1-logistic",
+    "ls",
+    "logistic",
+    "sequence",
+    "completion",
+    "allocation",
+    "bilevel",
+];
 
 /// A suite file.
 #[derive(Clone, Debug, Deserialize)]
