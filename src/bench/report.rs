@@ -29,6 +29,9 @@ pub struct SummaryRow {
     pub time: Option<(f64, f64, f64)>,
     /// Median, min and max iterations to the target.
     pub iterations: Option<(f64, f64, f64)>,
+    /// Median, min and max suboptimality of the runs' last points (how far a run that
+    /// never reached the target stayed: an allocation baseline's gap to the optimum).
+    pub final_subopt: Option<(f64, f64, f64)>,
 }
 
 fn spread(mut v: Vec<f64>) -> Option<(f64, f64, f64)> {
@@ -84,6 +87,12 @@ pub fn summary(suite: &Suite, records: &[RunRecord], scores: &[Scored]) -> Vec<S
                         .filter_map(|&i| scores[i].iterations_to_target.map(|x| x as f64))
                         .collect(),
                 ),
+                final_subopt: spread(
+                    runs.iter()
+                        .filter_map(|&i| scores[i].subopt.last().copied())
+                        .filter(|v| v.is_finite())
+                        .collect(),
+                ),
             });
         }
     }
@@ -93,6 +102,13 @@ pub fn summary(suite: &Suite, records: &[RunRecord], scores: &[Scored]) -> Vec<S
 fn triple(t: Option<(f64, f64, f64)>, digits: usize) -> String {
     match t {
         Some((m, lo, hi)) => format!("{m:.digits$} ({lo:.digits$}–{hi:.digits$})"),
+        None => "–".into(),
+    }
+}
+
+fn triple_e(t: Option<(f64, f64, f64)>) -> String {
+    match t {
+        Some((m, lo, hi)) => format!("{m:.1e} ({lo:.1e}–{hi:.1e})"),
         None => "–".into(),
     }
 }
@@ -122,18 +138,19 @@ pub fn markdown(
         "Machine: {} ({}), solvent {}. Command: `{command}`. Target: {:e}; time limit {} s per run; {} repetition(s), seeds {:?}.\n\n",
         machine.cpu, machine.host, machine.solvent, suite.target, limits.timeout, limits.repeat, suite.seeds
     ));
-    s.push_str("| problem | solver | runs | reached target | status | time to target s: median (min–max) | iterations to target: median (min–max) |\n");
-    s.push_str("|---|---|---|---|---|---|---|\n");
+    s.push_str("| problem | solver | runs | reached target | status | time to target s: median (min–max) | iterations to target: median (min–max) | final suboptimality: median (min–max) |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.problem,
             r.solver,
             r.runs,
             r.reached,
             r.statuses,
             triple(r.time, 4),
-            triple(r.iterations, 0)
+            triple(r.iterations, 0),
+            triple_e(r.final_subopt)
         ));
     }
     s
@@ -314,17 +331,18 @@ pub fn html(
         suite.target,
         limits.timeout
     ));
-    s.push_str("<table><tr><th>problem</th><th>solver</th><th>runs</th><th>reached</th><th>status</th><th>time to target s</th><th>iterations to target</th></tr>\n");
+    s.push_str("<table><tr><th>problem</th><th>solver</th><th>runs</th><th>reached</th><th>status</th><th>time to target s</th><th>iterations to target</th><th>final suboptimality</th></tr>\n");
     for r in rows {
         s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&r.problem),
             escape(&r.solver),
             r.runs,
             r.reached,
             r.statuses,
             triple(r.time, 4),
-            triple(r.iterations, 0)
+            triple(r.iterations, 0),
+            triple_e(r.final_subopt)
         ));
     }
     s.push_str("</table>\n");
