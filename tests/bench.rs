@@ -315,3 +315,49 @@ params = { rule = ["gsq", "cyclic"] }
     let q: f64 = get("bilevel", "aid")[col("final_subopt")].parse().unwrap();
     assert!(p.min(q) == 0.0 && p.max(q) <= 1e-3, "{p} {q}");
 }
+
+#[test]
+fn a_sequence_read_from_a_directory_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.toml");
+    std::fs::write(
+        &suite,
+        r#"
+name = "files"
+target = 1e-10
+[[problems]]
+name = "fem-disk"
+kind = "sequence"
+params = { dir = "tests/data/fem-poisson-disk", tol = 1e-10 }
+[[solvers]]
+name = "solvent"
+solver = "sequence"
+params = { strategy = ["skr", "auto"] }
+[[solvers]]
+name = "lister"
+command = "test -f {problem}/A_0000.mtx && printf '%s' '{\"status\": \"skipped\", \"reason\": \"a listing\"}' > {out}"
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = bench(&[suite.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (header, rows) = csv(&out.join("results.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows.iter().filter(|r| r[col("solver")].starts_with("solvent")) {
+        // all three systems of the directory solved to the tolerance
+        assert_eq!(r[col("status")], "ok", "{r:?}");
+        assert!(!r[col("time_to_target_s")].is_empty(), "{r:?}");
+        assert!(r[col("value")].parse::<f64>().unwrap() <= 1e-10);
+    }
+    // the external command was handed the directory itself
+    let lister = rows.iter().find(|r| r[col("solver")] == "lister").unwrap();
+    assert_eq!(lister[col("status")], "skipped", "{lister:?}");
+    let jsonl = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let points = jsonl
+        .lines()
+        .filter(|l| !l.starts_with("{\"record\"") && l.contains("\"solver\":\"solvent[strategy=skr]\""))
+        .count();
+    assert_eq!(points, 3);
+}

@@ -18,22 +18,31 @@
 //!   `min_size` and `max_size`, `noise` on the magnitude-pruning curves) and a `budget`
 //!   (a fraction of the dense parameter count). Files: the table in `solvent allocate`'s
 //!   JSON (`table.json`) and the fraction (`budget.txt`).
+//! - From files instead of generators: `lasso`/`l1-logistic` with `file` (svmlight, or a
+//!   CSV/TSV table with the label first), `sequence` with `dir` (a `solve-seq` directory),
+//!   `completion` with `train` (and `test`, or a `split` fraction), `allocation` with
+//!   `file` (an options table, JSON or CSV, as `solvent allocate --table`).
 //! - `bilevel`: the quadratic bilevel problem of `solvent bilevel --problem quadratic`
 //!   (`dim_x`, `dim_y`, `upper_samples`, `lower_samples`, lower-level `condition`). No
 //!   file (external bilevel solvers are not supported yet).
 
 use super::suite::ProblemSpec;
-use solvent_linalg::io::matrix_market;
+use solvent_linalg::io::dense_csv::LabelColumn;
 use solvent_linalg::io::npz::NpzWriter;
+use solvent_linalg::io::{matrix_market, read_design};
 use solvent_linalg::CsrMatrix;
+use solvent_problems::allocation::read_table;
 use solvent_problems::allocation::{
     synthetic_table, write_json as write_table_json, OptionTable, SyntheticTable,
 };
 use solvent_problems::bcd::{SyntheticConfig, SyntheticKind};
 use solvent_problems::bilevel::{QuadraticBilevel, QuadraticConfig};
+use solvent_problems::completion::{read_ratings, Delimiter};
 use solvent_problems::generators::{FamilyConfig, PdeFamily, PdeSampler};
 use solvent_solvers::bcd::{build_glm, BuiltGlm, GlmSpec, ProblemKind};
+use solvent_solvers::completion::RatingsProblem;
 use solvent_solvers::completion::{CompletionProblem, Omega};
+use solvent_solvers::sequence::DirectorySource;
 use std::path::{Path, PathBuf};
 
 /// A seeded stream of uniform numbers in [0, 1) (SplitMix64): the suites' data depend
@@ -88,6 +97,15 @@ pub enum Made {
     },
     /// A completion problem (training and test entries).
     Completion(Box<CompletionProblem>),
+    /// A sequence read from a `solve-seq` directory.
+    Files {
+        /// The systems.
+        source: Box<DirectorySource>,
+        /// The directory (what external solvers get).
+        dir: PathBuf,
+        /// Tolerance on each system's relative residual.
+        tol: f64,
+    },
     /// A quadratic bilevel problem.
     Bilevel(Box<QuadraticBilevel>),
     /// An allocation table and its budget (a fraction of the dense total).
@@ -132,9 +150,56 @@ fn known(spec: &ProblemSpec, keys: &[&str]) -> Result<(), String> {
     }
 }
 
+/// A path parameter (relative paths are taken from the current directory, where
+/// `solvent bench` runs).
+fn path_param(spec: &ProblemSpec, key: &str) -> Result<PathBuf, String> {
+    match spec.params.get(key).and_then(|v| v.as_str()) {
+        Some(p) => Ok(PathBuf::from(p)),
+        None => Err(format!("problem `{}`: `{key}` must be a path", spec.name)),
+    }
+}
+
+/// The `file` (or `dir`) parameter.
+fn file(spec: &ProblemSpec) -> Result<PathBuf, String> {
+    path_param(
+        spec,
+        if spec.params.contains_key("dir") {
+            "dir"
+        } else {
+            "file"
+        },
+    )
+}
+
 /// Makes problem `spec` for `seed`.
 pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
     match spec.kind.as_str() {
+        "lasso" | "l1-logistic" if spec.params.contains_key("file") => {
+            known(spec, &["file", "lambda_ratio"])?;
+            let path = file(spec)?;
+            let (x, y) = read_design(&path, LabelColumn::First, None)
+                .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            let kind = if spec.kind == "l1-logistic" {
+                ProblemKind::L1Logistic
+            } else {
+                ProblemKind::Lasso
+            };
+            let built = build_glm(
+                x.clone(),
+                y.clone(),
+                &GlmSpec {
+                    lambda_ratio: Some(num(spec, "lambda_ratio", 0.1)?),
+                    ..GlmSpec::new(kind)
+                },
+            )
+            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Glm {
+                built: Box::new(built),
+                kind,
+                x: Box::new(x),
+                y,
+            })
+        }
         "lasso" | "l1-logistic" => {
             known(
                 spec,
@@ -238,6 +303,21 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
                 y,
             })
         }
+        "allocation" if spec.params.contains_key("file") => {
+            known(spec, &["file", "budget"])?;
+            let budget = num(spec, "budget", 0.5)?;
+            if !(budget > 0.0 && budget <= 1.0) {
+                return Err(format!(
+                    "problem `{}`: budget must be a fraction in (0, 1]",
+                    spec.name
+                ));
+            }
+            let table = read_table(file(spec)?).map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Allocation {
+                table: Box::new(table),
+                budget,
+            })
+        }
         "allocation" => {
             known(
                 spec,
@@ -281,6 +361,16 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
             .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
             Ok(Made::Bilevel(Box::new(q)))
         }
+        "sequence" if spec.params.contains_key("dir") => {
+            known(spec, &["dir", "tol"])?;
+            let dir = file(spec)?;
+            let source = DirectorySource::open(&dir).map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+            Ok(Made::Files {
+                source: Box::new(source),
+                dir,
+                tol: num(spec, "tol", 1e-8)?,
+            })
+        }
         "sequence" => {
             known(spec, &["family", "grid", "count", "tol"])?;
             let family = match spec.params.get("family") {
@@ -299,6 +389,28 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
                 count: count(spec, "count", 20)?,
                 tol: num(spec, "tol", 1e-8)?,
             })
+        }
+        "completion" if spec.params.contains_key("train") => {
+            known(spec, &["train", "test", "split"])?;
+            let bad = |e: String| format!("problem `{}`: {e}", spec.name);
+            let all = read_ratings(path_param(spec, "train")?, Delimiter::Auto, None)
+                .map_err(|e| bad(e.to_string()))?;
+            let (train, test) = match (spec.params.get("test"), spec.params.get("split")) {
+                (Some(_), _) => {
+                    let t = read_ratings(path_param(spec, "test")?, Delimiter::Auto, None)
+                        .map_err(|e| bad(e.to_string()))?;
+                    (all, Some(t))
+                }
+                (None, Some(_)) => {
+                    let (a, b) = all
+                        .split(num(spec, "split", 0.1)?, seed)
+                        .map_err(|e| bad(e.to_string()))?;
+                    (a, Some(b))
+                }
+                (None, None) => (all, None),
+            };
+            let model = RatingsProblem::new(train, test.as_ref(), false);
+            Ok(Made::Completion(Box::new(model.problem)))
         }
         "completion" => {
             known(spec, &["rows", "cols", "rank", "observed", "noise", "test"])?;
@@ -342,7 +454,12 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
 /// other kinds or bad parameters.
 pub fn make_sequence_size(spec: &ProblemSpec) -> Option<(f64, usize)> {
     (spec.kind == "sequence").then_some(())?;
-    Some((num(spec, "tol", 1e-8).ok()?, count(spec, "count", 20).ok()?))
+    let tol = num(spec, "tol", 1e-8).ok()?;
+    if spec.params.contains_key("dir") {
+        let source = DirectorySource::open(file(spec).ok()?).ok()?;
+        return Some((tol, solvent_solvers::sequence::SystemSource::len(&source)));
+    }
+    Some((tol, count(spec, "count", 20).ok()?))
 }
 
 /// Writes a made problem where an external solver can read it (in `dir`, emptied
@@ -396,6 +513,7 @@ pub fn write(made: &Made, dir: &Path) -> Result<PathBuf, String> {
             Ok(dir.to_path_buf())
         }
         Made::Bilevel(_) => Err("a bilevel problem has no file for external solvers yet".into()),
+        Made::Files { dir: files, .. } => Ok(files.clone()),
         Made::Allocation { table, budget } => {
             // the table in `solvent allocate --table`'s JSON, the budget fraction beside it
             let path = dir.join("table.json");

@@ -20,7 +20,9 @@ use solvent_solvers::allocation::{allocate, AllocateRequest, AllocationMethod, B
 use solvent_solvers::bcd::{Bcd, BcdChoices, Partition, Rule, Update};
 use solvent_solvers::bilevel::{BilevelSolver, Method as BilevelMethod, Sigma};
 use solvent_solvers::completion::{Completion, CompletionConfig};
-use solvent_solvers::sequence::{plan_sequence, solve_sequence, SamplerSource, SequenceConfig, Strategy};
+use solvent_solvers::sequence::{
+    plan_sequence, solve_sequence, SamplerSource, SequenceConfig, Strategy, SystemSource,
+};
 use solvent_solvers::{Criterion, Options, Status, TraceSchedule};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,69 +136,11 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
             })
         }
         ("sequence", Made::Sequence { sampler, count, tol }) => {
-            check_keys(p, &["strategy", "precond", "restart", "recycle", "jobs"], name)?;
-            let mut seq = SequenceConfig {
-                strategy: param::<Strategy>(p, "strategy")?.unwrap_or(Strategy::Auto),
-                precond: param(p, "precond")?,
-                chains: int(p, "jobs")?.unwrap_or(1),
-                device: solvent_solvers::policy::Device::Cpu,
-                ..SequenceConfig::default()
-            };
-            if let Some(r) = int(p, "restart")? {
-                seq.restart = r;
-            }
-            if let Some(r) = int(p, "recycle")? {
-                seq.recycle = r;
-            }
             let source = SamplerSource::new((**sampler).clone(), *count);
-            let plan = plan_sequence(&source, &seq).map_err(|e| e.to_string())?;
-            // the time limit stops the sequence between (or inside) systems
-            let stop = Arc::new(AtomicBool::new(false));
-            let timer = {
-                let stop = stop.clone();
-                std::thread::spawn(move || {
-                    let t0 = std::time::Instant::now();
-                    while t0.elapsed() < limit && !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    stop.store(true, Ordering::Relaxed);
-                })
-            };
-            let options = Options::default()
-                .tol(*tol)
-                .max_iters(20_000)
-                .interrupt(stop.clone());
-            let mut points = Vec::new();
-            let (mut time, mut its) = (0.0, 0u64);
-            let result = solve_sequence(&source, &plan, &options, &mut |rec, _| {
-                // one chain: in solve order; several: the chains interleaved (the time is
-                // then the summed per-system time, not the wall time)
-                time += rec.setup_s + rec.solve_s;
-                its += rec.iterations as u64;
-                points.push(Point {
-                    time_s: time,
-                    iterations: its,
-                    value: rec.relres,
-                    gap: None,
-                });
-                Ok(())
-            });
-            let timed_out = stop.swap(true, Ordering::Relaxed);
-            let _ = timer.join();
-            let report = result.map_err(|e| e.to_string())?;
-            let complete =
-                report.systems.len() == *count && report.systems.iter().all(|r| r.relres.is_finite());
-            Ok(RunTrace {
-                solver: format!("solvent sequence ({})", report.plan.reason),
-                version,
-                status: if timed_out && !complete {
-                    RunStatus::Timeout
-                } else {
-                    RunStatus::Ok
-                },
-                reason: String::new(),
-                trace: points,
-            })
+            sequence_run(p, name, &source, *tol, limit, version)
+        }
+        ("sequence", Made::Files { source, tol, .. }) => {
+            sequence_run(p, name, &**source, *tol, limit, version)
         }
         ("altmin" | "als", Made::Completion(problem)) => {
             check_keys(p, &["rank", "reg", "sweeps"], name)?;
@@ -288,4 +232,78 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
             config.spec.name
         )),
     }
+}
+
+/// Solver `sequence` on the systems of `source` (generated or read from a directory): one
+/// trace point per system, the run stopped at `limit`.
+fn sequence_run(
+    p: &BTreeMap<String, toml::Value>,
+    name: &str,
+    source: &dyn SystemSource,
+    tol: f64,
+    limit: Duration,
+    version: String,
+) -> Result<RunTrace, String> {
+    check_keys(p, &["strategy", "precond", "restart", "recycle", "jobs"], name)?;
+    let mut seq = SequenceConfig {
+        strategy: param::<Strategy>(p, "strategy")?.unwrap_or(Strategy::Auto),
+        precond: param(p, "precond")?,
+        chains: int(p, "jobs")?.unwrap_or(1),
+        device: solvent_solvers::policy::Device::Cpu,
+        ..SequenceConfig::default()
+    };
+    if let Some(r) = int(p, "restart")? {
+        seq.restart = r;
+    }
+    if let Some(r) = int(p, "recycle")? {
+        seq.recycle = r;
+    }
+    let plan = plan_sequence(source, &seq).map_err(|e| e.to_string())?;
+    // the time limit stops the sequence between (or inside) systems
+    let stop = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let t0 = std::time::Instant::now();
+            while t0.elapsed() < limit && !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let options = Options::default()
+        .tol(tol)
+        .max_iters(20_000)
+        .interrupt(stop.clone());
+    let mut points = Vec::new();
+    let (mut time, mut its) = (0.0, 0u64);
+    let result = solve_sequence(source, &plan, &options, &mut |rec, _| {
+        // one chain: in solve order; several: the chains interleaved (the time is
+        // then the summed per-system time, not the wall time)
+        time += rec.setup_s + rec.solve_s;
+        its += rec.iterations as u64;
+        points.push(Point {
+            time_s: time,
+            iterations: its,
+            value: rec.relres,
+            gap: None,
+        });
+        Ok(())
+    });
+    let timed_out = stop.swap(true, Ordering::Relaxed);
+    let _ = timer.join();
+    let report = result.map_err(|e| e.to_string())?;
+    let complete =
+        report.systems.len() == source.len() && report.systems.iter().all(|r| r.relres.is_finite());
+    Ok(RunTrace {
+        solver: format!("solvent sequence ({})", report.plan.reason),
+        version,
+        status: if timed_out && !complete {
+            RunStatus::Timeout
+        } else {
+            RunStatus::Ok
+        },
+        reason: String::new(),
+        trace: points,
+    })
 }
