@@ -53,3 +53,12 @@ def glm_problem(path):
     a = read_npz(path)
     n, p = (int(v) for v in a["shape"][1])
     return a["data"][1], a["indices"][1], a["indptr"][1], (n, p), a["y"][1], a["lambda"][1][0]
+
+
+def glm_objective(np, X, y, lam, kind, w):
+    """Solvent's objective of coefficients `w`: (1/2n)‖y − Xw‖² + λ‖w‖₁ for the Lasso,
+    the mean logistic loss + λ‖w‖₁ for L1-logistic (labels ±1)."""
+    z = X @ w
+    if kind == "lasso":
+        return 0.5 / X.shape[0] * float(np.sum((y - z) ** 2)) + lam * float(np.abs(w).sum())
+    return float(np.mean(np.logaddexp(0.0, -y * z))) + lam * float(np.abs(w).sum())

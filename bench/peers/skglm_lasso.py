@@ -11,7 +11,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import glm_problem, skipped, write_trace  # noqa: E402
+from _common import glm_objective, glm_problem, skipped, write_trace  # noqa: E402
 
 
 def main():
@@ -27,14 +27,10 @@ def main():
     data, indices, indptr, shape, y, lam = glm_problem(problem)
     X = sp.csc_matrix(sp.csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=shape))
     y = np.array(y)
-    n = shape[0]
     warnings.simplefilter("ignore")
 
     def objective(w):
-        z = X @ w
-        if kind == "lasso":
-            return 0.5 / n * float(np.sum((y - z) ** 2)) + lam * float(np.abs(w).sum())
-        return float(np.mean(np.logaddexp(0.0, -y * z))) + lam * float(np.abs(w).sum())
+        return glm_objective(np, X, y, lam, kind, w)
 
     trace, cap, start = [], 1, time.perf_counter()
     while True:

@@ -12,7 +12,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import glm_problem, skipped, write_trace  # noqa: E402
+from _common import glm_objective, glm_problem, skipped, write_trace  # noqa: E402
 
 NAME = "sklearn.linear_model"
 
@@ -35,10 +35,7 @@ def main():
     warnings.simplefilter("ignore", ConvergenceWarning)
 
     def objective(w):
-        z = X @ w
-        if kind == "lasso":
-            return 0.5 / n * float(np.sum((y - z) ** 2)) + lam * float(np.abs(w).sum())
-        return float(np.mean(np.logaddexp(0.0, -y * z))) + lam * float(np.abs(w).sum())
+        return glm_objective(np, X, y, lam, kind, w)
 
     trace, cap, start = [], 1, time.perf_counter()
     while True:

@@ -150,6 +150,19 @@ fn known(spec: &ProblemSpec, keys: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The regression problem `glm_spec` on design `x` and labels `y` (both kept for the
+/// peers' file).
+fn glm(spec: &ProblemSpec, x: CsrMatrix, y: Vec<f64>, glm_spec: GlmSpec) -> Result<Made, String> {
+    let built =
+        build_glm(x.clone(), y.clone(), &glm_spec).map_err(|e| format!("problem `{}`: {e}", spec.name))?;
+    Ok(Made::Glm {
+        built: Box::new(built),
+        kind: glm_spec.kind,
+        x: Box::new(x),
+        y,
+    })
+}
+
 /// A path parameter (relative paths are taken from the current directory, where
 /// `solvent bench` runs).
 fn path_param(spec: &ProblemSpec, key: &str) -> Result<PathBuf, String> {
@@ -184,21 +197,15 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
             } else {
                 ProblemKind::Lasso
             };
-            let built = build_glm(
-                x.clone(),
-                y.clone(),
-                &GlmSpec {
+            glm(
+                spec,
+                x,
+                y,
+                GlmSpec {
                     lambda_ratio: Some(num(spec, "lambda_ratio", 0.1)?),
                     ..GlmSpec::new(kind)
                 },
             )
-            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
-            Ok(Made::Glm {
-                built: Box::new(built),
-                kind,
-                x: Box::new(x),
-                y,
-            })
         }
         "lasso" | "l1-logistic" => {
             known(
@@ -249,21 +256,15 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
             } else {
                 ProblemKind::Lasso
             };
-            let built = build_glm(
-                x.clone(),
-                y.clone(),
-                &GlmSpec {
+            glm(
+                spec,
+                x,
+                y,
+                GlmSpec {
                     lambda_ratio: Some(ratio),
                     ..GlmSpec::new(kind)
                 },
             )
-            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
-            Ok(Made::Glm {
-                built: Box::new(built),
-                kind,
-                x: Box::new(x),
-                y,
-            })
         }
         "ls" | "logistic" => {
             known(spec, &["samples", "features", "lambda"])?;
@@ -287,21 +288,15 @@ pub fn make(spec: &ProblemSpec, seed: u64) -> Result<Made, String> {
                 .get("lambda")
                 .map(|_| num(spec, "lambda", 0.0))
                 .transpose()?;
-            let built = build_glm(
-                x.clone(),
-                y.clone(),
-                &GlmSpec {
+            glm(
+                spec,
+                x,
+                y,
+                GlmSpec {
                     lambda,
                     ..GlmSpec::new(kind)
                 },
             )
-            .map_err(|e| format!("problem `{}`: {e}", spec.name))?;
-            Ok(Made::Glm {
-                built: Box::new(built),
-                kind,
-                x: Box::new(x),
-                y,
-            })
         }
         "allocation" if spec.params.contains_key("file") => {
             known(spec, &["file", "budget"])?;

@@ -23,7 +23,7 @@ use solvent_solvers::completion::{Completion, CompletionConfig};
 use solvent_solvers::sequence::{
     plan_sequence, solve_sequence, SamplerSource, SequenceConfig, Strategy, SystemSource,
 };
-use solvent_solvers::{Criterion, Options, Status, TraceSchedule};
+use solvent_solvers::{Criterion, Options, Report, Status, TraceSample, TraceSchedule};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -116,24 +116,13 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 .time_limit(limit)
                 .trace(TraceSchedule::Geometric(1.1));
             let out = solvent_solvers::run(glm, &mut bcd, &options).map_err(|e| e.to_string())?;
-            let trace = out
-                .report
-                .trace
-                .iter()
-                .map(|t| Point {
-                    time_s: t.time_s,
-                    iterations: t.iteration as u64,
-                    value: t.metrics.objective.unwrap_or(f64::NAN),
-                    gap: (t.metrics.criterion == Criterion::DualityGap).then_some(t.metrics.value),
-                })
-                .collect();
-            Ok(RunTrace {
-                solver: format!("solvent bcd ({})", out.report.solver),
+            Ok(from_report(
+                &out.report,
+                format!("solvent bcd ({})", out.report.solver),
                 version,
-                status: status_of(&out.report.status),
-                reason: String::new(),
-                trace,
-            })
+                |t| t.metrics.objective.unwrap_or(f64::NAN),
+                |t| (t.metrics.criterion == Criterion::DualityGap).then_some(t.metrics.value),
+            ))
         }
         ("sequence", Made::Sequence { sampler, count, tol }) => {
             let source = SamplerSource::new((**sampler).clone(), *count);
@@ -158,24 +147,13 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 .trace(TraceSchedule::Every(1));
             let out = solvent_solvers::run(&**problem, &mut Completion::new(cfg), &options)
                 .map_err(|e| e.to_string())?;
-            let trace = out
-                .report
-                .trace
-                .iter()
-                .map(|t| Point {
-                    time_s: t.time_s,
-                    iterations: t.iteration as u64,
-                    value: t.metrics.extra.get("test_rmse").copied().unwrap_or(f64::NAN),
-                    gap: None,
-                })
-                .collect();
-            Ok(RunTrace {
-                solver: format!("solvent {name}"),
+            Ok(from_report(
+                &out.report,
+                format!("solvent {name}"),
                 version,
-                status: status_of(&out.report.status),
-                reason: String::new(),
-                trace,
-            })
+                |t| t.metrics.extra.get("test_rmse").copied().unwrap_or(f64::NAN),
+                |_| None,
+            ))
         }
         ("penalty" | "f2sa" | "aid", Made::Bilevel(problem)) => {
             check_keys(p, &["sigma", "max_iters"], name)?;
@@ -190,24 +168,13 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 .time_limit(limit)
                 .trace(TraceSchedule::Geometric(1.1));
             let out = solvent_solvers::run(&**problem, &mut solver, &options).map_err(|e| e.to_string())?;
-            let trace = out
-                .report
-                .trace
-                .iter()
-                .map(|t| Point {
-                    time_s: t.time_s,
-                    iterations: t.iteration as u64,
-                    value: t.metrics.objective.unwrap_or(f64::NAN),
-                    gap: None,
-                })
-                .collect();
-            Ok(RunTrace {
-                solver: format!("solvent bilevel ({name})"),
+            Ok(from_report(
+                &out.report,
+                format!("solvent bilevel ({name})"),
                 version,
-                status: status_of(&out.report.status),
-                reason: String::new(),
-                trace,
-            })
+                |t| t.metrics.objective.unwrap_or(f64::NAN),
+                |_| None,
+            ))
         }
         ("allocate", Made::Allocation { table, budget }) => {
             check_keys(p, &["method"], name)?;
@@ -306,4 +273,31 @@ fn sequence_run(
         reason: String::new(),
         trace: points,
     })
+}
+
+/// A run's trace from the run loop's report: one point per trace sample, its value and
+/// gap read by `value` and `gap`.
+fn from_report(
+    report: &Report,
+    solver: String,
+    version: String,
+    value: impl Fn(&TraceSample) -> f64,
+    gap: impl Fn(&TraceSample) -> Option<f64>,
+) -> RunTrace {
+    RunTrace {
+        solver,
+        version,
+        status: status_of(&report.status),
+        reason: String::new(),
+        trace: report
+            .trace
+            .iter()
+            .map(|t| Point {
+                time_s: t.time_s,
+                iterations: t.iteration as u64,
+                value: value(t),
+                gap: gap(t),
+            })
+            .collect(),
+    }
 }
