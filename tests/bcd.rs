@@ -2,6 +2,8 @@
 //! gap and KKT conditions from the written weights, harmonic property of label propagation),
 //! and bad input rejected with errors that say what and where.
 
+#![allow(clippy::needless_range_loop)]
+
 use serde_json::Value;
 use solvent::linalg::io::{npy, svmlight};
 use solvent::linalg::CsrMatrix;
@@ -497,7 +499,8 @@ fn nonnegative_least_squares_takes_an_l1_penalty_and_a_ridge() {
         let out = run(
             &built.glm,
             &mut bcd,
-            &Options::default().tol(1e-10).max_iters(200_000),
+            // an absolute duality gap where there is one (λ or λ₂ > 0), the KKT residual else
+            &Options::default().tol(1e-13).max_iters(200_000),
         )
         .unwrap();
         assert!(
@@ -508,7 +511,7 @@ fn nonnegative_least_squares_takes_an_l1_penalty_and_a_ridge() {
         let w = &out.state.x;
         assert!(w.iter().all(|&v| v >= 0.0));
         let kkt = nonnegative_kkt(&x, &y, w, lambda, l2.unwrap_or(0.0));
-        assert!(kkt < 1e-7, "λ {lambda}, λ₂ {l2:?}: KKT residual {kkt:e}");
+        assert!(kkt < 1e-6, "λ {lambda}, λ₂ {l2:?}: KKT residual {kkt:e}");
         if lambda > 0.0 {
             assert!(w.contains(&0.0), "the L1 penalty zeroes some weights");
         }
@@ -532,4 +535,213 @@ fn nonnegative_least_squares_takes_an_l1_penalty_and_a_ridge() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = solvent(&["bcd", "--data", p(&f), "--problem", "ls", "--l2", "0.1"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// `(1/2n)‖y − Xw‖² + λ‖w‖₁` and its gap at the residual scaled into the dual set, computed
+/// here from the written weights.
+fn lasso_objective_and_gap(a: &CsrMatrix, y: &[f64], w: &[f64], lam: f64) -> (f64, f64) {
+    let n = a.nrows() as f64;
+    let mut aw = vec![0.0; a.nrows()];
+    a.mul_vec(w, &mut aw);
+    let res: Vec<f64> = y.iter().zip(&aw).map(|(yi, zi)| yi - zi).collect();
+    let mut atr = vec![0.0; a.ncols()];
+    for i in 0..a.nrows() {
+        let (cols, vals) = a.row(i);
+        for (&j, &v) in cols.iter().zip(vals) {
+            atr[j as usize] += v * res[i];
+        }
+    }
+    let m = atr.iter().fold(0.0f64, |m, v| m.max(v.abs())) / n;
+    let s = if m > lam { lam / m } else { 1.0 };
+    let primal =
+        res.iter().map(|r| r * r).sum::<f64>() / (2.0 * n) + lam * w.iter().map(|v| v.abs()).sum::<f64>();
+    let dual = res
+        .iter()
+        .zip(y)
+        .map(|(r, yi)| s * r * yi - 0.5 * s * s * r * r)
+        .sum::<f64>()
+        / n;
+    (primal, primal - dual)
+}
+
+#[test]
+fn a_path_writes_every_point_at_the_gap() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, y) = small_set(SyntheticKind::LeastSquares, 7);
+    let data = d.path().join("ls.svm");
+    svmlight::write(&data, &a, &y).unwrap();
+    let (out, rep) = (d.path().join("path.npy"), d.path().join("r.json"));
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&data),
+        "--path",
+        "8",
+        "--lambda-ratio",
+        "0.02",
+        "--tol",
+        "1e-10",
+        "--out",
+        p(&out),
+        "--json",
+        p(&rep),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let w = npy::read(&out).unwrap();
+    assert_eq!(w.shape, vec![8, 80]);
+    let r = read_json(&rep);
+    let table = r["details"]["path"].as_array().unwrap();
+    assert_eq!(table.len(), 8);
+    let lmax = r["details"]["lambda_max"].as_f64().unwrap();
+    let mut last_nnz = 0;
+    for (k, row) in table.iter().enumerate() {
+        let lam = row["lambda"].as_f64().unwrap();
+        let expected = lmax * 0.02f64.powf(k as f64 / 7.0);
+        assert!(
+            (lam - expected).abs() < 1e-9 * expected,
+            "λ {k}: {lam} vs {expected}"
+        );
+        let wk = &w.data[k * 80..(k + 1) * 80];
+        let (_, gap) = lasso_objective_and_gap(&a, &y, wk, lam);
+        assert!(gap <= 1e-9, "point {k}: gap {gap:e}");
+        let nnz = wk.iter().filter(|v| **v != 0.0).count();
+        assert_eq!(nnz, row["nonzeros"].as_u64().unwrap() as usize);
+        if k == 0 {
+            assert_eq!(nnz, 0, "λ_max: the zero solution");
+        }
+        assert!(nnz + 2 >= last_nnz, "supports grow along the path (roughly)");
+        last_nnz = nnz;
+    }
+    assert!(last_nnz > 0);
+}
+
+#[test]
+fn strategies_reach_the_same_objective_and_weights_count() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, y) = small_set(SyntheticKind::LeastSquares, 8);
+    let data = d.path().join("ls.svm");
+    svmlight::write(&data, &a, &y).unwrap();
+    let run_with = |extra: &[&str], name: &str| -> (Vec<f64>, Value) {
+        let (out, rep) = (
+            d.path().join(format!("{name}.npy")),
+            d.path().join(format!("{name}.json")),
+        );
+        let mut args = vec![
+            "bcd",
+            "--data",
+            p(&data),
+            "--lambda-ratio",
+            "0.05",
+            "--tol",
+            "1e-12",
+            "--out",
+            p(&out),
+            "--json",
+            p(&rep),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = solvent(&args);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        (npy::read(&out).unwrap().data, read_json(&rep))
+    };
+    let (ws, r_ws) = run_with(&[], "auto");
+    assert!(
+        r_ws["method"].as_str().unwrap().starts_with("working-set"),
+        "{}",
+        r_ws["method"]
+    );
+    let (gr, r_gr) = run_with(&["--strategy", "greedy"], "greedy");
+    assert!(
+        r_gr["method"].as_str().unwrap().starts_with("bcd("),
+        "{}",
+        r_gr["method"]
+    );
+    let (sc, _) = run_with(
+        &[
+            "--ranking",
+            "score",
+            "--inner",
+            "greedy",
+            "--anderson",
+            "0",
+            "--no-screening",
+        ],
+        "variant",
+    );
+    let lam = r_ws["details"]["lambda"].as_f64().unwrap();
+    let (f_ws, _) = lasso_objective_and_gap(&a, &y, &ws, lam);
+    for (name, w) in [("greedy", &gr), ("variant", &sc)] {
+        let (f, _) = lasso_objective_and_gap(&a, &y, w, lam);
+        assert!((f - f_ws).abs() <= 1e-10 * f_ws, "{name}: {f} vs {f_ws}");
+    }
+    // integer sample weights = duplicated rows (the weights rescaled to sum to n)
+    let weights: Vec<f64> = (0..a.nrows()).map(|i| (1 + i % 2) as f64).collect();
+    let wfile = d.path().join("w.txt");
+    std::fs::write(
+        &wfile,
+        weights.iter().map(|v| format!("{v}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let mut trip = Vec::new();
+    let mut yd = Vec::new();
+    for i in 0..a.nrows() {
+        let (cols, vals) = a.row(i);
+        for _ in 0..(1 + i % 2) {
+            trip.extend(cols.iter().zip(vals).map(|(&j, &v)| (yd.len(), j as usize, v)));
+            yd.push(y[i]);
+        }
+    }
+    let dup = CsrMatrix::from_triplets(yd.len(), a.ncols(), &trip).unwrap();
+    let dup_file = d.path().join("dup.svm");
+    svmlight::write(&dup_file, &dup, &yd).unwrap();
+    // λ = 0.05·λ_max of the weighted model, which is the duplicated model's λ_max
+    let (wt, _) = run_with(&["--sample-weights", p(&wfile)], "weighted");
+    let out = d.path().join("dup.npy");
+    let o = solvent(&[
+        "bcd",
+        "--data",
+        p(&dup_file),
+        "--lambda-ratio",
+        "0.05",
+        "--tol",
+        "1e-12",
+        "--out",
+        p(&out),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let wd = npy::read(&out).unwrap().data;
+    let diff = wt.iter().zip(&wd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff < 1e-6, "weighted vs duplicated rows: {diff}");
+    // bad combinations and weights are named
+    let bad = d.path().join("bad.txt");
+    std::fs::write(&bad, "1\nx\n").unwrap();
+    fails(
+        &["bcd", "--data", p(&data), "--sample-weights", p(&bad)],
+        "line 2",
+    );
+    std::fs::write(&bad, "1\n2\n").unwrap();
+    fails(
+        &["bcd", "--data", p(&data), "--sample-weights", p(&bad)],
+        "2 sample weights for 300 samples",
+    );
+    fails(
+        &[
+            "bcd",
+            "--data",
+            p(&data),
+            "--strategy",
+            "working-set",
+            "--rule",
+            "gs-r",
+        ],
+        "--strategy greedy",
+    );
+    fails(
+        &["bcd", "--data", p(&data), "--problem", "ls", "--path", "5"],
+        "--path applies",
+    );
+    fails(&["bcd", "--data", p(&data), "--path", "0"], "at least one");
 }

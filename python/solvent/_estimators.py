@@ -27,6 +27,7 @@ def _store(est: "_BcdEstimator", params: Dict[str, Any]) -> None:
 
 class _Settings:
     def __init__(self, est: "_BcdEstimator"):
+        self.strategy = "greedy" if est.paper else est.strategy
         self.rule = est.rule
         self.update = est.update
         self.partition = est.partition
@@ -71,7 +72,7 @@ class _BcdEstimator:
         """(kind, lambda, lambda_ratio, l2) of this estimator for ``n_samples``."""
         raise NotImplementedError
 
-    def _fit(self, X: Any, y: Any):
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None):
         indptr, indices, data, shape = csr_arrays(X, "X")
         yv = np.asarray(y) if not isinstance(y, np.ndarray) else y
         if yv.ndim != 1:
@@ -83,11 +84,16 @@ class _BcdEstimator:
         yv = np.ascontiguousarray(yv, dtype=np.float64)
         if not np.isfinite(yv).all():
             raise ValueError("y holds NaN or infinity")
+        sw = None
+        if sample_weight is not None:
+            sw = np.ascontiguousarray(np.asarray(sample_weight, dtype=np.float64))
+            if sw.ndim != 1 or sw.shape[0] != shape[0]:
+                raise ValueError(f"sample_weight must have one entry per row of X ({shape[0]}), found shape {sw.shape}")
         kind, lam, ratio, l2 = self._problem(shape[0])
         tol = positive(self.tol, "tol")
         max_iter = positive(self.max_iter, "max_iter", integer=True)
         coef, intercept, text = _solvent.bcd_fit(indptr, indices, data, shape, yv, kind, lam, ratio, l2,
-                                                 bool(self.fit_intercept), _Settings(self), tol, max_iter)
+                                                 bool(self.fit_intercept), _Settings(self), tol, max_iter, sw)
         info = load(text)
         report = info["report"]
         self.n_features_in_ = shape[1]
@@ -136,9 +142,11 @@ class _BcdEstimator:
 class _Regressor(_BcdEstimator):
     _estimator_type = "regressor"
 
-    def fit(self, X: Any, y: Any) -> "_Regressor":
-        """Fit on design ``X`` (dense or SciPy sparse, n_samples × n_features) and targets ``y``."""
-        self._fit(X, y)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_Regressor":
+        """Fit on design ``X`` (dense or SciPy sparse, n_samples × n_features) and targets ``y``;
+        ``sample_weight`` (one non-negative weight per row) is rescaled to sum to n_samples,
+        as scikit-learn's Lasso and ElasticNet do."""
+        self._fit(X, y, sample_weight)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -155,15 +163,16 @@ class _Regressor(_BcdEstimator):
 class _Classifier(_BcdEstimator):
     _estimator_type = "classifier"
 
-    def fit(self, X: Any, y: Any) -> "_Classifier":
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "_Classifier":
         """Fit on design ``X`` (dense or SciPy sparse) and class labels ``y`` (any
-        sortable values: numbers or strings)."""
+        sortable values: numbers or strings); ``sample_weight`` (one non-negative weight per
+        row) weights the samples' losses, rescaled to sum to n_samples."""
         yv = np.asarray(y)
         if yv.ndim != 1:
             raise ValueError(f"y must be 1-D, found shape {yv.shape}")
         # the library takes numeric labels; sorted distinct labels become 0, 1, …
         classes, codes = np.unique(yv, return_inverse=True)
-        self._fit(X, codes.astype(np.float64))
+        self._fit(X, codes.astype(np.float64), sample_weight)
         self.classes_ = classes
         if self.coef_.ndim == 1:
             # scikit-learn's shapes for a binary classifier: coef_ (1, n_features), intercept_ (1,)
@@ -200,6 +209,13 @@ class _Classifier(_BcdEstimator):
 _COMMON_DOC = """
     fit_intercept : bool
         Fit an unpenalised intercept.
+    strategy : str
+        How to solve: ``auto`` (working sets for the L1 problems unless a greedy
+        setting below is given, the greedy rules otherwise), ``working-set`` (working
+        sets ranked by KKT violation, coordinate descent with Anderson extrapolation,
+        proximal Newton for logistic losses, gap-safe screening) or ``greedy`` (the BCD
+        paper's rules; ``rule``, ``update``, ``partition``, ``block_size`` and
+        ``rescan`` apply to it).
     tol : float
         Stop when the duality gap (or, for problems without one, the KKT residual)
         is at most ``tol`` — an absolute gap on the objective above.
@@ -263,7 +279,7 @@ class Lasso(_Regressor):
     """
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
+                 max_iter: int = 100_000, strategy: str = "auto", rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
         _store(self, locals())
@@ -288,7 +304,7 @@ class ElasticNet(_Regressor):
     """
 
     def __init__(self, alpha: float = 1.0, l1_ratio: float = 0.5, fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
+                 max_iter: int = 100_000, strategy: str = "auto", rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
         _store(self, locals())
@@ -315,7 +331,7 @@ class SparseLogisticRegression(_Classifier):
     """
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
+                 max_iter: int = 100_000, strategy: str = "auto", rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
         _store(self, locals())
@@ -340,7 +356,7 @@ class LogisticRegression(_Classifier):
     """
 
     def __init__(self, C: float = 1.0, penalty: str = "l2", fit_intercept: bool = True, tol: float = 1e-6,
-                 max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
+                 max_iter: int = 100_000, strategy: str = "auto", rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
         _store(self, locals())
@@ -368,7 +384,7 @@ class MultinomialLogisticRegression(_Classifier):
         Inverse regularisation strength.
     """
 
-    def __init__(self, C: float = 1.0, fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 100_000,
+    def __init__(self, C: float = 1.0, fit_intercept: bool = True, tol: float = 1e-6, max_iter: int = 100_000, strategy: str = "auto",
                  rule: Optional[str] = None, update: Optional[str] = None, partition: Optional[str] = None,
                  block_size: Optional[int] = None, active_set: bool = True, rescan: Optional[int] = None,
                  paper: bool = False, random_state: int = 0):
@@ -392,7 +408,7 @@ class NonNegativeLeastSquares(_Regressor):
     """
 
     def __init__(self, alpha: float = 0.0, fit_intercept: bool = False, tol: float = 1e-6,
-                 max_iter: int = 100_000, rule: Optional[str] = None, update: Optional[str] = None,
+                 max_iter: int = 100_000, strategy: str = "auto", rule: Optional[str] = None, update: Optional[str] = None,
                  partition: Optional[str] = None, block_size: Optional[int] = None, active_set: bool = True,
                  rescan: Optional[int] = None, paper: bool = False, random_state: int = 0):
         _store(self, locals())

@@ -86,6 +86,7 @@ def bcd_fit(
     settings: Any,
     tol: float,
     maxiter: int,
+    sample_weight: Optional[npt.NDArray[np.float64]] = ...,
 ) -> Tuple[npt.NDArray[np.float64], List[float], str]: ...
 def complete(
     rows: npt.NDArray[np.int64],

@@ -11,7 +11,8 @@ use solvent_problems::bcd::{
     CoordinateProblem, Graph, LabelPropagation, Loss, SyntheticConfig, SyntheticKind,
 };
 use solvent_solvers::bcd::{
-    build_glm, Bcd, BcdChoices, BcdState, GlmSpec, Partition, Phase, ProblemKind, Rule, Update,
+    build_weighted_glm, lambda_grid, BcdChoices, GlmSpec, Inner, Method, Partition, ProblemKind, Ranking,
+    Rule, Solved, Strategy, Update,
 };
 use solvent_solvers::{Envelope, Outcome, Report, TraceSchedule};
 use std::path::PathBuf;
@@ -96,6 +97,40 @@ pub struct BcdArgs {
     /// Moons: labelled points per moon.
     #[arg(long, default_value_t = 5)]
     pub labelled_per_class: usize,
+    /// How to solve: auto (the working-set solver for lasso, l1-logistic and nnls — unless a
+    /// greedy setting such as --rule is given — and the greedy rules otherwise), working-set
+    /// (working sets ranked by KKT violation, cyclic coordinate descent with Anderson
+    /// extrapolation, gap-safe screening, the active-set Newton step), or greedy (the
+    /// paper's rules, partitions and updates: --rule, --update, --partition, --block-size).
+    #[arg(long, value_parser = named::<Strategy>(), default_value = "auto")]
+    pub strategy: Strategy,
+    /// Working sets: how coordinates outside the support are ranked — kkt (distance of −∇f to
+    /// the penalty's subdifferential, skglm's rule) or score (the greedy GS-q decrease).
+    #[arg(long, value_parser = named::<Ranking>(), default_value = "kkt")]
+    pub ranking: Ranking,
+    /// Working sets: the inner solver — cyclic coordinate descent, or greedy (each epoch in
+    /// decreasing order of the last measured KKT violations).
+    #[arg(long, value_parser = named::<Inner>(), default_value = "cyclic")]
+    pub inner: Inner,
+    /// Working sets: iterates combined by Anderson extrapolation (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub anderson: usize,
+    /// Working sets: no gap-safe screening.
+    #[arg(long)]
+    pub no_screening: bool,
+    /// Working sets, logistic losses: coordinate epochs with the Lipschitz bound instead of
+    /// proximal Newton steps on the set.
+    #[arg(long)]
+    pub no_prox_newton: bool,
+    /// A regularisation path (L1 problems): K weights from λ_max down to the --lambda /
+    /// --lambda-ratio weight, evenly spaced in log scale, each solve warm-started (and, with
+    /// working sets, seeded by the strong rule). `--out` then holds one row per weight.
+    #[arg(long, value_name = "K")]
+    pub path: Option<usize>,
+    /// Sample weights: a file with one non-negative number per sample (text, one per line, or
+    /// .npy). They are rescaled to sum to the number of samples, as scikit-learn's Lasso does.
+    #[arg(long)]
+    pub sample_weights: Option<PathBuf>,
     /// Block partition (default: variable for greedy rules, greedy-tree for labelprop).
     #[arg(long, value_parser = named::<Partition>())]
     pub partition: Option<Partition>,
@@ -172,27 +207,88 @@ pub enum HeaderArg {
 }
 
 /// The method the flags ask for on a problem of `dim` coordinates (defaults:
-/// [`Bcd::default_for`]).
-fn settings(args: &BcdArgs, dim: usize) -> Bcd {
+/// [`Method::resolve`]).
+fn settings(args: &BcdArgs, dim: usize) -> Result<Method, CliError> {
     let choices = BcdChoices {
         rule: args.rule,
         update: args.update,
         partition: args.partition,
         block_size: args.block_size,
     };
-    Bcd::default_for(args.problem, dim, &choices)
-        .active_set(!(args.no_active_set || args.paper))
-        .rescan(if args.paper { 1 } else { args.rescan })
-        .seed(args.seed)
+    let greedy_flags = choices.rule.is_some()
+        || choices.update.is_some()
+        || choices.partition.is_some()
+        || choices.block_size.is_some()
+        || args.paper;
+    if args.strategy == Strategy::WorkingSet && greedy_flags {
+        return Err(CliError::Usage(
+            "--rule, --update, --partition, --block-size and --paper set the greedy solver: use them \
+             with --strategy greedy (or auto)"
+                .into(),
+        ));
+    }
+    let strategy = if args.paper {
+        Strategy::Greedy
+    } else {
+        args.strategy
+    };
+    let mut method = Method::resolve(strategy, args.problem, dim, &choices);
+    match &mut method {
+        Method::WorkingSet(w) => {
+            w.ranking = args.ranking;
+            w.inner = args.inner;
+            w.anderson = args.anderson;
+            w.screening = !args.no_screening;
+            w.prox_newton = !args.no_prox_newton;
+            w.newton = !args.no_active_set;
+        }
+        Method::Greedy(b) => {
+            b.active_set = !(args.no_active_set || args.paper);
+            b.rescan = if args.paper { 1 } else { args.rescan };
+            b.seed = args.seed;
+        }
+    }
+    Ok(method)
 }
 
-fn solve<P: CoordinateProblem>(p: &P, bcd: &mut Bcd, args: &BcdArgs) -> Result<(BcdState, Report), CliError> {
+fn options(args: &BcdArgs) -> Result<solvent_solvers::Options, CliError> {
     let mut options = run_options(args.tol, args.max_iters, args.time_limit)?;
     if args.no_trace {
         options = options.trace(TraceSchedule::Off);
     }
-    let out = run_with_progress(p, bcd, &options, args.quiet)?;
-    Ok((out.state, out.report))
+    Ok(options)
+}
+
+fn solve<P: CoordinateProblem>(p: &P, method: &mut Method, args: &BcdArgs) -> Result<Solved, CliError> {
+    let options = options(args)?;
+    Ok(match method {
+        Method::WorkingSet(w) => run_with_progress(p, w, &options, args.quiet)?.into(),
+        Method::Greedy(b) => run_with_progress(p, b, &options, args.quiet)?.into(),
+    })
+}
+
+/// Reads sample weights: `.npy`, or text with one number per line (blank lines and `#`
+/// comments skipped).
+fn read_weights(path: &std::path::Path) -> Result<Vec<f64>, CliError> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+        return Ok(npy::read(path)?.data);
+    }
+    let text = solvent_linalg::io::read_text(path)?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let t = line.split('#').next().unwrap_or("").trim();
+        if t.is_empty() {
+            continue;
+        }
+        out.push(t.parse::<f64>().map_err(|_| {
+            CliError::Usage(format!(
+                "{} line {}: `{t}` is not a number (sample weights: one number per line)",
+                path.display(),
+                n + 1
+            ))
+        })?);
+    }
+    Ok(out)
 }
 
 #[derive(Serialize)]
@@ -210,6 +306,7 @@ struct Body<'a> {
     coordinate_updates: u64,
     newton_steps: usize,
     newton_since: Option<usize>,
+    method: String,
     details: &'a serde_json::Map<String, serde_json::Value>,
     report: &'a Report,
 }
@@ -266,7 +363,14 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             "--save-data writes a design matrix: not for labelprop".into(),
         ));
     }
-    let (solution, shape, state, report) = if args.problem == ProblemKind::Labelprop {
+    if args.path.is_some() && args.problem == ProblemKind::Labelprop {
+        return Err(CliError::Usage(
+            "--path applies to the L1 regression problems".into(),
+        ));
+    }
+    // points of a path that did not converge: the path converged only if every point did
+    let mut path_unconverged = 0;
+    let (solution, shape, solved, method_name) = if args.problem == ProblemKind::Labelprop {
         let lp = match (&args.data, args.generate) {
             (Some(path), _) => {
                 let graph = Graph::read_edge_list(path, None)?;
@@ -302,9 +406,9 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             )))
             }
         };
-        let mut bcd = settings(args, lp.problem.dim());
-        let (state, report) = solve(&lp.problem, &mut bcd, args)?;
-        let values = lp.node_values(&state.x);
+        let mut method = settings(args, lp.problem.dim())?;
+        let solved = solve(&lp.problem, &mut method, args)?;
+        let values = lp.node_values(&solved.x);
         if let Some(truth) = details.remove("moons_truth") {
             let truth: Vec<usize> = serde_json::from_value(truth).unwrap_or_default();
             let right = values
@@ -318,7 +422,8 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             );
         }
         let n = values.len();
-        (values, vec![n], state, report)
+        let name = method.name::<solvent_problems::bcd::QuadraticProblem>();
+        (values, vec![n], solved, name)
     } else {
         let (x, y) = match (&args.data, args.generate) {
             (Some(path), _) => read_design(
@@ -353,7 +458,8 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         if let Some(path) = &args.save_data {
             svmlight::write(path, &x, &y)?;
         }
-        let built = build_glm(
+        let weights = args.sample_weights.as_deref().map(read_weights).transpose()?;
+        let built = build_weighted_glm(
             x,
             y,
             &GlmSpec {
@@ -363,6 +469,7 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
                 intercept: args.intercept,
                 l2: args.l2,
             },
+            weights,
         )?;
         if let Some(lmax) = built.lambda_max {
             details.insert("lambda_max".into(), json!(lmax));
@@ -370,20 +477,69 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         details.insert("lambda".into(), json!(built.lambda));
         let glm = built.glm;
         let loss = args.problem.loss().unwrap_or(Loss::Squared);
-        let mut bcd = settings(args, glm.dim());
-        let (state, report) = solve(&glm, &mut bcd, args)?;
+        let mut method = settings(args, glm.dim())?;
+        let name = method.name::<solvent_problems::bcd::Glm>();
         let c = glm.classes();
         let features = glm.design().ncols() - usize::from(args.intercept);
-        let shape = if c > 1 { vec![features, c] } else { vec![features] };
+        let mut shape = if c > 1 { vec![features, c] } else { vec![features] };
+        let solved = match args.path {
+            None => solve(&glm, &mut method, args)?,
+            Some(k) => {
+                let (Some(lmax), true) = (built.lambda_max, k >= 1) else {
+                    return Err(CliError::Usage(if k == 0 {
+                        "--path needs at least one weight".into()
+                    } else {
+                        "--path applies to the L1 problems (lasso, l1-logistic, nnls with an L1 weight)"
+                            .into()
+                    }));
+                };
+                let lambdas = lambda_grid(lmax, built.lambda, k);
+                let points = solvent_solvers::bcd::glm_path(&glm, &lambdas, &method, &options(args)?)?;
+                let mut rows = Vec::with_capacity(k * features * c);
+                let mut table = Vec::new();
+                for p in &points {
+                    rows.extend_from_slice(&p.solved.x[..features * c]);
+                    table.push(json!({
+                        "lambda": p.lambda,
+                        "status": p.solved.report.status,
+                        "objective": p.solved.report.metrics.objective,
+                        "gap": p.solved.report.metrics.value,
+                        "nonzeros": p.solved.x[..features * c].iter().filter(|v| **v != 0.0).count(),
+                        "iterations": p.solved.report.iterations,
+                        "solve_s": p.solved.report.elapsed_s,
+                        "strong_set": p.strong_set,
+                    }));
+                }
+                let total: f64 = points.iter().map(|p| p.solved.report.elapsed_s).sum();
+                let unconverged = points
+                    .iter()
+                    .filter(|p| !p.solved.report.status.is_converged())
+                    .count();
+                details.insert("path".into(), json!(table));
+                details.insert("path_solve_s".into(), json!(total));
+                details.insert("path_unconverged".into(), json!(unconverged));
+                path_unconverged = unconverged;
+                let mut last = points.into_iter().last().expect("k ≥ 1").solved;
+                shape.insert(0, k);
+                last.x = rows
+                    .into_iter()
+                    .chain(last.x[features * c..].iter().copied())
+                    .collect();
+                last
+            }
+        };
         if args.intercept {
-            details.insert("intercept".into(), json!(state.x[features * c..].to_vec()));
+            let from = solved.x.len() - c;
+            details.insert("intercept".into(), json!(solved.x[from..].to_vec()));
         }
         if c > 1 || loss == Loss::Logistic {
             details.insert("class_labels".into(), json!(glm.class_labels()));
         }
-        (state.x[..features * c].to_vec(), shape, state, report)
+        let size: usize = shape.iter().product();
+        (solved.x[..size].to_vec(), shape, solved, name)
     };
-    let converged = report.status.is_converged();
+    let report = &solved.report;
+    let converged = report.status.is_converged() && path_unconverged == 0;
     let write_out = converged || args.keep_unconverged;
     if let Some(path) = args.out.as_ref().filter(|_| write_out) {
         npy::write_f64(path, &shape, &solution)?;
@@ -402,11 +558,12 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
                 problem: args.problem,
                 dimension: solution.len(),
                 nonzeros: nnz,
-                coordinate_updates: state.coordinate_updates,
-                newton_steps: state.newton_steps,
-                newton_since: state.newton_since,
+                coordinate_updates: solved.coordinate_updates,
+                newton_steps: solved.newton_steps,
+                newton_since: solved.newton_since,
+                method: method_name.clone(),
                 details: &details,
-                report: &report,
+                report,
             },
         )
         .timing("wall_s", report.wall_s)
@@ -422,19 +579,24 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
             report.metrics.value,
             nnz,
             solution.len(),
-            state.coordinate_updates,
-            match (state.newton_since, state.phase) {
-                (Some(k), Phase::Newton) => format!(", active set identified at iteration {k}, then Newton"),
-                (Some(k), _) => format!(", Newton phase entered at iteration {k}"),
+            solved.coordinate_updates,
+            match (solved.newton_since, solved.newton_phase, solved.working_set) {
+                (Some(k), true, _) => format!(", active set identified at iteration {k}, then Newton"),
+                (Some(k), false, _) => format!(", Newton phase entered at iteration {k}"),
+                (_, _, Some((outer, set, screened))) => format!(
+                    ", {outer} working sets (last {set} coordinates), {screened} screened, {} Newton steps",
+                    solved.newton_steps
+                ),
                 _ => String::new(),
             }
         );
+        crate::outln!("method: {method_name}");
         for (k, v) in &details {
             crate::outln!("{k}: {v}");
         }
     }
     Ok(super::converged_exit(
-        &report,
+        report,
         converged,
         args.out.as_deref(),
         write_out,

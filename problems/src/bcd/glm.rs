@@ -7,7 +7,7 @@
 //! samples' rows.
 #![allow(clippy::needless_range_loop)]
 
-use super::{Cache, CoordinateProblem, Design, Penalty};
+use super::{generic_coordinate_step, Cache, CoordinateProblem, Design, Penalty};
 use crate::error::{ProblemError, Result};
 use faer::Mat;
 use rayon::prelude::*;
@@ -38,6 +38,10 @@ pub struct Glm {
     lip: Vec<f64>,
     /// First coordinate of the unpenalised intercept (one per class), `dim` without one.
     intercept_from: usize,
+    /// Sample weights `s_i` (rescaled to sum to n), `None` for uniform weights.
+    weights: Option<Vec<f64>>,
+    /// `‖X_j‖` of every column (screening).
+    col_norms: Vec<f64>,
 }
 
 fn check_lambda(what: &str, v: f64) -> Result<()> {
@@ -174,24 +178,12 @@ impl Glm {
                 (y, values.len(), values)
             }
         };
-        let kappa = match loss {
-            Loss::Squared => 1.0,
-            Loss::Logistic | Loss::Softmax => 0.25,
-        };
         let intercept_from = if intercept {
             p0 * classes
         } else {
             x.ncols() * classes
         };
-        let lip = x
-            .col_sq_norms()
-            .iter()
-            .flat_map(|&s| std::iter::repeat_n(kappa * s / n as f64, classes))
-            .enumerate()
-            .map(|(k, l)| l + if k < intercept_from { l2 } else { 0.0 })
-            .map(|l| if l > 0.0 { l } else { 1.0 })
-            .collect();
-        Ok(Self {
+        let mut glm = Self {
             x,
             y,
             loss,
@@ -199,9 +191,79 @@ impl Glm {
             class_labels,
             l2,
             penalty,
-            lip,
+            lip: Vec::new(),
             intercept_from,
-        })
+            weights: None,
+            col_norms: Vec::new(),
+        };
+        glm.col_norms = glm.x.col_sq_norms().iter().map(|v| v.sqrt()).collect();
+        glm.lip = glm.coordinate_lipschitz();
+        Ok(glm)
+    }
+
+    /// `L_k = κ Σ_i s_i x_ij² / n + λ₂` (κ the loss's curvature bound; 1 for an empty column).
+    fn coordinate_lipschitz(&self) -> Vec<f64> {
+        let kappa = match self.loss {
+            Loss::Squared => 1.0,
+            Loss::Logistic | Loss::Softmax => 0.25,
+        };
+        let n = self.x.nrows() as f64;
+        (0..self.x.ncols())
+            .map(|j| {
+                let (rows, vals) = self.x.col(j);
+                rows.iter()
+                    .zip(vals)
+                    .map(|(&i, &a)| self.sw(i as usize) * a * a)
+                    .sum::<f64>()
+            })
+            .flat_map(|s| std::iter::repeat_n(kappa * s / n, self.classes))
+            .enumerate()
+            .map(|(k, l)| l + self.l2_at(k))
+            .map(|l| if l > 0.0 { l } else { 1.0 })
+            .collect()
+    }
+
+    /// Weights the samples' losses: `f(w) = (1/n) Σ_i s_i ℓ(y_i, x_iᵀw) + …`. The weights are
+    /// rescaled to sum to n (as scikit-learn's Lasso and ElasticNet do), so uniform weights give
+    /// the unweighted model and λ keeps its meaning; a zero weight drops a sample.
+    pub fn with_sample_weights(mut self, weights: Vec<f64>) -> Result<Self> {
+        let n = self.x.nrows();
+        if weights.len() != n {
+            return Err(ProblemError::Invalid(format!(
+                "{} sample weights for {n} samples",
+                weights.len()
+            )));
+        }
+        if let Some(i) = weights.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(ProblemError::Invalid(format!(
+                "the weight of sample {i} is {}: sample weights must be finite and ≥ 0",
+                weights[i]
+            )));
+        }
+        let total: f64 = weights.iter().sum();
+        if !(total > 0.0) {
+            return Err(ProblemError::Invalid(
+                "every sample weight is zero: at least one sample must count".into(),
+            ));
+        }
+        let scale = n as f64 / total;
+        self.weights = Some(weights.iter().map(|v| v * scale).collect());
+        self.lip = self.coordinate_lipschitz();
+        Ok(self)
+    }
+
+    /// The sample weights (rescaled to sum to n), if any.
+    pub fn sample_weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
+    /// Weight of sample `i` (1 without weights).
+    #[inline]
+    fn sw(&self, i: usize) -> f64 {
+        match &self.weights {
+            Some(s) => s[i],
+            None => 1.0,
+        }
     }
 
     /// The design matrix.
@@ -258,15 +320,26 @@ impl Glm {
         let mut w = vec![0.0; self.dim()];
         if self.has_intercept() {
             let n = self.y.len() as f64;
+            // weighted means and frequencies (the weights sum to n)
+            let share = |keep: &dyn Fn(f64) -> bool| {
+                (0..self.y.len())
+                    .filter(|&i| keep(self.y[i]))
+                    .map(|i| self.sw(i))
+                    .sum::<f64>()
+                    / n
+            };
             match self.loss {
-                Loss::Squared => w[self.intercept_from] = self.y.iter().sum::<f64>() / n,
+                Loss::Squared => {
+                    w[self.intercept_from] =
+                        (0..self.y.len()).map(|i| self.sw(i) * self.y[i]).sum::<f64>() / n
+                }
                 Loss::Logistic => {
-                    let pos = self.y.iter().filter(|v| **v > 0.0).count() as f64 / n;
+                    let pos = share(&|v| v > 0.0);
                     w[self.intercept_from] = (pos / (1.0 - pos)).ln();
                 }
                 Loss::Softmax => {
                     for c in 0..self.classes {
-                        let f = self.y.iter().filter(|v| **v as usize == c).count() as f64 / n;
+                        let f = share(&|v| v as usize == c);
                         w[self.intercept_from + c] = f.ln();
                     }
                 }
@@ -278,8 +351,18 @@ impl Glm {
         g[..self.intercept_from].iter().fold(0.0, |m, v| m.max(v.abs()))
     }
 
+    /// `s_i ℓ(y_i, z)`.
     #[inline]
     fn row_loss(&self, i: usize, z: &[f64]) -> f64 {
+        let s = self.sw(i);
+        if s == 0.0 {
+            return 0.0;
+        }
+        s * self.unweighted_loss(i, z)
+    }
+
+    #[inline]
+    fn unweighted_loss(&self, i: usize, z: &[f64]) -> f64 {
         let y = self.y[i];
         match self.loss {
             Loss::Squared => 0.5 * (z[0] - y) * (z[0] - y),
@@ -291,8 +374,17 @@ impl Glm {
         }
     }
 
+    /// `r = s_i ∂ℓ/∂z`.
     #[inline]
     fn row_derivative(&self, i: usize, z: &[f64], r: &mut [f64]) {
+        self.unweighted_derivative(i, z, r);
+        if let Some(s) = &self.weights {
+            r.iter_mut().for_each(|v| *v *= s[i]);
+        }
+    }
+
+    #[inline]
+    fn unweighted_derivative(&self, i: usize, z: &[f64], r: &mut [f64]) {
         let y = self.y[i];
         match self.loss {
             Loss::Squared => r[0] = z[0] - y,
@@ -315,15 +407,21 @@ impl Glm {
     /// Second derivative of row `i`'s loss between classes `c` and `d`, from its derivative.
     #[inline]
     fn row_curvature(&self, i: usize, r: &[f64], c: usize, d: usize) -> f64 {
-        match self.loss {
+        // `r` carries the weight: divide it out to read the probabilities
+        let s = self.sw(i);
+        if s == 0.0 {
+            return 0.0;
+        }
+        let u = |k: usize| r[k] / s;
+        s * match self.loss {
             Loss::Squared => 1.0,
             Loss::Logistic => {
-                let a = r[0].abs();
+                let a = u(0).abs();
                 a * (1.0 - a)
             }
             Loss::Softmax => {
                 let y = self.y[i] as usize;
-                let p = |k: usize| r[k] + if k == y { 1.0 } else { 0.0 };
+                let p = |k: usize| u(k) + if k == y { 1.0 } else { 0.0 };
                 p(c) * (if c == d { 1.0 } else { 0.0 }) - p(c) * p(d)
             }
         }
@@ -561,7 +659,7 @@ impl CoordinateProblem for Glm {
             Loss::Logistic => 0.25,
             Loss::Softmax => 0.5,
         };
-        self.block_gram(block, |_, ca, cb| if ca == cb { kappa } else { 0.0 })
+        self.block_gram(block, |i, ca, cb| if ca == cb { kappa * self.sw(i) } else { 0.0 })
     }
 
     fn block_hessian(&self, _w: &[f64], cache: &Cache, block: &[usize]) -> Mat<f64> {
@@ -607,62 +705,346 @@ impl CoordinateProblem for Glm {
     }
 
     fn duality_gap(&self, w: &[f64], cache: &Cache, grad: &[f64]) -> Option<f64> {
+        self.dual_point(w, cache, grad).map(|d| d.gap)
+    }
+
+    fn gap_safe_screen(&self, w: &[f64], cache: &Cache, grad: &[f64], zero: &mut [bool]) -> Option<f64> {
+        let d = self.dual_point_masked(w, cache, grad, Some(zero))?;
+        let lambda = match self.penalty {
+            Penalty::L1(l) | Penalty::NonNegativeL1(l) => l,
+            Penalty::NonNegative => 0.0,
+            Penalty::None => return Some(d.gap),
+        };
+        let one_sided = matches!(self.penalty, Penalty::NonNegative | Penalty::NonNegativeL1(_));
+        // |X_jᵀ(θ − θ*)|/n ≤ ‖X_j‖ · radius. Round-off guards: the gap counts as at least 1e-12 of
+        // the objective (a computed gap of 0 at the optimum must not screen the support,
+        // whose scores equal λ there) and the test keeps a relative margin on λ
+        let floor = 1e-12 * self.objective(w, cache).abs();
+        let radius = d.radius_scale * d.gap.max(floor).sqrt();
+        let bound = lambda * (1.0 - 1e-10);
+        let c = self.classes;
+        for (k, z) in zero.iter_mut().enumerate().take(self.intercept_from) {
+            if *z {
+                continue;
+            }
+            let score = if one_sided { d.xt[k] } else { d.xt[k].abs() };
+            *z = score + self.col_norms[k / c] * radius < bound;
+        }
+        Some(d.gap)
+    }
+
+    fn prox_newton_step(&self, w: &mut [f64], cache: &mut Cache, set: &[usize], target: f64) -> Option<bool> {
+        if self.classes != 1 || self.loss == Loss::Squared || set.is_empty() {
+            return None;
+        }
+        let n = self.x.nrows();
+        let inv_n = 1.0 / n as f64;
+        // the loss curvature of every sample, and the quadratic model's coordinate curvatures
+        let h: Vec<f64> = (0..n)
+            .map(|i| self.row_curvature(i, &cache.r[i..i + 1], 0, 0))
+            .collect();
+        let m = set.len();
+        let mut lk = vec![0.0; m];
+        let mut g = vec![0.0; m];
+        for (a, &k) in set.iter().enumerate() {
+            let (rows, vals) = self.x.col(k);
+            lk[a] = rows
+                .iter()
+                .zip(vals)
+                .map(|(&i, &v)| v * v * h[i as usize])
+                .sum::<f64>()
+                * inv_n
+                + self.l2_at(k);
+            g[a] = self.coord_gradient(w, cache, k);
+        }
+        let pens: Vec<Penalty> = set.iter().map(|&k| self.penalty_at(k)).collect();
+        // coordinate descent on the model gᵀd + ½dᵀ(XᵀHX/n + λ₂)d + g(w + d), keeping Xd
+        let mut d = vec![0.0; m];
+        let mut xd = vec![0.0; n];
+        for _ in 0..20 {
+            let mut worst: f64 = 0.0;
+            for a in 0..m {
+                if !(lk[a] > 0.0) {
+                    continue;
+                }
+                let k = set[a];
+                let (rows, vals) = self.x.col(k);
+                let hd: f64 = rows
+                    .iter()
+                    .zip(vals)
+                    .map(|(&i, &v)| v * h[i as usize] * xd[i as usize])
+                    .sum::<f64>()
+                    * inv_n;
+                let gj = g[a] + hd + self.l2_at(k) * d[a];
+                worst = worst.max(pens[a].min_norm_subgradient(w[k] + d[a], gj).abs());
+                let target_d = pens[a].prox(w[k] + d[a] - gj / lk[a], 1.0 / lk[a]) - w[k];
+                let delta = target_d - d[a];
+                if delta != 0.0 {
+                    d[a] = target_d;
+                    for (&i, &v) in rows.iter().zip(vals) {
+                        xd[i as usize] += v * delta;
+                    }
+                }
+            }
+            if worst <= 0.3 * target {
+                break;
+            }
+        }
+        let decrease: f64 = (0..m).map(|a| g[a] * d[a] + pens[a].delta(w[set[a]], d[a])).sum();
+        if !(decrease < 0.0) {
+            return Some(false);
+        }
+        // backtracking on F along d: the loss from the margins z + t·Xd, O(n) per trial
+        let f0 = self.objective(w, cache);
+        let value_at = |t: f64| -> f64 {
+            let loss: f64 = (0..n)
+                .map(|i| {
+                    let z = cache.z[i] + t * xd[i];
+                    self.row_loss(i, std::slice::from_ref(&z))
+                })
+                .sum::<f64>()
+                * inv_n;
+            let change: f64 = (0..m)
+                .map(|a| {
+                    let k = set[a];
+                    let dk = t * d[a];
+                    self.l2_at(k) * dk * (w[k] + 0.5 * dk) + pens[a].delta(w[k], dk)
+                })
+                .sum();
+            let ridge = 0.5 * self.l2 * w[..self.intercept_from].iter().map(|v| v * v).sum::<f64>();
+            loss + ridge + self.penalty.total(&w[..self.intercept_from]) + change
+        };
+        let mut t = 1.0;
+        for _ in 0..30 {
+            if value_at(t) <= f0 + 1e-4 * t * decrease {
+                for (a, &k) in set.iter().enumerate() {
+                    w[k] += t * d[a];
+                }
+                for i in 0..n {
+                    cache.z[i] += t * xd[i];
+                    let z = cache.z[i];
+                    self.row_derivative(i, std::slice::from_ref(&z), &mut cache.r[i..i + 1]);
+                }
+                return Some(true);
+            }
+            t *= 0.5;
+        }
+        Some(false)
+    }
+
+    fn coordinate_step(&self, w: &mut [f64], cache: &mut Cache, k: usize) -> f64 {
+        if self.classes != 1 {
+            return generic_coordinate_step(self, w, cache, k);
+        }
+        let l = self.lip[k];
+        let g = self.coord_gradient(w, cache, k);
+        let d = self.penalty_at(k).prox(w[k] - g / l, 1.0 / l) - w[k];
+        if d == 0.0 {
+            return 0.0;
+        }
+        w[k] += d;
+        let (rows, vals) = self.x.col(k);
+        match (self.loss, &self.weights) {
+            (Loss::Squared, None) => {
+                for (&i, &a) in rows.iter().zip(vals) {
+                    let i = i as usize;
+                    cache.z[i] += a * d;
+                    cache.r[i] += a * d;
+                }
+            }
+            _ => {
+                for (&i, &a) in rows.iter().zip(vals) {
+                    let i = i as usize;
+                    cache.z[i] += a * d;
+                    let z = cache.z[i];
+                    self.row_derivative(i, std::slice::from_ref(&z), &mut cache.r[i..i + 1]);
+                }
+            }
+        }
+        d
+    }
+}
+
+/// The dual point a GLM iterate gives and what it certifies (single-output losses).
+#[derive(Clone, Debug)]
+pub struct DualPoint {
+    /// The duality gap `F(w) − D(θ)`.
+    pub gap: f64,
+    /// `X_kᵀθ / n` for every penalised coordinate.
+    pub xt: Vec<f64>,
+    /// `ρ / √gap` for the radius `ρ` with `|X_kᵀ(θ − θ*)| / n ≤ ‖X_k‖ ρ` around the dual
+    /// optimum `θ*` (from the dual's strong concavity: `‖θ − θ*‖ ≤ √(2 n L s_max gap)`, `L`
+    /// the loss's smoothness, `s_max` the largest sample weight).
+    pub radius_scale: f64,
+}
+
+fn entropy(p: f64) -> f64 {
+    if p > 0.0 {
+        -p * p.ln()
+    } else {
+        0.0
+    }
+}
+
+impl Glm {
+    /// A feasible dual point built from `w` (`grad` is `∇f(w)`, which carries `Xᵀθ`): the
+    /// residual `θ = −s ℓ'(Xw)`, made feasible — centred (least squares) or projected onto
+    /// `Σθ = 0` inside the conjugate's domain (logistic) when there is an intercept, then
+    /// scaled into `‖Xᵀθ/n‖∞ ≤ λ` for the L1 penalties without a ridge. The dual is
+    /// `D(θ) = −(1/n) Σ s_i ℓ*(−θ_i/s_i) − h*(Xᵀθ/n)` with `h` the penalty plus the ridge:
+    /// Lasso, L1-logistic, the elastic net, ridge, L2-logistic, non-negative least squares
+    /// (with or without L1), each with an intercept and sample weights. `None` for softmax and
+    /// for models with neither a penalty nor a ridge.
+    pub fn dual_point(&self, w: &[f64], cache: &Cache, grad: &[f64]) -> Option<DualPoint> {
+        self.dual_point_masked(w, cache, grad, None)
+    }
+
+    /// [`Glm::dual_point`] for the problem without the coordinates marked in `skip` — those
+    /// screened out, zero at every optimum, so the restricted problem has the same optimal
+    /// value and its gap bounds the full problem's suboptimality. Their `grad` entries are not
+    /// read (a working-set solver need not compute them); their `xt` entries are zero.
+    pub fn dual_point_masked(
+        &self,
+        w: &[f64],
+        cache: &Cache,
+        grad: &[f64],
+        skip: Option<&[bool]>,
+    ) -> Option<DualPoint> {
+        let skipped = |k: usize| skip.is_some_and(|m| m[k]);
         if self.loss == Loss::Softmax {
             return None;
         }
         let nf = self.x.nrows() as f64;
-        // θ = −ℓ'(z): the residual y − z for least squares, y·σ(−yz) for logistic; and
-        // Xᵀθ/n = −(∇f − λ₂w), read off the gradient
+        let p = self.intercept_from;
         let mut theta: Vec<f64> = cache.r.iter().map(|r| -r).collect();
-        let centred: Vec<f64>;
-        let grad = if self.has_intercept() {
-            // the intercept makes 1ᵀθ = 0 a dual constraint: centre θ (least squares only, where
-            // the conjugate accepts any θ) and recompute Xᵀθ over the features
-            if self.loss != Loss::Squared {
-                return None;
+        let xt: Vec<f64> = if self.has_intercept() {
+            // the intercept's column of ones makes Σθ = 0 a dual constraint
+            match self.loss {
+                Loss::Squared => {
+                    let mean = theta.iter().sum::<f64>() / nf;
+                    theta.iter_mut().for_each(|t| *t -= mean);
+                }
+                _ => self.project_zero_sum(&mut theta),
             }
-            let mean = theta.iter().sum::<f64>() / nf;
-            theta.iter_mut().for_each(|t| *t -= mean);
             let mut xt = vec![0.0; self.x.ncols()];
             self.x.mul_transpose(&theta, &mut xt);
-            centred = xt
-                .iter()
-                .enumerate()
-                .map(|(k, v)| -v / nf + self.l2_at(k) * w[k])
-                .take(self.intercept_from)
-                .collect();
-            &centred[..]
-        } else {
-            grad
-        };
-        let xt = |k: usize| -(grad[k] - self.l2 * w[k]);
-        let (scale, quad) = match self.penalty {
-            Penalty::L1(l) if l > 0.0 && self.l2 == 0.0 => {
-                let m = (0..self.intercept_from).fold(0.0, |a: f64, k| a.max(xt(k).abs()));
-                ((l / m.max(1e-300)).min(1.0), 0.0)
+            xt.truncate(p);
+            for (k, v) in xt.iter_mut().enumerate() {
+                *v = if skipped(k) { 0.0 } else { *v / nf };
             }
-            Penalty::None if self.l2 > 0.0 => {
-                let q = (0..self.intercept_from).map(|k| xt(k) * xt(k)).sum::<f64>() / (2.0 * self.l2);
+            xt
+        } else {
+            (0..p)
+                .map(|k| {
+                    if skipped(k) {
+                        0.0
+                    } else {
+                        -(grad[k] - self.l2 * w[k])
+                    }
+                })
+                .collect()
+        };
+        let l2 = self.l2;
+        // the scale that makes θ feasible for h*, and h*(Xᵀθ/n) after scaling
+        let (scale, quad) = match self.penalty {
+            Penalty::L1(_) | Penalty::NonNegativeL1(_) | Penalty::NonNegative if l2 == 0.0 => {
+                let l = match self.penalty {
+                    Penalty::L1(l) | Penalty::NonNegativeL1(l) => l,
+                    _ => 0.0,
+                };
+                // without an L1 weight no scaling makes a residual feasible: no usable gap
+                if !(l > 0.0) {
+                    return None;
+                }
+                let m = if matches!(self.penalty, Penalty::L1(_)) {
+                    xt.iter().fold(0.0, |a: f64, v| a.max(v.abs()))
+                } else {
+                    xt.iter().fold(0.0, |a: f64, &v| a.max(v))
+                };
+                let scale = if m <= l { 1.0 } else { l / m };
+                (scale, 0.0)
+            }
+            Penalty::L1(l) => {
+                let q = xt.iter().map(|v| (v.abs() - l).max(0.0).powi(2)).sum::<f64>() / (2.0 * l2);
                 (1.0, q)
             }
-            _ => return None,
+            Penalty::NonNegativeL1(_) | Penalty::NonNegative => {
+                let l = match self.penalty {
+                    Penalty::NonNegativeL1(l) => l,
+                    _ => 0.0,
+                };
+                let q = xt.iter().map(|v| (v - l).max(0.0).powi(2)).sum::<f64>() / (2.0 * l2);
+                (1.0, q)
+            }
+            Penalty::None if l2 > 0.0 => (1.0, xt.iter().map(|v| v * v).sum::<f64>() / (2.0 * l2)),
+            Penalty::None => return None,
         };
-        for t in theta.iter_mut() {
-            *t *= scale;
-        }
-        let conj: f64 = theta
-            .iter()
-            .zip(&self.y)
-            .map(|(&t, &y)| match self.loss {
-                Loss::Squared => t * y - 0.5 * t * t,
-                _ => {
-                    let a = (y * t).clamp(0.0, 1.0);
-                    let ent = |p: f64| if p > 0.0 { -p * p.ln() } else { 0.0 };
-                    ent(a) + ent(1.0 - a)
+        theta.iter_mut().for_each(|t| *t *= scale);
+        let conj: f64 = (0..theta.len())
+            .map(|i| {
+                let (t, y, s) = (theta[i], self.y[i], self.sw(i));
+                if s == 0.0 {
+                    return 0.0;
+                }
+                match self.loss {
+                    Loss::Squared => t * y - 0.5 * t * t / s,
+                    _ => {
+                        let a = (y * t / s).clamp(0.0, 1.0);
+                        s * (entropy(a) + entropy(1.0 - a))
+                    }
                 }
             })
             .sum();
         let dual = conj / nf - quad;
-        Some((self.objective(w, cache) - dual).max(0.0))
+        let smoothness = match self.loss {
+            Loss::Squared => 1.0,
+            _ => 0.25,
+        };
+        let smax = self
+            .weights
+            .as_ref()
+            .map_or(1.0, |s| s.iter().fold(0.0, |a: f64, &b| a.max(b)));
+        let gap = (self.objective(w, cache) - dual).max(0.0);
+        Some(DualPoint {
+            gap,
+            xt: xt.into_iter().map(|v| v * scale).collect(),
+            radius_scale: (2.0 * nf * smoothness * smax).sqrt() / nf,
+        })
+    }
+
+    /// Projects a logistic dual point onto `Σθ = 0` within the conjugate's domain
+    /// (`y_i θ_i ∈ [0, s_i]`): `θ_i ← clip(θ_i − μ)` with `μ` found by bisection.
+    fn project_zero_sum(&self, theta: &mut [f64]) {
+        let bounds: Vec<(f64, f64)> = (0..theta.len())
+            .map(|i| {
+                let s = self.sw(i);
+                if self.y[i] > 0.0 {
+                    (0.0, s)
+                } else {
+                    (-s, 0.0)
+                }
+            })
+            .collect();
+        let sum_at = |mu: f64| -> f64 {
+            theta
+                .iter()
+                .zip(&bounds)
+                .map(|(t, &(lo, hi))| (t - mu).clamp(lo, hi))
+                .sum()
+        };
+        let smax = bounds.iter().fold(0.0, |a: f64, b| a.max(b.1 - b.0));
+        let (mut lo, mut hi) = (-2.0 * smax, 2.0 * smax);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if sum_at(mid) > 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let mu = 0.5 * (lo + hi);
+        for (t, &(l, h)) in theta.iter_mut().zip(&bounds) {
+            *t = (*t - mu).clamp(l, h);
+        }
     }
 }

@@ -24,7 +24,7 @@ pub mod quadratic;
 pub mod synthetic;
 
 pub use design::Design;
-pub use glm::{Glm, Loss};
+pub use glm::{DualPoint, Glm, Loss};
 pub use graph::Graph;
 pub use labelprop::LabelPropagation;
 pub use quadratic::QuadraticProblem;
@@ -246,6 +246,36 @@ pub trait CoordinateProblem: Sync {
     fn duality_gap(&self, _x: &[f64], _cache: &Cache, _grad: &[f64]) -> Option<f64> {
         None
     }
+    /// Gap-safe screening (Ndiaye, Fercoq, Gramfort & Salmon, JMLR 2017): the duality gap, and
+    /// `zero[k] = true` for each coordinate the dual point proves zero at every optimum.
+    /// Coordinates already marked on entry were screened before: they stay marked, their
+    /// `grad` entries are not read, and the gap is that of the problem without them (the same
+    /// optimal value, so it still bounds the suboptimality). `None` when the problem has no gap.
+    fn gap_safe_screen(&self, _x: &[f64], _cache: &Cache, _grad: &[f64], _zero: &mut [bool]) -> Option<f64> {
+        None
+    }
+    /// One proximal coordinate step `x_j ← prox(x_j − ∇_j f / L_j)` with the coordinate's
+    /// Lipschitz constant, updating the cache (no maintained gradient); returns the change.
+    /// Working-set solvers call it in their inner epochs; problems override it with a tighter
+    /// loop than [`CoordinateProblem::apply`].
+    fn coordinate_step(&self, x: &mut [f64], cache: &mut Cache, j: usize) -> f64 {
+        generic_coordinate_step(self, x, cache, j)
+    }
+    /// One proximal Newton step on the coordinates of `set` (skglm's inner solver for
+    /// non-quadratic losses): coordinate descent on the penalised quadratic model with the
+    /// Hessian at `x` (until its largest KKT violation is below `0.3·target`, at most 20
+    /// passes), then a backtracking line search on `F`. `Some(true)` when it moved,
+    /// `Some(false)` when it found no decrease, `None` when the problem has no such step
+    /// (quadratics, where coordinate descent is already exact per coordinate).
+    fn prox_newton_step(
+        &self,
+        _x: &mut [f64],
+        _cache: &mut Cache,
+        _set: &[usize],
+        _target: f64,
+    ) -> Option<bool> {
+        None
+    }
     /// Coordinates from this index on carry no penalty (intercepts); `dim()` when all do.
     fn unpenalized_from(&self) -> usize {
         self.dim()
@@ -271,6 +301,22 @@ pub trait CoordinateProblem: Sync {
             .map(|(i, (&xi, &gi))| self.penalty_at(i).min_norm_subgradient(xi, gi).abs())
             .fold(0.0, f64::max)
     }
+}
+
+/// [`CoordinateProblem::coordinate_step`] through the trait's gradient and update.
+pub fn generic_coordinate_step<P: CoordinateProblem + ?Sized>(
+    p: &P,
+    x: &mut [f64],
+    cache: &mut Cache,
+    j: usize,
+) -> f64 {
+    let l = p.lipschitz()[j];
+    let g = p.coord_gradient(x, cache, j);
+    let d = p.penalty_at(j).prox(x[j] - g / l, 1.0 / l) - x[j];
+    if d != 0.0 {
+        p.apply(x, cache, &[(j, d)], None);
+    }
+    d
 }
 
 #[cfg(test)]

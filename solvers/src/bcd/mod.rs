@@ -36,13 +36,21 @@ pub mod partition;
 mod pipeline;
 mod rules;
 mod solver;
+mod strategy;
 mod update;
+mod working_set;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod working_set_tests;
 
-pub use pipeline::{build_glm, BcdChoices, BuiltGlm, GlmSpec, ProblemKind, DEFAULT_BLOCK_SIZE};
+pub use pipeline::{
+    build_glm, build_weighted_glm, BcdChoices, BuiltGlm, GlmSpec, ProblemKind, DEFAULT_BLOCK_SIZE,
+};
 pub use solver::{path, BcdState, Phase};
+pub use strategy::{glm_path, lambda_grid, solve, Method, PathPoint, Solved, Strategy};
+pub use working_set::{Inner, Ranking, WorkingSet, WorkingSetState};
 
 use serde::Serialize;
 

@@ -172,6 +172,17 @@ pub struct BuiltGlm {
 
 /// Builds the regression problem `spec` describes on design `x` and labels `y`.
 pub fn build_glm(x: CsrMatrix, y: Vec<f64>, spec: &GlmSpec) -> Result<BuiltGlm> {
+    build_weighted_glm(x, y, spec, None)
+}
+
+/// [`build_glm`] with sample weights (see [`Glm::with_sample_weights`]), applied before
+/// λ_max is computed so that `lambda_ratio` is a fraction of the weighted model's λ_max.
+pub fn build_weighted_glm(
+    x: CsrMatrix,
+    y: Vec<f64>,
+    spec: &GlmSpec,
+    sample_weights: Option<Vec<f64>>,
+) -> Result<BuiltGlm> {
     let Some(loss) = spec.kind.loss() else {
         return Err(SolverError::NotApplicable(
             "label propagation is built from a graph, not a design".into(),
@@ -205,11 +216,14 @@ pub fn build_glm(x: CsrMatrix, y: Vec<f64>, spec: &GlmSpec) -> Result<BuiltGlm> 
         _ => spec.lambda.unwrap_or(0.0),
     };
     let pen0 = if nnls { Penalty::NonNegative } else { Penalty::None };
-    let glm = if spec.intercept {
+    let mut glm = if spec.intercept {
         Glm::with_intercept(x, y, loss, smooth_l2, pen0)?
     } else {
         Glm::new(x, y, loss, smooth_l2, pen0)?
     };
+    if let Some(w) = sample_weights {
+        glm = glm.with_sample_weights(w)?;
+    }
     let l1_given = spec.lambda.is_some() || spec.lambda_ratio.is_some();
     if spec.kind.is_l1() || (nnls && l1_given) {
         let lmax = glm.lambda_max();

@@ -11,7 +11,7 @@ use faer::Mat;
 use solvent_problems::bcd::{CoordinateProblem, Penalty};
 
 /// Largest free set whose Hessian the Newton phase forms densely (Cholesky); above, CG.
-const NEWTON_DENSE_MAX: usize = 2000;
+const NEWTON_DENSE_MAX: usize = 500;
 
 /// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model:
 /// many for exact updates; few for matrix and Newton steps, where every sweep already decreases
@@ -83,7 +83,8 @@ fn model_minimiser(
 /// `max_iter` iterations, or at a direction of non-positive curvature.
 fn block_cg<P: CoordinateProblem + ?Sized>(
     p: &P,
-    s: &BcdState,
+    x: &[f64],
+    cache: &solvent_problems::bcd::Cache,
     block: &[usize],
     rhs: &[f64],
     rtol: f64,
@@ -96,7 +97,7 @@ fn block_cg<P: CoordinateProblem + ?Sized>(
     let mut work = vec![0.0; 3 * m];
     let stop = rtol * rtol * solvent_linalg::vector::dot(&r, &r);
     let apply = |q: &[f64], hq: &mut [f64]| -> std::result::Result<(), std::convert::Infallible> {
-        p.block_hessian_vec(&s.x, &s.cache, block, q, hq);
+        p.block_hessian_vec(x, cache, block, q, hq);
         Ok(())
     };
     let mut jacobi = |r: &[f64], z: &mut [f64]| {
@@ -264,7 +265,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
                     let h = p.block_hessian(&s.x, &s.cache, block);
                     model_minimiser(EXACT_SWEEPS, &h, &g, &xb, &pens, None)
                 }
-                None if smooth => block_cg(p, s, block, &rhs, 1e-13, 10 * m),
+                None if smooth => block_cg(p, &s.x, &s.cache, block, &rhs, 1e-13, 10 * m),
                 None => {
                     exact_sweeps(p, s, block);
                     return Ok(());
@@ -280,26 +281,40 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
 /// fixed: CG on `H_FF d = −(∇_F f + λ sign x_F)`, then a projected backtracking line search
 /// (a coordinate that would cross zero stops at zero). False when no decrease was found.
 pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState) -> bool {
-    let free: Vec<usize> = (0..s.x.len())
-        .filter(|&i| !p.penalty_at(i).at_kink(s.x[i]))
-        .collect();
+    s.scan_fresh = false;
+    match newton_on_free(p, &mut s.x, &mut s.cache, s.grad.as_deref_mut()) {
+        Some(free) => {
+            s.coordinate_updates += free.len() as u64;
+            s.block = free;
+            true
+        }
+        None => false,
+    }
+}
+
+/// [`newton_free_step`] on an iterate and its cache (and a maintained gradient, if any):
+/// the free coordinates moved, or `None` when no decrease was found.
+pub(crate) fn newton_on_free<P: CoordinateProblem + ?Sized>(
+    p: &P,
+    x: &mut [f64],
+    cache: &mut solvent_problems::bcd::Cache,
+    mut grad: Option<&mut [f64]>,
+) -> Option<Vec<usize>> {
+    let free: Vec<usize> = (0..x.len()).filter(|&i| !p.penalty_at(i).at_kink(x[i])).collect();
     let pens: Vec<Penalty> = free.iter().map(|&i| p.penalty_at(i)).collect();
     if free.is_empty() {
-        return false;
+        return None;
     }
-    let g_free: Vec<f64> = match s.grad.as_ref() {
+    let g_free: Vec<f64> = match grad.as_deref() {
         Some(g) => free.iter().map(|&i| g[i]).collect(),
-        None => free
-            .iter()
-            .map(|&i| p.coord_gradient(&s.x, &s.cache, i))
-            .collect(),
+        None => free.iter().map(|&i| p.coord_gradient(x, cache, i)).collect(),
     };
     let slope_g: Vec<f64> = free
         .iter()
         .zip(&g_free)
         .zip(&pens)
         .map(|((&i, &gi), q)| match q {
-            Penalty::L1(l) => gi + l * s.x[i].signum(),
+            Penalty::L1(l) => gi + l * x[i].signum(),
             // free coordinates are positive: the penalty's slope is λ
             Penalty::NonNegativeL1(l) => gi + l,
             _ => gi,
@@ -310,15 +325,15 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
     // the direction: Cholesky on the dense free-set Hessian when it is small enough to form,
     // CG with Hessian products otherwise
     let d = if m <= NEWTON_DENSE_MAX {
-        let h = p.block_hessian(&s.x, &s.cache, &free);
+        let h = p.block_hessian(x, cache, &free);
         let g: Vec<f64> = slope_g.clone();
         let xb: Vec<f64> = vec![0.0; m];
         model_minimiser(EXACT_SWEEPS, &h, &g, &xb, &vec![Penalty::None; m], None)
     } else {
-        block_cg(p, s, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
+        block_cg(p, x, cache, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
     };
-    let noise = 1e-13 * (1.0 + p.smooth_value(&s.x, &s.cache).abs());
-    let xb: Vec<f64> = free.iter().map(|&i| s.x[i]).collect();
+    let noise = 1e-13 * (1.0 + p.smooth_value(x, cache).abs());
+    let xb: Vec<f64> = free.iter().map(|&i| x[i]).collect();
     let mut t = 1.0;
     for _ in 0..40 {
         let dt: Vec<f64> = (0..m)
@@ -339,18 +354,22 @@ pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut Bcd
             .collect();
         let lin: f64 = slope_g.iter().zip(&dt).map(|(a, b)| a * b).sum();
         if !(lin < 0.0) {
-            return false;
+            return None;
         }
-        let change = p.block_delta(&s.x, &s.cache, &free, &dt) + penalty_change(&pens, &xb, &dt);
+        let change = p.block_delta(x, cache, &free, &dt) + penalty_change(&pens, &xb, &dt);
         // below F's round-off the line search is blind: the model is exact there (quadratics)
         // or accurate (Newton's quadratic region), so the step is taken
         if change <= 1e-4 * lin || (t == 1.0 && -lin <= noise) {
-            apply(p, s, &free, &dt);
-            s.coordinate_updates += m as u64;
-            s.block = free;
-            return true;
+            let changes: Vec<(usize, f64)> = free
+                .iter()
+                .zip(&dt)
+                .filter(|(_, &v)| v != 0.0)
+                .map(|(&i, &v)| (i, v))
+                .collect();
+            p.apply(x, cache, &changes, grad.as_deref_mut());
+            return Some(free);
         }
         t *= 0.5;
     }
-    false
+    None
 }
