@@ -11,7 +11,7 @@ use faer::Mat;
 use solvent_problems::bcd::{CoordinateProblem, Penalty};
 
 /// Largest free set whose Hessian the Newton phase forms densely (Cholesky); above, CG.
-const NEWTON_DENSE_MAX: usize = 500;
+pub(crate) const NEWTON_DENSE_MAX: usize = 500;
 
 /// Sweeps of the dense proximal coordinate descent that minimises a block's quadratic model:
 /// many for exact updates; few for matrix and Newton steps, where every sweep already decreases
@@ -282,7 +282,7 @@ pub(crate) fn update_block<P: CoordinateProblem + ?Sized>(
 /// (a coordinate that would cross zero stops at zero). False when no decrease was found.
 pub(crate) fn newton_free_step<P: CoordinateProblem + ?Sized>(p: &P, s: &mut BcdState) -> bool {
     s.scan_fresh = false;
-    match newton_on_free(p, &mut s.x, &mut s.cache, s.grad.as_deref_mut()) {
+    match newton_on_free(p, &mut s.x, &mut s.cache, s.grad.as_deref_mut(), 2000) {
         Some(free) => {
             s.coordinate_updates += free.len() as u64;
             s.block = free;
@@ -299,6 +299,7 @@ pub(crate) fn newton_on_free<P: CoordinateProblem + ?Sized>(
     x: &mut [f64],
     cache: &mut solvent_problems::bcd::Cache,
     mut grad: Option<&mut [f64]>,
+    max_cg: usize,
 ) -> Option<Vec<usize>> {
     let free: Vec<usize> = (0..x.len()).filter(|&i| !p.penalty_at(i).at_kink(x[i])).collect();
     let pens: Vec<Penalty> = free.iter().map(|&i| p.penalty_at(i)).collect();
@@ -330,7 +331,7 @@ pub(crate) fn newton_on_free<P: CoordinateProblem + ?Sized>(
         let xb: Vec<f64> = vec![0.0; m];
         model_minimiser(EXACT_SWEEPS, &h, &g, &xb, &vec![Penalty::None; m], None)
     } else {
-        block_cg(p, x, cache, &free, &rhs, 1e-12, (2 * m + 20).min(2000))
+        block_cg(p, x, cache, &free, &rhs, 1e-12, (2 * m + 20).min(max_cg))
     };
     let noise = 1e-13 * (1.0 + p.smooth_value(x, cache).abs());
     let xb: Vec<f64> = free.iter().map(|&i| x[i]).collect();
