@@ -1,7 +1,7 @@
 //! Solvent's own solvers on a suite's problems, through the library and the shared run
 //! loop, whose trace times exclude the measurements:
 //!
-//! - `bcd` on `lasso` and `l1-logistic` (parameters `rule`, `update`, `partition`,
+//! - `bcd` on `lasso` and `l1-logistic` (parameters `strategy`, `rule`, `update`, `partition`,
 //!   `block_size`, as `solvent bcd`), stopped at a duality gap of target / 100;
 //! - `sequence` on `sequence` (parameters `strategy`, `precond`, `restart`, `recycle`,
 //!   `jobs`, as `solvent solve-seq`): one trace point per system, in solve order;
@@ -17,7 +17,7 @@ use super::trace::{Point, RunStatus, RunTrace};
 use solvent_linalg::Named;
 use solvent_problems::bcd::CoordinateProblem;
 use solvent_solvers::allocation::{allocate, AllocateRequest, AllocationMethod, Budget};
-use solvent_solvers::bcd::{Bcd, BcdChoices, Partition, Rule, Update};
+use solvent_solvers::bcd::{BcdChoices, Method, Partition, Rule, Strategy as BcdStrategy, Update};
 use solvent_solvers::bilevel::{BilevelSolver, Method as BilevelMethod, Sigma};
 use solvent_solvers::completion::{Completion, CompletionConfig};
 use solvent_solvers::sequence::{
@@ -98,7 +98,11 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
     let version = env!("CARGO_PKG_VERSION").to_string();
     match (name, made) {
         ("bcd", Made::Glm { built, kind, .. }) => {
-            check_keys(p, &["rule", "update", "partition", "block_size"], name)?;
+            check_keys(
+                p,
+                &["strategy", "rule", "update", "partition", "block_size"],
+                name,
+            )?;
             let choices = BcdChoices {
                 rule: param::<Rule>(p, "rule")?,
                 update: param::<Update>(p, "update")?,
@@ -106,7 +110,8 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 block_size: int(p, "block_size")?,
             };
             let glm = &built.glm;
-            let mut bcd = Bcd::default_for(*kind, glm.dim(), &choices);
+            let strategy = param::<BcdStrategy>(p, "strategy")?.unwrap_or(BcdStrategy::Auto);
+            let method = Method::resolve(strategy, *kind, glm.dim(), &choices);
             // the run is scored on relative suboptimality; stopping at a gap 100x below
             // the target leaves room for objectives below 1 (the trace says when the
             // target itself was reached)
@@ -115,10 +120,14 @@ fn run_inner(config: &SolverConfig, made: &Made, target: f64, timeout: f64) -> R
                 .max_iters(usize::MAX / 2)
                 .time_limit(limit)
                 .trace(TraceSchedule::Geometric(1.1));
-            let out = solvent_solvers::run(glm, &mut bcd, &options).map_err(|e| e.to_string())?;
+            let report = match method {
+                Method::WorkingSet(mut w) => solvent_solvers::run(glm, &mut w, &options).map(|o| o.report),
+                Method::Greedy(mut b) => solvent_solvers::run(glm, &mut b, &options).map(|o| o.report),
+            }
+            .map_err(|e| e.to_string())?;
             Ok(from_report(
-                &out.report,
-                format!("solvent bcd ({})", out.report.solver),
+                &report,
+                format!("solvent bcd ({})", report.solver),
                 version,
                 |t| t.metrics.objective.unwrap_or(f64::NAN),
                 |t| (t.metrics.criterion == Criterion::DualityGap).then_some(t.metrics.value),
