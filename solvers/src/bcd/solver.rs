@@ -105,6 +105,26 @@ pub(crate) fn factor(h: &Mat<f64>) -> Option<Llt<f64>> {
     r.llt(Side::Lower).ok()
 }
 
+/// A warm start has the problem's `n` coordinates, all finite.
+pub(crate) fn validate_start(start: Option<&[f64]>, n: usize) -> Result<()> {
+    let Some(s) = start else { return Ok(()) };
+    if s.len() != n {
+        return Err(SolverError::setting(
+            "start",
+            format!("{} entries", s.len()),
+            format!("must have the problem's {n} coordinates"),
+        ));
+    }
+    if let Some(i) = s.iter().position(|v| !v.is_finite()) {
+        return Err(SolverError::setting(
+            "start",
+            s[i],
+            format!("entry {i} is not finite"),
+        ));
+    }
+    Ok(())
+}
+
 /// The convergence measure: the duality gap when the problem has one, else the KKT residual.
 fn measure<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], cache: &Cache, grad: &[f64]) -> (Criterion, f64) {
     match p.duality_gap(x, cache, grad) {
@@ -157,22 +177,7 @@ impl Bcd {
         if self.check_every == Some(0) {
             return Err(SolverError::setting("check_every", 0, "must be at least 1"));
         }
-        if let Some(s) = &self.start {
-            if s.len() != n {
-                return Err(SolverError::setting(
-                    "start",
-                    format!("{} entries", s.len()),
-                    format!("must have the problem's {n} coordinates"),
-                ));
-            }
-            if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-                return Err(SolverError::setting(
-                    "start",
-                    s[i],
-                    format!("entry {i} is not finite"),
-                ));
-            }
-        }
+        validate_start(self.start.as_deref(), n)?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@
 //!
 //! One [`Solver::step`] is one outer iteration, so the run loop's estimate is the gap after it.
 
+use super::solver::validate_start;
 use super::update::{newton_on_free, NEWTON_DENSE_MAX};
 use crate::{Criterion, Metrics, Result, Solver, SolverError, Step};
 use faer::linalg::solvers::Solve;
@@ -171,22 +172,7 @@ impl WorkingSet {
         if self.max_epochs == 0 {
             return Err(SolverError::setting("max_epochs", 0, "must be at least 1"));
         }
-        if let Some(s) = &self.start {
-            if s.len() != n {
-                return Err(SolverError::setting(
-                    "start",
-                    format!("{} entries", s.len()),
-                    format!("must have the problem's {n} coordinates"),
-                ));
-            }
-            if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-                return Err(SolverError::setting(
-                    "start",
-                    s[i],
-                    format!("entry {i} is not finite"),
-                ));
-            }
-        }
+        validate_start(self.start.as_deref(), n)?;
         if let Some(i) = self.seed_set.iter().flatten().find(|&&i| i >= n) {
             return Err(SolverError::setting(
                 "seed_set",
