@@ -717,6 +717,25 @@ fn strategies_reach_the_same_objective_and_weights_count() {
     assert!(diff < 1e-6, "weighted vs duplicated rows: {diff}");
     // bad combinations and weights are named
     let bad = d.path().join("bad.txt");
+    let wnpy = d.path().join("w.npy");
+    npy::write_f64(&wnpy, &[weights.len()], &weights).unwrap();
+    fails(
+        &[
+            "bcd",
+            "--data",
+            p(&data),
+            "--sample-weights",
+            p(&wnpy),
+            "--out",
+            p(&wnpy),
+        ],
+        "would overwrite the sample weights",
+    );
+    assert_eq!(
+        npy::read(&wnpy).unwrap().data,
+        weights,
+        "the weights file is untouched"
+    );
     std::fs::write(&bad, "1\nx\n").unwrap();
     fails(
         &["bcd", "--data", p(&data), "--sample-weights", p(&bad)],

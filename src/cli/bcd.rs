@@ -326,6 +326,7 @@ pub fn run(args: &BcdArgs) -> Result<ExitCode, CliError> {
         &[
             (args.data.as_deref(), "the data"),
             (args.labels.as_deref(), "the labels"),
+            (args.sample_weights.as_deref(), "the sample weights"),
         ],
         &[
             (args.out.as_deref(), "the solution"),

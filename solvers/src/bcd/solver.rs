@@ -125,6 +125,21 @@ pub(crate) fn validate_start(start: Option<&[f64]>, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// The metrics of an iterate, recomputed from scratch (the run loop's verification): the
+/// measure, objective, KKT residual, non-zeros and the coordinate updates so far.
+pub(crate) fn iterate_metrics<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], updates: u64) -> Metrics {
+    let cache = p.new_cache(x);
+    let mut g = vec![0.0; p.dim()];
+    p.full_gradient(x, &cache, &mut g);
+    let (criterion, value) = measure(p, x, &cache, &g);
+    let nnz = x.iter().filter(|v| **v != 0.0).count();
+    Metrics::new(criterion, value)
+        .with_objective(p.objective(x, &cache))
+        .with_extra("kkt_residual", p.kkt_residual(x, &g))
+        .with_extra("nonzeros", nnz as f64)
+        .with_extra("coordinate_updates", updates as f64)
+}
+
 /// The convergence measure: the duality gap when the problem has one, else the KKT residual.
 fn measure<P: CoordinateProblem + ?Sized>(p: &P, x: &[f64], cache: &Cache, grad: &[f64]) -> (Criterion, f64) {
     match p.duality_gap(x, cache, grad) {
@@ -255,20 +270,11 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
     type State = BcdState;
 
     fn name(&self) -> String {
-        let upd = serde_json::to_value(self.update)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from));
-        let rule = serde_json::to_value(self.rule)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from));
-        let part = serde_json::to_value(self.partition)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from));
         format!(
             "bcd({}, {}, {}, τ={})",
-            part.unwrap_or_default(),
-            rule.unwrap_or_default(),
-            upd.unwrap_or_default(),
+            self.partition.as_str(),
+            self.rule.as_str(),
+            self.update.as_str(),
             self.block_size
         )
     }
@@ -406,16 +412,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for Bcd {
     }
 
     fn metrics(&self, p: &P, s: &BcdState) -> Metrics {
-        let cache = p.new_cache(&s.x);
-        let mut g = vec![0.0; p.dim()];
-        p.full_gradient(&s.x, &cache, &mut g);
-        let (criterion, value) = measure(p, &s.x, &cache, &g);
-        let nnz = s.x.iter().filter(|v| **v != 0.0).count();
-        Metrics::new(criterion, value)
-            .with_objective(p.objective(&s.x, &cache))
-            .with_extra("kkt_residual", p.kkt_residual(&s.x, &g))
-            .with_extra("nonzeros", nnz as f64)
-            .with_extra("coordinate_updates", s.coordinate_updates as f64)
+        iterate_metrics(p, &s.x, s.coordinate_updates)
             .with_extra("newton_phase", if s.phase == Phase::Newton { 1.0 } else { 0.0 })
     }
 }

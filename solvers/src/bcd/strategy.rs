@@ -196,29 +196,28 @@ pub fn glm_path(glm: &Glm, lambdas: &[f64], method: &Method, options: &Options) 
         ));
     }
     let mut out: Vec<PathPoint> = Vec::with_capacity(lambdas.len());
-    let mut previous: Option<(f64, Solved)> = None;
-    let mut start = match method {
-        Method::WorkingSet(w) => w.start.clone(),
-        Method::Greedy(b) => b.start.clone(),
-    };
+    // the previous weight and its solution: the next warm start and strong rule
+    let mut previous: Option<(f64, Vec<f64>)> = None;
     for &lambda in lambdas {
         let problem = at_lambda(glm, lambda)?;
         let mut m = method.clone();
-        m.set_start(start.take());
+        // the first point keeps the method's own start
+        if let Some((_, x)) = &previous {
+            m.set_start(Some(x.clone()));
+        }
         let mut strong_set = None;
-        if let (Method::WorkingSet(w), Some((prev_l, prev))) = (&mut m, &previous) {
+        if let (Method::WorkingSet(w), Some((prev_l, prev_x))) = (&mut m, &previous) {
             // ∇f does not depend on λ: the gradient at the previous solution
-            let cache = problem.new_cache(&prev.x);
+            let cache = problem.new_cache(prev_x);
             let mut g = vec![0.0; problem.dim()];
-            problem.full_gradient(&prev.x, &cache, &mut g);
+            problem.full_gradient(prev_x, &cache, &mut g);
             let cut = 2.0 * lambda - prev_l;
             let set: Vec<usize> = (0..g.len()).filter(|&j| g[j].abs() >= cut).collect();
             strong_set = Some(set.len());
             w.seed_set = Some(set);
         }
         let solved = solve(&problem, &mut m, options)?;
-        start = Some(solved.x.clone());
-        previous = Some((lambda, solved.clone()));
+        previous = Some((lambda, solved.x.clone()));
         out.push(PathPoint {
             lambda,
             solved,

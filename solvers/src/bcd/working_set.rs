@@ -15,9 +15,9 @@
 //!
 //! One [`Solver::step`] is one outer iteration, so the run loop's estimate is the gap after it.
 
-use super::solver::validate_start;
+use super::solver::{iterate_metrics, validate_start};
 use super::update::{newton_on_free, NEWTON_DENSE_MAX};
-use crate::{Criterion, Metrics, Result, Solver, SolverError, Step};
+use crate::{Metrics, Result, Solver, SolverError, Step};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use rayon::prelude::*;
@@ -445,16 +445,10 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for WorkingSet {
     type State = WorkingSetState;
 
     fn name(&self) -> String {
-        let r = serde_json::to_value(self.ranking)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from));
-        let i = serde_json::to_value(self.inner)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from));
         format!(
             "working-set({} ranking, {} inner, anderson {}{}{})",
-            r.unwrap_or_default(),
-            i.unwrap_or_default(),
+            self.ranking.as_str(),
+            self.inner.as_str(),
             self.anderson,
             if self.screening { ", screening" } else { "" },
             if self.newton { ", newton" } else { "" }
@@ -510,19 +504,7 @@ impl<P: CoordinateProblem + ?Sized> Solver<P> for WorkingSet {
     }
 
     fn metrics(&self, p: &P, s: &WorkingSetState) -> Metrics {
-        let cache = p.new_cache(&s.x);
-        let mut g = vec![0.0; p.dim()];
-        p.full_gradient(&s.x, &cache, &mut g);
-        let (criterion, value) = match p.duality_gap(&s.x, &cache, &g) {
-            Some(v) => (Criterion::DualityGap, v),
-            None => (Criterion::KktResidual, p.kkt_residual(&s.x, &g)),
-        };
-        let nnz = s.x.iter().filter(|v| **v != 0.0).count();
-        Metrics::new(criterion, value)
-            .with_objective(p.objective(&s.x, &cache))
-            .with_extra("kkt_residual", p.kkt_residual(&s.x, &g))
-            .with_extra("nonzeros", nnz as f64)
-            .with_extra("coordinate_updates", s.coordinate_updates as f64)
+        iterate_metrics(p, &s.x, s.coordinate_updates)
             .with_extra("working_set", s.set.len() as f64)
             .with_extra("screened", s.screened_count() as f64)
             .with_extra("outer_iterations", s.outer as f64)
