@@ -147,7 +147,7 @@ impl CsrMatrix {
         Ok(Self::from_validated(nrows, ncols, row_ptr, col_idx, values))
     }
 
-    fn from_validated(
+    pub(crate) fn from_validated(
         nrows: usize,
         ncols: usize,
         row_ptr: Vec<u32>,

@@ -11,7 +11,8 @@
 //!   Solvent takes.
 //! - [`vector`]: bandwidth-minded dense kernels with deterministic reductions.
 //! - [`gram_schmidt`]: two-pass classical Gram–Schmidt (CGS2).
-//! - [`precond`]: Jacobi, SSOR, ILU(0), IC(0).
+//! - [`precond`]: Jacobi, SSOR, ILU(0), IC(0), smoothed-aggregation AMG.
+//! - [`sparse_product`]: parallel sparse matrix–matrix products.
 //! - [`small`]: Givens rotations, triangular solves and harmonic Ritz vectors: the
 //!   small dense algebra of GMRES and GCRO-DR, shared by the CPU and GPU solvers.
 //! - [`simd`]: run-time choice of AVX2 + FMA builds of the hand-written kernels.
@@ -51,6 +52,7 @@ pub mod operator;
 pub mod precond;
 pub mod simd;
 pub mod small;
+pub mod sparse_product;
 pub mod vector;
 
 pub use csr::CsrMatrix;

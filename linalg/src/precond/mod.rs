@@ -1,14 +1,17 @@
-//! Preconditioners built from an assembled matrix: Jacobi, SSOR, ILU(0), IC(0).
+//! Preconditioners built from an assembled matrix: Jacobi, SSOR, ILU(0), IC(0) and
+//! smoothed-aggregation algebraic multigrid.
 //!
 //! Each constructor checks what it needs and fails with a typed error naming
 //! the row (zero pivot, missing diagonal, loss of positive definiteness)
 //! instead of producing infinities that would poison the solve.
 
+mod amg;
 mod ic0;
 mod ilu0;
 mod jacobi;
 mod ssor;
 
+pub use amg::{Amg, AmgOptions};
 pub use ic0::Ic0;
 pub use ilu0::Ilu0;
 pub use jacobi::Jacobi;
@@ -31,6 +34,9 @@ pub enum PrecondKind {
     Ilu0,
     /// Incomplete Cholesky with the pattern of A's lower triangle (SPD only).
     Ic0,
+    /// Smoothed-aggregation algebraic multigrid, one V-cycle per application
+    /// ([`Amg`], default [`AmgOptions`]).
+    Amg,
 }
 
 crate::named_enum!(PrecondKind, "preconditioner" {
@@ -39,6 +45,7 @@ crate::named_enum!(PrecondKind, "preconditioner" {
     Ssor => "ssor",
     Ilu0 => "ilu0",
     Ic0 => "ic0",
+    Amg => "amg",
 });
 
 /// Builds the preconditioner `kind` for the square matrix `a`.
@@ -56,6 +63,7 @@ pub fn build(kind: PrecondKind, a: &CsrMatrix) -> Result<Box<dyn Preconditioner>
         PrecondKind::Ssor => Box::new(Ssor::new(a, 1.0)?),
         PrecondKind::Ilu0 => Box::new(Ilu0::new(a)?),
         PrecondKind::Ic0 => Box::new(Ic0::new(a)?),
+        PrecondKind::Amg => Box::new(Amg::new(a)?),
     })
 }
 

@@ -24,7 +24,7 @@ pub use device::{gpu_method_for, GPU_BREAKDOWN_RETRY};
 use crate::krylov::{Method, SharedPrecond, SolveConfig, SolvePlan};
 use crate::Result;
 use solvent_linalg::direct::{DirectKind, DirectSolver};
-use solvent_linalg::precond::{self, Jacobi, PrecondKind};
+use solvent_linalg::precond::{self, Amg, Jacobi, PrecondKind};
 use solvent_linalg::{CsrMatrix, Preconditioner};
 use std::sync::Arc;
 
@@ -191,15 +191,30 @@ pub const PRECOND_FALLBACKS: [PrecondKind; 2] = [PrecondKind::Jacobi, PrecondKin
 /// build falls back to Jacobi, then to none (noted in the plan's reason);
 /// with an explicit choice the failure is returned.
 pub fn build_precond(plan: &mut SolvePlan, a: &CsrMatrix, explicit: bool) -> Result<SharedPrecond> {
+    Ok(build_precond_keeping_amg(plan, a, explicit)?.0)
+}
+
+/// [`build_precond`], also handing back the AMG hierarchy when that is what was built,
+/// so that a sequence can [`Amg::refresh`] it for the next matrix of the same pattern.
+pub fn build_precond_keeping_amg(
+    plan: &mut SolvePlan,
+    a: &CsrMatrix,
+    explicit: bool,
+) -> Result<(SharedPrecond, Option<Arc<Amg>>)> {
     let kind = plan.precond;
-    let build = |k: PrecondKind| -> solvent_linalg::Result<SharedPrecond> {
+    let build = |k: PrecondKind| -> solvent_linalg::Result<(SharedPrecond, Option<Arc<Amg>>)> {
         Ok(match k {
-            PrecondKind::None => None,
+            PrecondKind::None => (None, None),
             // MINRES needs a positive definite M: Jacobi on |diag|
-            PrecondKind::Jacobi if plan.method == Method::Minres => {
-                Some(Arc::new(Jacobi::new_abs(a)?) as Arc<dyn Preconditioner>)
+            PrecondKind::Jacobi if plan.method == Method::Minres => (
+                Some(Arc::new(Jacobi::new_abs(a)?) as Arc<dyn Preconditioner>),
+                None,
+            ),
+            PrecondKind::Amg => {
+                let h = Arc::new(Amg::new(a)?);
+                (Some(h.clone() as Arc<dyn Preconditioner>), Some(h))
             }
-            k => Some(Arc::from(precond::build(k, a)?)),
+            k => (Some(Arc::from(precond::build(k, a)?)), None),
         })
     };
     match build(kind) {

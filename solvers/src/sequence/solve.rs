@@ -7,11 +7,13 @@ use crate::krylov::{DeflatedCg, GcroDr, HasSolution, Method, SharedPrecond, Solv
 use crate::{Options, Report, Result, SolverError, Status, TraceSchedule};
 use serde::Serialize;
 use solvent_linalg::direct::DirectSolver;
+use solvent_linalg::precond::{Amg, PrecondKind};
 use solvent_linalg::vector::{axpy, dot, relative_residual, sub_from};
 use solvent_linalg::CsrMatrix;
+use solvent_linalg::Preconditioner;
 use solvent_problems::LinearSystemProblem;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// How a system's matrix relates to the previous one of its chain, in solve order.
@@ -252,6 +254,9 @@ struct Carry {
     precond: SharedPrecond,
     /// The matrix the preconditioner was built for.
     precond_for: Option<CsrMatrix>,
+    /// The AMG hierarchy behind `precond`, when it is one: a later system on the
+    /// same pattern refreshes its values and keeps its aggregates.
+    amg: Option<Arc<Amg>>,
     gcrodr: GcroDr,
     dcg: DeflatedCg,
     /// CG broke down on an earlier system of this chain: MINRES from then on.
@@ -279,6 +284,7 @@ impl Carry {
             direct: None,
             precond: None,
             precond_for: None,
+            amg: None,
             gcrodr: GcroDr::new()
                 .restart(plan.restart)
                 .recycle_dim(plan.recycle.max(1))
@@ -844,11 +850,23 @@ fn run_krylov(
     };
     let mut note = None;
     if !reuse {
-        // MINRES's |Jacobi| after a switch is the engine's choice too
-        let explicit = !(plan.precond_fallback || carry.minres);
-        carry.precond = crate::policy::build_precond(&mut sp, a, explicit)?;
-        if !sp.reason.is_empty() {
-            note = Some(sp.reason.trim_start_matches("; ").to_string());
+        // an AMG hierarchy on the same pattern keeps its aggregates (values only)
+        let refreshed = match (&carry.amg, sp.precond) {
+            (Some(h), PrecondKind::Amg) if !carry.minres => h.refresh(a).ok().map(Arc::new),
+            _ => None,
+        };
+        if let Some(h) = refreshed {
+            carry.precond = Some(h.clone() as Arc<dyn Preconditioner>);
+            carry.amg = Some(h);
+        } else {
+            // MINRES's |Jacobi| after a switch is the engine's choice too
+            let explicit = !(plan.precond_fallback || carry.minres);
+            let (precond, amg) = crate::policy::build_precond_keeping_amg(&mut sp, a, explicit)?;
+            carry.precond = precond;
+            carry.amg = amg;
+            if !sp.reason.is_empty() {
+                note = Some(sp.reason.trim_start_matches("; ").to_string());
+            }
         }
         // kept only when a later system may reuse the preconditioner
         carry.precond_for = plan.reuse_precond.then(|| a.clone());
@@ -1039,6 +1057,42 @@ mod tests {
         plan.precond_fallback = false;
         let err = solve_sequence(&src, &plan, &o, &mut |_, _| Ok(())).unwrap_err();
         assert!(err.to_string().to_lowercase().contains("pivot"), "{err}");
+    }
+
+    #[test]
+    fn amg_preconditions_cg_and_gcrodr_along_a_sequence_with_fewer_iterations_than_ic0() {
+        let src = darcy(6);
+        let o = Options::default().tol(1e-9).max_iters(5000);
+        let mut totals = Vec::new();
+        for (method, precond) in [
+            (SeqMethod::Krylov { method: Method::Cg }, PrecondKind::Amg),
+            (SeqMethod::Krylov { method: Method::Cg }, PrecondKind::Ic0),
+            (SeqMethod::GcroDr, PrecondKind::Amg),
+        ] {
+            let mut plan = SequencePlan::skr(30, 10);
+            plan.method = method;
+            plan.precond = precond;
+            plan.warm_start = true;
+            // a new matrix each time: AMG refreshes its hierarchy on the shared pattern
+            plan.reuse_precond = true;
+            plan.reuse_tol = 0.0;
+            let rep = solve_sequence(&src, &plan, &o, &mut |rec, x| {
+                let (a, b) = src.system(rec.index).unwrap();
+                assert!(
+                    relative_residual(&a, x, &b) <= 1e-9,
+                    "{method:?} {precond:?} {}",
+                    rec.index
+                );
+                Ok(())
+            })
+            .unwrap();
+            assert!(rep.failed.is_empty() && rep.systems.iter().all(|r| r.converged && !r.reused));
+            totals.push(rep.total_iterations);
+        }
+        assert!(
+            totals[0] < totals[1],
+            "CG iterations with AMG vs IC(0): {totals:?}"
+        );
     }
 
     #[test]
