@@ -144,6 +144,58 @@ fn every_family_and_strategy_writes_solutions_that_solve_their_systems() {
 }
 
 #[test]
+fn the_3d_families_write_n_cubed_arrays_that_solve_their_systems() {
+    let help = solvent(&["datagen", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    for &family in PdeFamily::ALL {
+        assert!(help.contains(family.as_str()), "--help lists {family}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (grid, count, tol) = (6usize, 3usize, 1e-9);
+    let n = grid * grid * grid;
+    for family in ["darcy3d", "helmholtz3d", "convdiff3d"] {
+        let out = dir.path().join(format!("{family}.npz"));
+        let o = solvent(&[
+            "datagen",
+            family,
+            "--grid",
+            "6",
+            "--count",
+            "3",
+            "--seed",
+            "5",
+            "--tol",
+            "1e-9",
+            "--precision",
+            "f64",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{family}: {}", stderr(&o));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("6×6×6 grid (n = 216)"), "{text}");
+        let d = load(&out);
+        for field in ["coeff", "sol"] {
+            assert_eq!(d.arrays[field].shape, vec![count, grid, grid, grid], "{family}");
+        }
+        assert_eq!(d.arrays["z"].shape, vec![grid]);
+        let meta: serde_json::Value = serde_json::from_str(&d.text["metadata"]).unwrap();
+        assert_eq!(
+            (meta["family"].as_str(), meta["dim"].as_u64()),
+            (Some(family), Some(3))
+        );
+        let sampler = PdeSampler::new(PdeFamily::parse(family).unwrap(), FamilyConfig::new(grid, 5)).unwrap();
+        for i in 0..count {
+            let s = sampler.sample(i).unwrap();
+            let x = &d.arrays["sol"].data[i * n..(i + 1) * n];
+            let res = relative_residual(&s.a, x, &s.b);
+            assert!(res <= tol, "{family} sample {i}: residual {res:.2e}");
+            assert_eq!(&d.arrays["coeff"].data[i * n..(i + 1) * n], s.coeff.as_slice());
+        }
+    }
+}
+
+#[test]
 fn parallel_chains_write_the_same_data_set() {
     // --jobs 3: three chains of the sorted order at once; every solution still solves its
     // system (checked inside), in sample order, and agrees with the one-chain run
@@ -241,7 +293,14 @@ fn bad_datagen_input_is_a_clear_error_and_writes_nothing() {
             ],
             "skr",
         ),
-        (vec!["datagen", "darcy3d"], "invalid value"),
+        (vec!["datagen", "darcy4d"], "invalid value"),
+        (
+            // 20 × 400³ float32 values: the size check counts N³ for the 3-D families
+            vec![
+                "datagen", "darcy3d", "--grid", "400", "--count", "20", "--out", o_str,
+            ],
+            "400×400×400",
+        ),
         (
             vec![
                 "datagen", "darcy", "--grid", "2000", "--count", "300", "--out", o_str,

@@ -65,10 +65,13 @@ def datagen(
 
     Parameters
     ----------
-    family : {"darcy", "darcy-threshold", "helmholtz", "convdiff", "poisson-rhs"}
+    family : {"darcy", "darcy-threshold", "helmholtz", "convdiff", "poisson-rhs", "darcy3d", "helmholtz3d", "convdiff3d"}
+        The ``…3d`` families live on the unit cube: ``coeff`` and ``sol`` are (K, N, N, N)
+        and a ``z`` coordinate joins ``x`` and ``y`` (``convdiff3d``'s ``coeff`` is the speed |v|).
     grid : int, optional
-        Interior points per side N (N² unknowns per system). Default 64, or with
-        ``preset="published"`` the paper's grid (80 for darcy, 100 for helmholtz).
+        Interior points per side N (N² unknowns per system, N³ for the 3-D families).
+        Default 64 (32 for the 3-D families), or with ``preset="published"`` the paper's
+        grid (80 for darcy, 100 for helmholtz).
     count : int
         Samples K.
     seed : int
@@ -111,7 +114,8 @@ def datagen(
         raise ValueError(f"preset must be 'standard' or 'published', not {preset!r}")
     published = preset == "published"
     if grid is None:
-        grid = _PUBLISHED_GRID.get(family, 64) if published else 64
+        default = 32 if family.endswith("3d") else 64
+        grid = _PUBLISHED_GRID.get(family, default) if published else default
     grid = positive(grid, "grid", integer=True)
     count = positive(count, "count", integer=True)
     seed = positive(seed, "seed", integer=True, allow_zero=True)
@@ -161,10 +165,10 @@ def merge_shards(pieces: Sequence[Dict[str, Any]]) -> Dict[str, np.ndarray]:
     merged: Dict[str, Any] = {}
     per_sample = [k for k, v in pieces[0].items()
                   if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == len(pieces[0]["index"])
-                  and k not in ("x", "y", "index")]
+                  and k not in ("x", "y", "z", "index")]
     for key in per_sample:
         merged[key] = np.concatenate([np.asarray(p[key]) for p in pieces])[order]
-    for key in ("x", "y"):
+    for key in ("x", "y", "z"):
         if key in pieces[0]:
             merged[key] = pieces[0][key]
     if meta:

@@ -40,8 +40,9 @@ impl SequenceProgress for Stderr {
 }
 
 /// Generates the data set (or piece `shard = (i, R)` of it). Returns a dict of arrays
-/// with the npz file's keys (`coeff`, `sol` of shape (K, N, N) in `precision`, `iters`,
-/// `relres`, `solve_s`, `x`, `y`, the family's scalar, `index` for a piece,
+/// with the npz file's keys (`coeff`, `sol` of shape (K, N, N), or (K, N, N, N) for the 3-D
+/// families, in `precision`, `iters`, `relres`, `solve_s`, `x`, `y` (and `z` in 3-D), the
+/// family's scalar, `index` for a piece,
 /// `metadata` as JSON text) and the report as JSON; writes `out` too when given.
 #[pyfunction]
 #[pyo3(signature = (family, grid, count, seed, settings, tol, maxiter, precision, published, baseline, shard, out, progress))]
@@ -63,6 +64,7 @@ pub fn datagen<'py>(
     progress: bool,
 ) -> PyResult<(Bound<'py, PyDict>, String)> {
     let precision = parse::<Precision>("precision", precision)?;
+    let family = parse::<PdeFamily>("family", family)?;
     let config = DatagenConfig {
         seed,
         sequence: settings.config()?,
@@ -72,11 +74,11 @@ pub fn datagen<'py>(
         precision,
         published,
         shard,
-        ..DatagenConfig::new(parse::<PdeFamily>("family", family)?, grid, count)
+        ..DatagenConfig::new(family, grid, count)
     };
     config.validate().map_err(err)?;
     if let Some(path) = &out {
-        solvent::solvers::datagen::check_output(path, count, grid, precision).map_err(err)?;
+        solvent::solvers::datagen::check_output(path, count, grid, family.dim(), precision).map_err(err)?;
     }
     let flag = detach::flag();
     let mut bar = Stderr {
@@ -98,17 +100,17 @@ pub fn datagen<'py>(
     })?
     .map_err(err)?;
     let d = &made.dataset;
-    let (k, g) = (d.count, d.grid);
+    let shape = d.field_shape();
     let dict = PyDict::new(py);
     match precision {
         Precision::F32 => {
             let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-            dict.set_item("coeff", f(&d.coeff).into_pyarray(py).reshape([k, g, g])?)?;
-            dict.set_item("sol", f(&d.sol).into_pyarray(py).reshape([k, g, g])?)?;
+            dict.set_item("coeff", f(&d.coeff).into_pyarray(py).reshape(shape.clone())?)?;
+            dict.set_item("sol", f(&d.sol).into_pyarray(py).reshape(shape)?)?;
         }
         Precision::F64 => {
-            dict.set_item("coeff", d.coeff.clone().into_pyarray(py).reshape([k, g, g])?)?;
-            dict.set_item("sol", d.sol.clone().into_pyarray(py).reshape([k, g, g])?)?;
+            dict.set_item("coeff", d.coeff.clone().into_pyarray(py).reshape(shape.clone())?)?;
+            dict.set_item("sol", d.sol.clone().into_pyarray(py).reshape(shape)?)?;
         }
     }
     dict.set_item("iters", d.iters.clone().into_pyarray(py))?;
@@ -116,6 +118,9 @@ pub fn datagen<'py>(
     dict.set_item("solve_s", d.solve_s.clone().into_pyarray(py))?;
     dict.set_item("x", d.coordinates().into_pyarray(py))?;
     dict.set_item("y", d.coordinates().into_pyarray(py))?;
+    if d.dim == 3 {
+        dict.set_item("z", d.coordinates().into_pyarray(py))?;
+    }
     if let Some((name, v)) = &d.scalar {
         dict.set_item(name, v.clone().into_pyarray(py))?;
     }

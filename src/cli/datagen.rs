@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 use solvent_problems::generators::PdeFamily;
 use solvent_solvers::datagen::{
-    check_output, device_name, generate, Datagen, DatagenConfig, Precision, Speedup,
+    check_output, device_name, generate, grid_name, Datagen, DatagenConfig, Precision, Speedup,
 };
 use solvent_solvers::krylov::Method;
 use solvent_solvers::sequence::{SeqMethod, SequenceReport};
@@ -20,11 +20,13 @@ use std::process::ExitCode;
 pub struct DatagenArgs {
     /// PDE family: darcy (−∇·(a∇u) = 1, a = exp(GRF)), darcy-threshold (a = 12/3), helmholtz
     /// (−Δu − k²u = f, random k and f), convdiff (random divergence-free velocity), poisson-rhs
-    /// (only f varies).
+    /// (only f varies) on the unit square; darcy3d, helmholtz3d, convdiff3d (v = curl of a
+    /// random vector potential; coeff holds |v|) on the unit cube.
     #[arg(value_parser = named::<PdeFamily>())]
     pub family: PdeFamily,
-    /// Interior grid points per side N (n = N² unknowns per system; default 64, or with
-    /// --preset published the paper's: 80 for darcy, 100 for helmholtz).
+    /// Interior grid points per side N (n = N² unknowns per system, N³ for the 3-D
+    /// families; default 64, 32 for the 3-D families, or with --preset published the
+    /// paper's: 80 for darcy, 100 for helmholtz).
     #[arg(long)]
     pub grid: Option<usize>,
     /// standard (Solvent's families) or published (the SKR paper's experiments: its Darcy
@@ -130,6 +132,7 @@ fn settings(args: &DatagenArgs) -> Result<(usize, DatagenConfig), CliError> {
     let grid = args.grid.unwrap_or(match (published, args.family) {
         (true, PdeFamily::Darcy) => 80,
         (true, PdeFamily::Helmholtz) => 100,
+        (_, f) if f.dim() == 3 => 32,
         _ => 64,
     });
     if grid < 2 {
@@ -152,7 +155,7 @@ fn settings(args: &DatagenArgs) -> Result<(usize, DatagenConfig), CliError> {
             (args.json.as_deref(), "the report"),
         ],
     )?;
-    check_output(&args.out, args.count, grid, args.precision)
+    check_output(&args.out, args.count, grid, args.family.dim(), args.precision)
         .map_err(|e| CliError::Usage(format!("--out {e}")))?;
     let config = DatagenConfig {
         seed: args.seed,
@@ -211,12 +214,12 @@ fn finish(
     let worst = out.dataset.relres.iter().cloned().fold(0.0, f64::max);
     if !args.quiet {
         crate::outln!(
-            "Generated {} {} samples on a {g}×{g} grid (n = {}) → {}",
+            "Generated {} {} samples on a {} grid (n = {}) → {}",
             args.count,
             args.family.as_str(),
-            grid * grid,
+            grid_name(grid, args.family.dim()),
+            out.dataset.points(),
             args.out.display(),
-            g = grid
         );
         let device = device_name(report);
         crate::outln!(

@@ -137,7 +137,7 @@ fn gather(
     own: Datagen,
     own_stats: RankStats,
 ) -> Result<(Datagen, Vec<RankStats>), String> {
-    let mut data = Dataset::new(config.count, config.grid);
+    let mut data = Dataset::with_dim(config.count, config.grid, config.family.dim());
     // receive everything even after a bad piece (rank 0's own included), so no sender is
     // left blocked in its send
     let mut error = data
@@ -163,6 +163,7 @@ fn gather(
             let piece = Dataset {
                 count: h.count,
                 grid: config.grid,
+                dim: config.family.dim(),
                 coeff,
                 sol,
                 iters: h.iters,

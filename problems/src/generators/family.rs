@@ -8,15 +8,24 @@
 //! | `helmholtz` | source `f = g`; wave number `k` | `−Δ − k²` (indefinite) | `f` |
 //! | `convdiff` | stream function `ψ = g` | `−εΔ + v·∇`, `v = ∇^⊥ψ` (nonsymmetric) | `f = 1` |
 //! | `poisson-rhs` | source `f = g` | `−Δ` (the same for all) | `f` |
+//! | `darcy3d` | `a = exp(g)`, `g` a 3-D GRF | `−∇·(a∇u)`, 7-point (SPD) | `f = 1` |
+//! | `helmholtz3d` | source `f = g`; wave number `k` | `−Δ − k²`, 7-point (indefinite) | `f` |
+//! | `convdiff3d` | speed `\|v\|` | `−εΔ + v·∇`, `v = ∇ × A` (nonsymmetric) | `f = 1` |
 //!
-//! All matrices are scaled by `h²` (see [`super::poisson2d`]), so right sides
-//! are `h² f`. The GRF `g` has the neural-operator covariance
-//! `(−Δ + τ²)^(−α)` ([`GaussianRandomField`]).
+//! The 2-D families live on the unit square (`N²` unknowns, [`super::poisson2d`]),
+//! the `…3d` ones on the unit cube (`N³` unknowns, [`super::poisson3d`]; the vector
+//! potential `A` of `convdiff3d` is three independent 3-D GRFs, and its full
+//! velocity is [`PdeSampler::velocity3d`]). All matrices are scaled by `h²`, so
+//! right sides are `h² f`. The GRF `g` has the neural-operator covariance
+//! `(−Δ + τ²)^(−α)` ([`GaussianRandomField`], [`GaussianRandomField3d`]).
 
-use super::grf::{GaussianRandomField, GrfParams};
+use super::grf::{GaussianRandomField, GaussianRandomField3d, GrfParams};
 use super::grid2d::{
     convection_diffusion2d_field, darcy2d, poisson2d, shifted_laplacian2d, velocity_from_stream_function,
     DarcyCoefficient,
+};
+use super::grid3d::{
+    convection_diffusion3d_field, darcy3d, shifted_laplacian3d, velocity_from_vector_potential,
 };
 use crate::error::{ProblemError, Result};
 use rand_chacha::rand_core::SeedableRng;
@@ -37,6 +46,12 @@ pub enum PdeFamily {
     ConvDiff,
     /// Poisson with only the source varying.
     PoissonRhs,
+    /// 3-D Darcy flow with log-normal permeability (unit cube, 7-point).
+    Darcy3d,
+    /// 3-D Helmholtz with a random source and a random wave number.
+    Helmholtz3d,
+    /// 3-D convection–diffusion with a random divergence-free velocity.
+    ConvDiff3d,
 }
 
 solvent_linalg::named_enum!(PdeFamily, "family" {
@@ -45,6 +60,9 @@ solvent_linalg::named_enum!(PdeFamily, "family" {
     Helmholtz => "helmholtz",
     ConvDiff => "convdiff",
     PoissonRhs => "poisson-rhs",
+    Darcy3d => "darcy3d",
+    Helmholtz3d => "helmholtz3d",
+    ConvDiff3d => "convdiff3d",
 });
 
 impl PdeFamily {
@@ -52,13 +70,43 @@ impl PdeFamily {
     /// families and Poisson; Helmholtz is symmetric but indefinite, convection–diffusion
     /// nonsymmetric).
     pub fn is_spd(self) -> bool {
-        matches!(self, Self::Darcy | Self::DarcyThreshold | Self::PoissonRhs)
+        matches!(
+            self,
+            Self::Darcy | Self::DarcyThreshold | Self::PoissonRhs | Self::Darcy3d
+        )
+    }
+    /// The space dimension: 2 (unit square, `N²` unknowns) or 3 (unit cube, `N³`).
+    pub fn dim(self) -> usize {
+        match self {
+            Self::Darcy3d | Self::Helmholtz3d | Self::ConvDiff3d => 3,
+            _ => 2,
+        }
+    }
+    /// Whether the family's matrix depends on the sample through the wave number `k`
+    /// alone (Helmholtz, 2-D and 3-D), which data sets record per sample.
+    pub fn has_wave_number(self) -> bool {
+        matches!(self, Self::Helmholtz | Self::Helmholtz3d)
+    }
+    /// What a data set's `coeff` field holds for this family, for metadata.
+    pub fn coeff_meaning(self) -> &'static str {
+        match self {
+            Self::Darcy | Self::Darcy3d => "permeability a = exp(g), g a Gaussian random field",
+            Self::DarcyThreshold => "permeability a = 12 where g >= 0, else 3 (g a Gaussian random field)",
+            Self::Helmholtz | Self::Helmholtz3d | Self::PoissonRhs => "source f = g, a Gaussian random field",
+            Self::ConvDiff => "stream function psi = g, a Gaussian random field (v = (d psi/dy, -d psi/dx))",
+            Self::ConvDiff3d => {
+                "speed |v| of the velocity v = curl A, A three independent Gaussian random fields (the fields of streams 3s, 3s+1, 3s+2 for sample s), scaled so max |v| = speed; the full velocity is PdeSampler::velocity3d"
+            }
+        }
     }
     /// The PDE, for metadata.
     pub fn equation(self) -> &'static str {
         match self {
-            Self::Darcy | Self::DarcyThreshold => "-div(a grad u) = 1, u = 0 on the boundary",
-            Self::Helmholtz => "-lap u - k^2 u = f, u = 0 on the boundary",
+            Self::Darcy | Self::DarcyThreshold | Self::Darcy3d => "-div(a grad u) = 1, u = 0 on the boundary",
+            Self::Helmholtz | Self::Helmholtz3d => "-lap u - k^2 u = f, u = 0 on the boundary",
+            Self::ConvDiff3d => {
+                "-eps lap u + v . grad u = 1, v = curl A (A three independent GRFs), u = 0 on the boundary"
+            }
             Self::ConvDiff => "-eps lap u + v . grad u = 1, v = (d psi/dy, -d psi/dx), u = 0 on the boundary",
             Self::PoissonRhs => "-lap u = f, u = 0 on the boundary",
         }
@@ -68,7 +116,7 @@ impl PdeFamily {
 /// Parameters of a family beyond the grid.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FamilyConfig {
-    /// Interior grid points per side (`N`; `n = N²` unknowns).
+    /// Interior grid points per side (`N`; `n = N²` unknowns, `N³` for the 3-D families).
     pub grid: usize,
     /// Seed of every random draw.
     pub seed: u64,
@@ -130,7 +178,8 @@ pub struct PdeSample {
     pub a: CsrMatrix,
     /// The right-hand side.
     pub b: Vec<f64>,
-    /// The parameter field written to the dataset (`N × N`, row-major).
+    /// The parameter field written to the dataset (`N × N` row-major, or `N × N × N`
+    /// with the last index fastest for the 3-D families).
     pub coeff: Vec<f64>,
     /// The scalar parameter of the sample (Helmholtz `k`), if any.
     pub scalar: Option<f64>,
@@ -142,7 +191,7 @@ pub struct PdeSample {
 pub struct PdeSampler {
     family: PdeFamily,
     config: FamilyConfig,
-    grf: GaussianRandomField,
+    grf: Field,
     /// The fixed Poisson matrix (poisson-rhs only).
     fixed: Option<CsrMatrix>,
 }
@@ -162,7 +211,10 @@ impl PdeSampler {
                 config.eps, config.speed
             )));
         }
-        let grf = GaussianRandomField::new(config.grid, config.grf, config.seed)?;
+        let grf = match family.dim() {
+            3 => Field::Three(GaussianRandomField3d::new(config.grid, config.grf, config.seed)?),
+            _ => Field::Two(GaussianRandomField::new(config.grid, config.grf, config.seed)?),
+        };
         let fixed = match family {
             PdeFamily::PoissonRhs => Some(poisson2d(config.grid)?),
             _ => None,
@@ -178,15 +230,27 @@ impl PdeSampler {
     /// equation, domain and discretisation, the grid, the seed and the field settings.
     pub fn metadata(&self) -> serde_json::Value {
         let c = &self.config;
+        let (domain, discretisation) = match self.family.dim() {
+            3 => (
+                "unit cube, Dirichlet u = 0; the N×N×N interior points x_l = (l+1)/(N+1), y_j = (j+1)/(N+1), z_i = (i+1)/(N+1); coeff[s, i, j, l] and sol[s, i, j, l] sit at (x_l, y_j, z_i); unknown (i*N + j)*N + l",
+                "7-point finite differences / finite volumes (harmonic-mean faces for Darcy, first-order upwind convection), matrices scaled by h², b = h² f",
+            ),
+            _ => (
+                "unit square, Dirichlet u = 0; the N×N interior points x_j = (j+1)/(N+1), y_i = (i+1)/(N+1); coeff[s, i, j] and sol[s, i, j] sit at (x_j, y_i)",
+                "5-point finite differences / finite volumes (harmonic-mean faces for Darcy, first-order upwind convection), matrices scaled by h², b = h² f",
+            ),
+        };
         serde_json::json!({
             "family": self.family.as_str(),
             "equation": self.family.equation(),
-            "domain": "unit square, Dirichlet u = 0; the N×N interior points x_j = (j+1)/(N+1), y_i = (i+1)/(N+1); coeff[s, i, j] and sol[s, i, j] sit at (x_j, y_i)",
-            "discretisation": "5-point finite differences / finite volumes (harmonic-mean faces for Darcy, first-order upwind convection), matrices scaled by h², b = h² f",
+            "coeff": self.family.coeff_meaning(),
+            "dim": self.family.dim(),
+            "domain": domain,
+            "discretisation": discretisation,
             "grid": c.grid,
-            "n": c.grid * c.grid,
+            "n": self.n(),
             "seed": c.seed,
-            "grf": {"alpha": c.grf.alpha, "tau": c.grf.tau, "covariance": "(-lap + tau^2)^(-alpha) on the unit torus"},
+            "grf": {"alpha": c.grf.alpha, "tau": c.grf.tau, "covariance": "(-lap + tau^2)^(-alpha) on the unit torus (the unit 3-torus for the 3-D families)"},
             "k_range": [c.k_range.0, c.k_range.1],
             "eps": c.eps,
             "speed": c.speed,
@@ -204,9 +268,9 @@ impl PdeSampler {
     pub fn config(&self) -> &FamilyConfig {
         &self.config
     }
-    /// Unknowns per system.
+    /// Unknowns per system (`N²`, or `N³` for the 3-D families).
     pub fn n(&self) -> usize {
-        self.config.grid * self.config.grid
+        self.config.grid.pow(self.family.dim() as u32)
     }
     /// Whether every sample has the same matrix.
     pub fn matrix_is_constant(&self) -> bool {
@@ -224,24 +288,47 @@ impl PdeSampler {
 
     /// The parameter vector that decides how similar two samples' systems
     /// are (for ordering), without assembling: the coefficient field, the
-    /// stream function, the source, or (Helmholtz, whose matrix depends on
-    /// `k` alone) the wave number.
+    /// stream function, the source, the three velocity components
+    /// (`convdiff3d`), or (Helmholtz, whose matrix depends on `k` alone) the
+    /// wave number.
     pub fn features(&self, i: usize) -> Vec<f64> {
         match self.family {
-            PdeFamily::Helmholtz => vec![self.wave_number(i)],
-            _ => self.coefficient(i, &self.grf.sample(i as u64)),
+            PdeFamily::Helmholtz | PdeFamily::Helmholtz3d => vec![self.wave_number(i)],
+            PdeFamily::ConvDiff3d => self.velocity3d(i).map(|v| v.concat()).unwrap_or_default(),
+            _ => self.coefficient(&self.grf.sample(i as u64)),
         }
     }
 
     /// The parameter field of sample `i` as written to a data set (one
-    /// random-field draw, no assembly).
+    /// random-field draw, no assembly; for `convdiff3d` the speed `|v|`, from
+    /// three draws).
     pub fn coefficient_field(&self, i: usize) -> Vec<f64> {
-        self.coefficient(i, &self.grf.sample(i as u64))
+        match self.velocity3d(i) {
+            Some(v) => speed(&v),
+            None => self.coefficient(&self.grf.sample(i as u64)),
+        }
     }
 
-    fn coefficient(&self, _i: usize, g: &[f64]) -> Vec<f64> {
+    /// The velocity `[vx, vy, vz]` of sample `i` of `convdiff3d` (at the grid
+    /// points, last index fastest): the discrete curl of the vector potential
+    /// whose components are the random fields of streams `3i`, `3i + 1`, `3i + 2`,
+    /// scaled so the largest speed is the configured `speed`. `None` for the
+    /// other families.
+    pub fn velocity3d(&self, i: usize) -> Option<[Vec<f64>; 3]> {
+        if self.family != PdeFamily::ConvDiff3d {
+            return None;
+        }
+        let s = 3 * i as u64;
+        let [ax, ay, az] = [s, s + 1, s + 2].map(|k| self.grf.sample(k));
+        let v = velocity_from_vector_potential(self.config.grid, &ax, &ay, &az, self.config.speed);
+        Some(v.expect("the potentials have the grid's size"))
+    }
+
+    fn coefficient(&self, g: &[f64]) -> Vec<f64> {
         match self.family {
-            PdeFamily::Darcy => g.iter().map(|&v| DarcyCoefficient::LogNormal.apply(v)).collect(),
+            PdeFamily::Darcy | PdeFamily::Darcy3d => {
+                g.iter().map(|&v| DarcyCoefficient::LogNormal.apply(v)).collect()
+            }
             PdeFamily::DarcyThreshold => g
                 .iter()
                 .map(|&v| DarcyCoefficient::THRESHOLD_12_3.apply(v))
@@ -254,10 +341,19 @@ impl PdeSampler {
     pub fn sample(&self, i: usize) -> Result<PdeSample> {
         let m = self.config.grid;
         let h2 = 1.0 / ((m as f64 + 1.0) * (m as f64 + 1.0));
-        let g = self.grf.sample(i as u64);
-        let ones = || vec![h2; m * m];
+        let ones = || vec![h2; self.n()];
         let scaled = |f: &[f64]| f.iter().map(|v| v * h2).collect::<Vec<_>>();
-        let coeff = self.coefficient(i, &g);
+        if let Some(v) = self.velocity3d(i) {
+            let a = convection_diffusion3d_field(m, self.config.eps, &v[0], &v[1], &v[2])?;
+            return Ok(PdeSample {
+                a,
+                b: ones(),
+                coeff: speed(&v),
+                scalar: None,
+            });
+        }
+        let g = self.grf.sample(i as u64);
+        let coeff = self.coefficient(&g);
         let (a, b, scalar) = match self.family {
             PdeFamily::Darcy if self.config.darcy_operator == DarcyOperator::Published => {
                 // L·diag(a): column j of the Laplacian scaled by a_j
@@ -287,9 +383,38 @@ impl PdeSampler {
                 scaled(&g),
                 None,
             ),
+            PdeFamily::Darcy3d => (darcy3d(m, &g, DarcyCoefficient::LogNormal)?, ones(), None),
+            PdeFamily::Helmholtz3d => {
+                let k = self.wave_number(i);
+                (shifted_laplacian3d(m, k * k)?, scaled(&g), Some(k))
+            }
+            PdeFamily::ConvDiff3d => unreachable!("assembled from its velocity above"),
         };
         Ok(PdeSample { a, b, coeff, scalar })
     }
+}
+
+/// The random field of a sampler: on the square or on the cube.
+#[derive(Clone, Debug)]
+enum Field {
+    Two(GaussianRandomField),
+    Three(GaussianRandomField3d),
+}
+
+impl Field {
+    fn sample(&self, k: u64) -> Vec<f64> {
+        match self {
+            Self::Two(g) => g.sample(k),
+            Self::Three(g) => g.sample(k),
+        }
+    }
+}
+
+/// The pointwise speed `|v|` of a 3-D velocity.
+fn speed(v: &[Vec<f64>; 3]) -> Vec<f64> {
+    (0..v[0].len())
+        .map(|k| (v[0][k].powi(2) + v[1][k].powi(2) + v[2][k].powi(2)).sqrt())
+        .collect()
 }
 
 #[cfg(test)]
@@ -306,13 +431,16 @@ mod tests {
             let b = s.sample(3).unwrap();
             assert_eq!(a.a.values(), b.a.values());
             assert_eq!(a.b, b.b);
-            assert_eq!(a.coeff.len(), 144);
+            let n = if fam.dim() == 3 { 12 * 12 * 12 } else { 144 };
+            assert_eq!(s.n(), n);
+            assert_eq!((a.coeff.len(), a.b.len(), a.a.nrows()), (n, n, n));
+            assert_eq!(s.metadata()["n"], n);
             let c = s.sample(4).unwrap();
             assert_eq!(s.coefficient_field(4), c.coeff);
             assert_ne!(a.coeff, c.coeff, "{}", fam.as_str());
             let sym = a.a.is_symmetric(1e-14);
             match fam {
-                PdeFamily::ConvDiff => assert!(!sym),
+                PdeFamily::ConvDiff | PdeFamily::ConvDiff3d => assert!(!sym),
                 _ => assert!(sym),
             }
             assert_eq!(s.matrix_is_constant(), fam == PdeFamily::PoissonRhs);
@@ -320,7 +448,12 @@ mod tests {
                 assert_eq!(a.a.values(), c.a.values());
             }
         }
-        assert!(PdeFamily::parse("darcy3d").is_none());
+        assert_eq!(PdeFamily::parse("darcy3d"), Some(PdeFamily::Darcy3d));
+        assert_eq!(PdeFamily::parse("helmholtz3d"), Some(PdeFamily::Helmholtz3d));
+        assert_eq!(PdeFamily::parse("convdiff3d"), Some(PdeFamily::ConvDiff3d));
+        assert!(PdeFamily::parse("darcy-3d").is_none());
+        let three: Vec<_> = PdeFamily::ALL.iter().filter(|f| f.dim() == 3).collect();
+        assert_eq!(three.len(), 3);
     }
 
     #[test]
@@ -383,5 +516,56 @@ mod tests {
                 assert!(div.abs() < 1e-12, "divergence {div} at ({i},{j})");
             }
         }
+    }
+
+    #[test]
+    fn the_3d_families_assemble_their_operators_from_their_fields() {
+        let m = 6;
+        let n = m * m * m;
+        let h2 = 1.0 / 49.0;
+        let cfg = FamilyConfig::new(m, 11);
+        let grf = GaussianRandomField3d::new(m, cfg.grf, 11).unwrap();
+        // darcy3d: a = exp(g) of stream i, the 7-point harmonic-mean operator, b = h²
+        let d = PdeSampler::new(PdeFamily::Darcy3d, cfg).unwrap();
+        let smp = d.sample(2).unwrap();
+        let g = grf.sample(2);
+        assert_eq!(smp.coeff, g.iter().map(|v| v.exp()).collect::<Vec<_>>());
+        assert_eq!(
+            smp.a.values(),
+            darcy3d(m, &g, DarcyCoefficient::LogNormal).unwrap().values()
+        );
+        assert!(smp.b.iter().all(|&b| b == h2));
+        assert_eq!(d.features(2), smp.coeff);
+        assert!(PdeFamily::Darcy3d.is_spd() && d.velocity3d(2).is_none());
+        // helmholtz3d: −Δ − k² with k in the range, b = h² f
+        let hz = PdeSampler::new(PdeFamily::Helmholtz3d, cfg).unwrap();
+        let smp = hz.sample(2).unwrap();
+        let k = hz.wave_number(2);
+        assert!((10.0..=15.0).contains(&k) && smp.scalar == Some(k));
+        assert_eq!(hz.features(2), vec![k]);
+        assert!((smp.a.get(0, 0) - (6.0 - k * k * h2)).abs() < 1e-14);
+        assert_eq!(smp.coeff, g);
+        for (b, f) in smp.b.iter().zip(&g) {
+            assert!((b - h2 * f).abs() <= 1e-15 * f.abs());
+        }
+        // convdiff3d: the velocity from the potentials of streams 6, 7, 8; coeff = |v|
+        let c = PdeSampler::new(PdeFamily::ConvDiff3d, cfg).unwrap();
+        let smp = c.sample(2).unwrap();
+        let v = c.velocity3d(2).unwrap();
+        let expect =
+            velocity_from_vector_potential(m, &grf.sample(6), &grf.sample(7), &grf.sample(8), 1.0).unwrap();
+        assert_eq!(v, expect);
+        let op = convection_diffusion3d_field(m, 0.01, &v[0], &v[1], &v[2]).unwrap();
+        assert_eq!(smp.a.values(), op.values());
+        assert_eq!(smp.coeff, speed(&v));
+        assert_eq!(c.coefficient_field(2), smp.coeff);
+        assert!((smp.coeff.iter().cloned().fold(0.0, f64::max) - 1.0).abs() < 1e-12);
+        assert_eq!(c.features(2).len(), 3 * n);
+        assert_ne!(c.features(2), c.features(3));
+        let meta = c.metadata();
+        assert_eq!(meta["dim"], 3);
+        assert!(meta["coeff"].as_str().unwrap().contains("speed |v|"));
+        assert!(meta["domain"].as_str().unwrap().contains("unit cube"));
+        assert!(PdeSampler::new(PdeFamily::Darcy3d, FamilyConfig::new(1, 0)).is_err());
     }
 }

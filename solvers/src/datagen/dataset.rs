@@ -1,11 +1,11 @@
 //! A generated PDE data set and its on-disk formats.
 //!
-//! `.npz` (always available): `coeff` and `sol` as `(K, N, N)` arrays
-//! (float32 by default), `iters` (int64), `relres` (float64, the true
-//! relative residual of the float64 solution), `solve_s` (float64), `x` and
-//! `y` (the interior grid coordinates), `k` (Helmholtz wave numbers) and
-//! `metadata` (a JSON string: `json.loads(str(d["metadata"]))`). Samples are
-//! in the original sample order.
+//! `.npz` (always available): `coeff` and `sol` as `(K, N, N)` arrays, or
+//! `(K, N, N, N)` for the 3-D families (float32 by default), `iters` (int64),
+//! `relres` (float64, the true relative residual of the float64 solution),
+//! `solve_s` (float64), `x` and `y` (and `z` in 3-D: the interior grid
+//! coordinates), `k` (Helmholtz wave numbers) and `metadata` (a JSON string:
+//! `json.loads(str(d["metadata"]))`). Samples are in the original sample order.
 //!
 //! HDF5 in the PDEBench layout with the `hdf5` feature; without it `.h5` paths are
 //! rejected before any work ([`check_output`]).
@@ -45,9 +45,16 @@ pub enum Format {
 }
 
 /// The format of `path`, after checking that this build can write it and that a data set
-/// of `count` samples on a `grid × grid` grid in `precision` fits it (an `.npz` member
-/// holds at most 4 GiB): the check a front end runs before any work.
-pub fn check_output(path: &Path, count: usize, grid: usize, precision: Precision) -> Result<Format> {
+/// of `count` samples on a grid of `grid` points per side in `dim` dimensions (2 or 3:
+/// `grid^dim` values per sample) in `precision` fits it (an `.npz` member holds at most
+/// 4 GiB): the check a front end runs before any work.
+pub fn check_output(
+    path: &Path,
+    count: usize,
+    grid: usize,
+    dim: usize,
+    precision: Precision,
+) -> Result<Format> {
     let bad = |reason: String| SolverError::setting("output", path.display(), reason);
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some("npz") => Format::Npz,
@@ -64,18 +71,24 @@ pub fn check_output(path: &Path, count: usize, grid: usize, precision: Precision
                 .into(),
         ));
     }
-    let field_bytes = count as u128 * (grid as u128).pow(2) * precision.bytes() as u128;
+    let field_bytes = count as u128 * (grid as u128).pow(dim as u32) * precision.bytes() as u128;
     if format == Format::Npz && field_bytes + 1024 >= u32::MAX as u128 {
         let smaller = match precision {
             Precision::F64 => ", or --precision f32",
             Precision::F32 => "",
         };
         return Err(bad(format!(
-            "{count} samples of {grid}×{grid} take {:.1} GB per field, over the 4 GiB .npz member limit; write .h5 (feature hdf5) or fewer samples{smaller}",
+            "{count} samples of {} take {:.1} GB per field, over the 4 GiB .npz member limit; write .h5 (feature hdf5) or fewer samples{smaller}",
+            grid_name(grid, dim),
             field_bytes as f64 / 1e9
         )));
     }
     Ok(format)
+}
+
+/// `"N×N"` or `"N×N×N"`: a grid of `grid` points per side in `dim` dimensions, for messages.
+pub fn grid_name(grid: usize, dim: usize) -> String {
+    vec![grid.to_string(); dim.max(1)].join("×")
 }
 
 /// A data set held in memory until it is written.
@@ -85,9 +98,11 @@ pub struct Dataset {
     pub count: usize,
     /// Grid side N.
     pub grid: usize,
-    /// Coefficient fields, `K·N²`, sample-major.
+    /// Space dimension (2: fields of `N²` values, `(K, N, N)`; 3: `N³`, `(K, N, N, N)`).
+    pub dim: usize,
+    /// Coefficient fields, `K·N^dim`, sample-major.
     pub coeff: Vec<f64>,
-    /// Solutions, `K·N²`, sample-major.
+    /// Solutions, `K·N^dim`, sample-major.
     pub sol: Vec<f64>,
     /// Iterations per sample.
     pub iters: Vec<i64>,
@@ -111,12 +126,13 @@ impl Dataset {
     /// family's scalar. Used to put a data set together from pieces made elsewhere (MPI
     /// ranks); a piece of another grid or an index outside this data set is an error.
     pub fn place(&mut self, piece: &Dataset) -> Result<()> {
-        let n = self.grid * self.grid;
+        let n = self.points();
         let bad = |why: String| SolverError::setting("piece", format!("{} samples", piece.count), why);
-        if piece.grid != self.grid {
+        if piece.grid != self.grid || piece.dim != self.dim {
             return Err(bad(format!(
                 "grid {} is not this data set's {}",
-                piece.grid, self.grid
+                grid_name(piece.grid, piece.dim),
+                grid_name(self.grid, self.dim)
             )));
         }
         let index = piece
@@ -154,12 +170,19 @@ impl Dataset {
         }
         Ok(())
     }
-    /// An empty data set of `count` samples on an `grid × grid` grid.
+    /// An empty data set of `count` samples on a `grid × grid` grid.
     pub fn new(count: usize, grid: usize) -> Self {
-        let n = grid * grid;
+        Self::with_dim(count, grid, 2)
+    }
+
+    /// An empty data set of `count` samples on a grid of `grid` points per side in `dim`
+    /// dimensions (2 or 3; [`PdeFamily::dim`](solvent_problems::generators::PdeFamily::dim)).
+    pub fn with_dim(count: usize, grid: usize, dim: usize) -> Self {
+        let n = grid.pow(dim as u32);
         Self {
             count,
             grid,
+            dim,
             coeff: vec![0.0; count * n],
             sol: vec![0.0; count * n],
             iters: vec![0; count],
@@ -171,7 +194,20 @@ impl Dataset {
         }
     }
 
-    /// Interior grid coordinates `h, 2h, …, N h` with `h = 1/(N+1)`.
+    /// Values per sample and field: `N^dim`.
+    pub fn points(&self) -> usize {
+        self.grid.pow(self.dim as u32)
+    }
+
+    /// The shape of the `coeff` and `sol` arrays: `[K, N, N]` or `[K, N, N, N]`.
+    pub fn field_shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.count];
+        shape.extend(std::iter::repeat_n(self.grid, self.dim));
+        shape
+    }
+
+    /// Interior grid coordinates `h, 2h, …, N h` with `h = 1/(N+1)` (the same along
+    /// every axis).
     pub fn coordinates(&self) -> Vec<f64> {
         let h = 1.0 / (self.grid as f64 + 1.0);
         (1..=self.grid).map(|i| i as f64 * h).collect()
@@ -180,7 +216,7 @@ impl Dataset {
     /// Writes `.npz`, or HDF5 for `.h5`/`.hdf5` paths ([`check_output`] first),
     /// atomically: a failed write leaves nothing under `path`.
     pub fn write(&self, path: &Path, precision: Precision) -> Result<()> {
-        match check_output(path, self.count, self.grid, precision)? {
+        match check_output(path, self.count, self.grid, self.dim, precision)? {
             Format::Npz => self.write_npz(path, precision),
             Format::Hdf5 => self.write_hdf5(path, precision),
         }
@@ -188,7 +224,7 @@ impl Dataset {
 
     fn write_npz(&self, path: &Path, precision: Precision) -> Result<()> {
         let (k, n) = (self.count, self.grid);
-        let shape = [k, n, n];
+        let shape = self.field_shape();
         let mut w = NpzWriter::new();
         match precision {
             Precision::F32 => {
@@ -207,6 +243,9 @@ impl Dataset {
         let xy = self.coordinates();
         w.add("x", &[n], &xy)?;
         w.add("y", &[n], &xy)?;
+        if self.dim == 3 {
+            w.add("z", &[n], &xy)?;
+        }
         if let Some((name, v)) = &self.scalar {
             w.add(name, &[k], v)?;
         }

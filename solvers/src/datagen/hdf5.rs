@@ -1,6 +1,7 @@
 //! HDF5 output of a [`Dataset`] in the PDEBench layout (feature `hdf5`):
 //! `nu` (K, N, N) coefficients, `tensor` (K, 1, N, N) solutions,
-//! `x-coordinate`, `y-coordinate` (N), per-sample `iters`, `relres`,
+//! `x-coordinate`, `y-coordinate` (N) — for the 3-D families `nu` (K, N, N, N),
+//! `tensor` (K, 1, N, N, N) and `z-coordinate` too —, per-sample `iters`, `relres`,
 //! `solve_s` (and `k` for Helmholtz), and root attributes `family`, `seed`,
 //! `grid`, `count`, `tol` and the full `metadata` JSON.
 //!
@@ -10,19 +11,22 @@
 use super::dataset::{Dataset, Precision};
 use crate::{Result, SolverError};
 use hdf5_metno as h5;
-use ndarray::ArrayView;
+use ndarray::{ArrayView, IxDyn};
 use std::path::Path;
 
 fn write_fields<T: h5::H5Type + Copy>(f: &h5::File, d: &Dataset, conv: impl Fn(f64) -> T) -> h5::Result<()> {
-    let (k, n) = (d.count, d.grid);
     let coeff: Vec<T> = d.coeff.iter().map(|&v| conv(v)).collect();
     let sol: Vec<T> = d.sol.iter().map(|&v| conv(v)).collect();
     let shape_err = |e: ndarray::ShapeError| h5::Error::from(format!("array shape: {e}").as_str());
+    let nu_shape = d.field_shape();
+    // PDEBench's tensor has a time axis of length 1 after the sample axis
+    let mut tensor_shape = nu_shape.clone();
+    tensor_shape.insert(1, 1);
     f.new_dataset_builder()
-        .with_data(ArrayView::from_shape((k, n, n), &coeff).map_err(shape_err)?)
+        .with_data(ArrayView::from_shape(IxDyn(&nu_shape), &coeff).map_err(shape_err)?)
         .create("nu")?;
     f.new_dataset_builder()
-        .with_data(ArrayView::from_shape((k, 1, n, n), &sol).map_err(shape_err)?)
+        .with_data(ArrayView::from_shape(IxDyn(&tensor_shape), &sol).map_err(shape_err)?)
         .create("tensor")?;
     Ok(())
 }
@@ -49,6 +53,11 @@ fn write_all(d: &Dataset, path: &Path, precision: Precision) -> h5::Result<()> {
     f.new_dataset_builder()
         .with_data(ArrayView::from(&xy[..]))
         .create("y-coordinate")?;
+    if d.dim == 3 {
+        f.new_dataset_builder()
+            .with_data(ArrayView::from(&xy[..]))
+            .create("z-coordinate")?;
+    }
     f.new_dataset_builder()
         .with_data(ArrayView::from(&d.iters[..]))
         .create("iters")?;

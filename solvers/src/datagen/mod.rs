@@ -18,8 +18,10 @@
 mod dataset;
 #[cfg(feature = "hdf5")]
 mod hdf5;
+#[cfg(test)]
+mod tests;
 
-pub use dataset::{check_output, Dataset, Format, Precision};
+pub use dataset::{check_output, grid_name, Dataset, Format, Precision};
 
 use crate::krylov::Method;
 use crate::policy::Device;
@@ -37,7 +39,8 @@ use std::time::Instant;
 pub struct DatagenConfig {
     /// The PDE family.
     pub family: PdeFamily,
-    /// Interior grid points per side N (n = N² unknowns per system).
+    /// Interior grid points per side N (n = N² unknowns per system, N³ for the 3-D
+    /// families).
     pub grid: usize,
     /// Samples K.
     pub count: usize,
@@ -69,7 +72,8 @@ pub struct DatagenConfig {
 }
 
 impl DatagenConfig {
-    /// `count` samples of `family` on a `grid × grid` grid, seed 0, strategy `auto`,
+    /// `count` samples of `family` on a `grid × grid` grid (`grid³` for the 3-D families),
+    /// seed 0, strategy `auto`,
     /// tol 1e-8, at most 20,000 iterations per system, on the CPU, f32 fields.
     pub fn new(family: PdeFamily, grid: usize, count: usize) -> Self {
         Self {
@@ -90,6 +94,21 @@ impl DatagenConfig {
     pub fn validate(&self) -> Result<()> {
         if self.grid < 2 {
             return Err(SolverError::setting("grid", self.grid, "must be at least 2"));
+        }
+        let dim = self.family.dim() as u32;
+        if self
+            .grid
+            .checked_pow(dim)
+            .is_none_or(|n| n >= u32::MAX as usize / 8)
+        {
+            return Err(SolverError::setting(
+                "grid",
+                self.grid,
+                format!(
+                    "{} is too many unknowns per system",
+                    grid_name(self.grid, dim as usize)
+                ),
+            ));
         }
         if self.count == 0 {
             return Err(SolverError::setting("count", 0, "must be at least 1"));
@@ -276,7 +295,8 @@ fn generate_in(
     config.validate()?;
     let wall = Instant::now();
     let (k, g) = (config.count, config.grid);
-    let n = g * g;
+    let dim = config.family.dim();
+    let n = g.pow(dim as u32);
     // the data set is held in memory until it is written (coefficients and solutions in
     // f64; a piece holds its own samples only), and each chain holds one system, its
     // Krylov basis and work vectors
@@ -288,11 +308,13 @@ fn generate_in(
     };
     let data_bytes = (2 * held * n + 4 * held) as f64 * 8.0;
     let basis = (config.sequence.restart + config.sequence.recycle + 12) as f64;
-    let system_bytes = n as f64 * (5.0 * 12.0 + 8.0 * basis);
+    // a (2·dim + 1)-point stencil: 12 bytes per stored entry
+    let system_bytes = n as f64 * ((2 * dim + 1) as f64 * 12.0 + 8.0 * basis);
     solvent_linalg::mem::check(
         data_bytes + system_bytes * chains as f64,
         &format!(
-            "{held} samples on a {g}×{g} grid (the data set {}, each system being solved {})",
+            "{held} samples on a {} grid (the data set {}, each system being solved {})",
+            grid_name(g, dim),
             solvent_linalg::mem::human(data_bytes),
             solvent_linalg::mem::human(system_bytes)
         ),
@@ -347,7 +369,7 @@ fn generate_in(
     for (j, &i) in samples.iter().enumerate() {
         slot[i] = Some(j);
     }
-    let mut data = Dataset::new(samples.len(), g);
+    let mut data = Dataset::with_dim(samples.len(), g, dim);
     for (i, x, rec) in solutions {
         let Some(j) = slot[i] else { continue };
         data.sol[j * n..(j + 1) * n].copy_from_slice(&x);
@@ -363,7 +385,7 @@ fn generate_in(
         }
         data.coeff[j * n..(j + 1) * n].copy_from_slice(&sampler.coefficient_field(i));
     }
-    if config.family == PdeFamily::Helmholtz {
+    if config.family.has_wave_number() {
         data.scalar = Some((
             "k".into(),
             samples.iter().map(|&i| sampler.wave_number(i)).collect(),
