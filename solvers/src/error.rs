@@ -43,6 +43,16 @@ pub enum SolverError {
         /// What is wrong.
         message: String,
     },
+    /// An `.npz` sequence archive whose layout is wrong (a missing member, a shape, an
+    /// index or value out of range), naming the member and the index.
+    #[error("{}: {error}", path.display())]
+    NpzSequence {
+        /// The archive.
+        path: std::path::PathBuf,
+        /// What is wrong, and where.
+        #[source]
+        error: crate::sequence::NpzSequenceError,
+    },
     /// An output file could not be written.
     #[error("{}: {message}", path.display())]
     Output {

@@ -1,4 +1,5 @@
-//! `solvent solve-seq`: a sequence of systems assembled elsewhere, from a directory.
+//! `solvent solve-seq`: a sequence of systems assembled elsewhere, from a directory of
+//! Matrix Market files or from one `.npz` archive of CSR arrays.
 
 use super::sequence_args::{Bar, SequenceArgs};
 use super::{write_json, CliError};
@@ -6,7 +7,8 @@ use clap::Args;
 use serde::Serialize;
 use solvent_linalg::io::matrix_market;
 use solvent_solvers::sequence::{
-    plan_sequence, solve_with_progress, DirectorySource, SequencePlan, SequenceReport, SystemRecord,
+    plan_sequence, solve_with_progress, DirectorySource, NpzSequenceSource, SequencePlan, SequenceReport,
+    SequenceSolutions, SystemRecord,
 };
 use solvent_solvers::{Envelope, Outcome};
 use std::path::{Path, PathBuf};
@@ -15,12 +17,16 @@ use std::process::ExitCode;
 /// Arguments of `solvent solve-seq`.
 #[derive(Debug, Args)]
 pub struct SolveSeqArgs {
-    /// Directory with A_0000.mtx, b_0000.mtx, … (and params_0000.npy, used for ordering).
+    /// Directory with A_0000.mtx, b_0000.mtx, … (and params_0000.npy, used for ordering),
+    /// or one .npz file of CSR arrays sharing a pattern: indptr, indices, data (K × nnz),
+    /// b (K × n or n), optional features or params (K × F) and shape.
     pub dir: PathBuf,
     /// Solver flags.
     #[command(flatten)]
     pub seq: SequenceArgs,
-    /// Where to write x_0000.mtx, … (created if missing; default: DIR).
+    /// Where to write x_0000.mtx, … (created if missing; default: DIR). For an .npz input,
+    /// the output .npz file (x as K × n, iterations, relres, converged; default:
+    /// STEM.solutions.npz beside the input; an existing directory: that file in it).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write the report (per-system iterations, time, true relative residual) here.
@@ -106,7 +112,10 @@ impl Drop for Staging {
 
 #[derive(Serialize)]
 struct Inputs {
-    dir: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    npz: Option<String>,
     ordered_by: &'static str,
 }
 
@@ -124,7 +133,10 @@ struct SystemEntry<'a> {
 
 #[derive(Serialize)]
 struct Body<'a> {
-    dir: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    npz: Option<String>,
     out: String,
     tol: f64,
     ordered_by: &'static str,
@@ -145,6 +157,9 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     #[cfg(feature = "mpi")]
     if let Some(ranks) = crate::distributed::cli_ranks() {
         return Ok(run_distributed(args, &ranks));
+    }
+    if is_npz(&args.dir) {
+        return run_npz(args);
     }
     args.seq.validate()?;
     let source = DirectorySource::open(&args.dir)?;
@@ -192,7 +207,110 @@ pub fn run(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
     };
     staging.publish()?;
     drop(staging);
-    finish(args, &source, &out, &report, written, None).map(ExitCode::from)
+    finish(args, Input::Dir(&source), &out, &report, written, None).map(ExitCode::from)
+}
+
+/// Whether the input is an `.npz` archive rather than a directory: a file, or a path
+/// ending in `.npz`.
+fn is_npz(path: &Path) -> bool {
+    path.is_file() || path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
+
+/// The output file of an `.npz` input: `--out` (a file, or a directory to put the
+/// default name in), else `STEM.solutions.npz` beside the input.
+fn npz_output(input: &Path, out: Option<&Path>) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sequence".into());
+    let name = format!("{stem}.solutions.npz");
+    match out {
+        Some(o) if o.is_dir() => o.join(name),
+        Some(o) => o.to_path_buf(),
+        None => input.with_file_name(name),
+    }
+}
+
+/// `solve-seq FILE.npz`: the sequence of one archive, its solutions written to one `.npz`
+/// file, atomically (a temporary file in the same directory, renamed when complete).
+fn run_npz(args: &SolveSeqArgs) -> Result<ExitCode, CliError> {
+    args.seq.validate()?;
+    let source = NpzSequenceSource::open(&args.dir)?;
+    let out = npz_output(&args.dir, args.out.as_deref());
+    // every check before anything is written
+    super::check_output_path(&out, "the solutions")?;
+    let mut outputs = vec![(Some(out.as_path()), "the solutions")];
+    if let Some(p) = &args.json {
+        super::check_output_path(p, "the report")?;
+        outputs.push((Some(p.as_path()), "the report"));
+    }
+    super::check_files(&[(Some(args.dir.as_path()), "the input sequence")], &outputs)?;
+    let plan = plan_sequence(&source, &args.seq.config())?;
+    let options = args.seq.options();
+    let mut solutions = SequenceSolutions::new(source.len(), source.n());
+    let result = solve_with_progress(
+        &source,
+        &plan,
+        &options,
+        args.seq.strategy.as_str(),
+        &mut Bar::new(args.quiet),
+        &mut |rec, x| solutions.record(rec, x),
+    );
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if args.keep_partial {
+                solutions.write_npz(&out)?;
+                crate::errln!(
+                    "note: --keep-partial: the {} solutions found before the failure are in {} (the other rows of x are NaN)",
+                    solutions.converged_count(),
+                    out.display()
+                );
+            }
+            return Err(e.into());
+        }
+    };
+    solutions.write_npz(&out)?;
+    finish(
+        args,
+        Input::Npz(&source),
+        &out,
+        &report,
+        solutions.converged_count(),
+        None,
+    )
+    .map(ExitCode::from)
+}
+
+/// The input of a run, for the names in its report and messages.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    Dir(&'a DirectorySource),
+    Npz(&'a NpzSequenceSource),
+}
+
+impl Input<'_> {
+    fn ordered_by(self) -> &'static str {
+        match self {
+            Input::Dir(s) if s.has_params() => "params_*.npy",
+            Input::Dir(_) => "right-hand sides",
+            Input::Npz(s) => s.ordering().as_str(),
+        }
+    }
+    /// System `i`'s matrix.
+    fn matrix(self, i: usize) -> String {
+        match self {
+            Input::Dir(s) => format!("A_{}.mtx", s.id(i)),
+            Input::Npz(_) => format!("data[{i}]"),
+        }
+    }
+    /// Where system `i`'s solution is written.
+    fn solution(self, i: usize) -> String {
+        match self {
+            Input::Dir(s) => format!("x_{}.mtx", s.id(i)),
+            Input::Npz(_) => format!("x[{i}]"),
+        }
+    }
 }
 
 /// `mpirun -n R solvent solve-seq DIR …`: rank 0 takes the output directory's lock and
@@ -207,6 +325,12 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
         let text = |e: crate::distributed::RankErrors| e.to_string();
         let opened = (|| -> Result<DirectorySource, CliError> {
             args.seq.validate()?;
+            if is_npz(&args.dir) {
+                return Err(CliError::Usage(format!(
+                    "{}: an .npz sequence is solved in one process (use --jobs N for parallel chains), not over MPI ranks",
+                    args.dir.display()
+                )));
+            }
             let source = DirectorySource::open(&args.dir)?;
             if let Some(p) = &args.json {
                 super::check_output_path(p, "the report")?;
@@ -266,8 +390,15 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
         drop(staging);
         let written = solved.report.systems.iter().filter(|r| r.converged).count();
         let ranks_json = serde_json::to_value(&solved.ranks).unwrap_or_default();
-        let code = finish(args, &source, &out, &solved.report, written, Some(ranks_json))
-            .map_err(|e| e.to_string())?;
+        let code = finish(
+            args,
+            Input::Dir(&source),
+            &out,
+            &solved.report,
+            written,
+            Some(ranks_json),
+        )
+        .map_err(|e| e.to_string())?;
         if !args.quiet {
             crate::outln!("MPI: {}", solved.ranks.summary());
         }
@@ -280,24 +411,25 @@ fn run_distributed(args: &SolveSeqArgs, ranks: &crate::distributed::Ranks) -> Ex
 /// some system did not converge). `ranks` describes the MPI ranks, if any.
 fn finish(
     args: &SolveSeqArgs,
-    source: &DirectorySource,
+    source: Input<'_>,
     out: &Path,
     report: &SequenceReport,
     written: usize,
     ranks: Option<serde_json::Value>,
 ) -> Result<u8, CliError> {
-    let ordered_by = if source.has_params() {
-        "params_*.npy"
-    } else {
-        "right-hand sides"
+    let ordered_by = source.ordered_by();
+    let input = args.dir.display().to_string();
+    let (dir, npz) = match source {
+        Input::Dir(_) => (Some(input), None),
+        Input::Npz(_) => (None, Some(input)),
     };
     if let Some(p) = &args.json {
         let systems = report
             .systems
             .iter()
             .map(|r| SystemEntry {
-                matrix: format!("A_{}.mtx", source.id(r.index)),
-                solution: r.converged.then(|| format!("x_{}.mtx", source.id(r.index))),
+                matrix: source.matrix(r.index),
+                solution: r.converged.then(|| source.solution(r.index)),
                 iterations: r.iterations,
                 time_s: r.setup_s + r.solve_s,
                 relres: r.relres,
@@ -308,7 +440,8 @@ fn finish(
         let envelope = Envelope::new(
             "solve-seq",
             Inputs {
-                dir: args.dir.display().to_string(),
+                dir: dir.clone(),
+                npz: npz.clone(),
                 ordered_by,
             },
             Outcome {
@@ -316,7 +449,8 @@ fn finish(
                 summary: report.summary(),
             },
             Body {
-                dir: args.dir.display().to_string(),
+                dir,
+                npz,
                 out: out.display().to_string(),
                 tol: args.seq.tol,
                 ordered_by,
@@ -344,18 +478,32 @@ fn finish(
             report.plan.reason,
             report.summary()
         );
-        crate::outln!("Wrote {written} solutions to {}", out.display());
+        match source {
+            Input::Dir(_) => crate::outln!("Wrote {written} solutions to {}", out.display()),
+            Input::Npz(_) => crate::outln!(
+                "Wrote {written} of {} solutions to {} (x, iterations, relres, converged)",
+                report.systems.len(),
+                out.display()
+            ),
+        }
     }
     if report.failed.is_empty() {
         Ok(0)
     } else {
         for &i in &report.failed {
             let r = &report.systems[i];
-            crate::errln!(
-                "error: A_{}.mtx did not converge: {} (no solution written)",
-                source.id(i),
-                r.status.describe(r.relres)
-            );
+            match source {
+                Input::Dir(s) => crate::errln!(
+                    "error: A_{}.mtx did not converge: {} (no solution written)",
+                    s.id(i),
+                    r.status.describe(r.relres)
+                ),
+                Input::Npz(_) => crate::errln!(
+                    "error: system {i} of {} did not converge: {} (its row of x is NaN)",
+                    args.dir.display(),
+                    r.status.describe(r.relres)
+                ),
+            }
         }
         Ok(2)
     }

@@ -10,10 +10,14 @@
 //! reused. [`Strategy`] names the three user-facing choices: the published
 //! baseline, the published SKR method, and `auto`.
 //!
+//! [`NpzSequenceSource`] reads a whole sequence from one `.npz` archive of
+//! CSR arrays sharing one pattern.
+//!
 //! Results come back per system in the original order, whatever the solve
 //! order was.
 
 mod directory;
+mod npz_source;
 mod plan;
 mod progress;
 mod run;
@@ -21,6 +25,9 @@ mod solve;
 mod source;
 
 pub use directory::DirectorySource;
+pub use npz_source::{
+    solve_npz, NpzOrdering, NpzSequenceError, NpzSequenceSource, SequenceSolutions, MAX_VALUE_FEATURES,
+};
 #[cfg(feature = "gpu")]
 pub use plan::GpuBackend;
 pub use plan::{
