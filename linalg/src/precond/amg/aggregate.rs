@@ -36,12 +36,12 @@ pub(super) fn aggregate(ptr: &[u32], idx: &[u32]) -> (Vec<u32>, usize) {
     let pass1 = count;
     // pass 2: join a neighbouring pass-1 aggregate
     let before = agg.clone();
-    for i in 0..n {
-        if agg[i] != UNAGGREGATED {
+    for (i, a) in agg.iter_mut().enumerate() {
+        if *a != UNAGGREGATED {
             continue;
         }
         if let Some(&j) = nbrs(i).iter().find(|&&j| before[j as usize] < pass1) {
-            agg[i] = before[j as usize];
+            *a = before[j as usize];
         }
     }
     // pass 3: what is left roots new aggregates with its free neighbours
