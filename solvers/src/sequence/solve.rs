@@ -1096,6 +1096,48 @@ mod tests {
     }
 
     #[test]
+    fn cg_with_amg_needs_about_as_many_iterations_on_every_darcy3d_grid() {
+        // grid independence on the 3-D log-normal Darcy family: 10³ → 20³ (8x the
+        // unknowns), where IC(0)'s iterations grow like h⁻¹
+        let o = Options::default().tol(1e-8).max_iters(5000);
+        let mut its = Vec::new();
+        for (grid, precond) in [
+            (10, PrecondKind::Amg),
+            (20, PrecondKind::Amg),
+            (10, PrecondKind::Ic0),
+            (20, PrecondKind::Ic0),
+        ] {
+            let s = PdeSampler::new(PdeFamily::Darcy3d, FamilyConfig::new(grid, 4)).unwrap();
+            let systems: Vec<_> = (0..3).map(|i| s.sample(i).unwrap()).map(|p| (p.a, p.b)).collect();
+            let src = InMemorySource::new(systems, vec![vec![0.0]; 3]).unwrap();
+            let mut plan = SequencePlan::independent(30);
+            plan.method = SeqMethod::Krylov { method: Method::Cg };
+            plan.precond = precond;
+            let rep = solve_sequence(&src, &plan, &o, &mut |rec, x| {
+                let (a, b) = src.system(rec.index).unwrap();
+                assert!(relative_residual(&a, x, &b) <= 1e-8);
+                Ok(())
+            })
+            .unwrap();
+            assert!(rep.failed.is_empty() && rep.systems.iter().all(|r| r.converged));
+            its.push(rep.total_iterations as f64);
+        }
+        assert!(
+            its[1] < 1.5 * its[0],
+            "CG + AMG iterations {} → {}",
+            its[0],
+            its[1]
+        );
+        assert!(
+            its[3] > 1.5 * its[2],
+            "CG + IC(0) iterations {} → {}",
+            its[2],
+            its[3]
+        );
+        assert!(its[1] < its[3]);
+    }
+
+    #[test]
     fn every_plan_solves_every_system_and_reports_in_sample_order() {
         let src = darcy(8);
         let o = Options::default().tol(1e-9).max_iters(5000);

@@ -12,33 +12,106 @@ use rayon::prelude::*;
 /// Below this many entries the vector loops run serially.
 const PAR_MIN_LEN: usize = 32_768;
 
-/// An estimate of the spectral radius of `D⁻¹A` by `steps` power iterations from
-/// a fixed, non-smooth start (reproducible): `‖D⁻¹A x‖ / ‖x‖` of the last step,
-/// which approaches ρ from below for SPD `A`.
+/// An estimate of the spectral radius of `D⁻¹A`: the largest Ritz value of `steps`
+/// Lanczos steps on the symmetric `D^(-1/2) A D^(-1/2)` (`|D|` for the scaling), from a
+/// fixed start (reproducible). Lanczos finds the top of the spectrum far faster than
+/// power iteration (which underestimated ρ by over 10% on 3-D log-normal Darcy
+/// operators with 15 steps, and a Chebyshev bound below ρ makes the cycle
+/// indefinite); like pyamg, callers add a 10% margin. Capped by the Gershgorin bound
+/// `max_i Σ_j |a_ij| / |a_ii|`, which holds for any matrix.
 pub(super) fn spectral_radius(a: &CsrMatrix, inv_diag: &[f64], steps: usize) -> f64 {
     let n = a.nrows();
+    let gershgorin = (0..n)
+        .map(|i| a.row(i).1.iter().map(|v| v.abs()).sum::<f64>() * inv_diag[i].abs())
+        .fold(0.0f64, f64::max);
+    let s: Vec<f64> = inv_diag.iter().map(|d| d.abs().sqrt()).collect();
     // a deterministic start that excites every mode: a golden-ratio sequence
-    let mut x: Vec<f64> = (0..n)
+    let mut q: Vec<f64> = (0..n)
         .map(|i| ((i as f64 * 0.618_033_988_749_895).fract() - 0.5) + 1e-3)
         .collect();
-    let mut y = vec![0.0; n];
-    let mut rho = 0.0;
-    for _ in 0..steps.max(1) {
-        let nx = norm2(&x);
-        if nx == 0.0 {
+    let nq = norm2(&q);
+    if nq == 0.0 {
+        return gershgorin;
+    }
+    q.iter_mut().for_each(|v| *v /= nq);
+    let (mut prev, mut w, mut t) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut alpha, mut beta) = (Vec::new(), Vec::new());
+    let mut b_prev = 0.0;
+    for _ in 0..steps.clamp(1, n) {
+        // w = S A S q − β_{j−1} q_{j−1}
+        for ((ti, qi), si) in t.iter_mut().zip(&q).zip(&s) {
+            *ti = qi * si;
+        }
+        a.mul_vec(&t, &mut w);
+        for ((wi, si), pi) in w.iter_mut().zip(&s).zip(&prev) {
+            *wi = *wi * si - b_prev * pi;
+        }
+        let al = crate::vector::dot(&q, &w);
+        for (wi, qi) in w.iter_mut().zip(&q) {
+            *wi -= al * qi;
+        }
+        alpha.push(al);
+        let b = norm2(&w);
+        if !(b > 1e-12 * al.abs().max(f64::MIN_POSITIVE)) {
             break;
         }
-        a.mul_vec(&x, &mut y);
-        for (v, d) in y.iter_mut().zip(inv_diag) {
-            *v *= d;
+        beta.push(b);
+        std::mem::swap(&mut prev, &mut q);
+        for (qi, wi) in q.iter_mut().zip(&w) {
+            *qi = wi / b;
         }
-        rho = norm2(&y) / nx;
-        let s = 1.0 / norm2(&y).max(f64::MIN_POSITIVE);
-        for (xi, yi) in x.iter_mut().zip(&y) {
-            *xi = yi * s;
+        b_prev = b;
+    }
+    beta.truncate(alpha.len().saturating_sub(1));
+    let top = largest_tridiagonal_eigenvalue(&alpha, &beta);
+    if top.is_finite() && top > 0.0 {
+        top.min(gershgorin)
+    } else {
+        gershgorin
+    }
+}
+
+/// The largest eigenvalue of the symmetric tridiagonal matrix with diagonal `alpha`
+/// and off-diagonal `beta`, by bisection on the Sturm count.
+fn largest_tridiagonal_eigenvalue(alpha: &[f64], beta: &[f64]) -> f64 {
+    let k = alpha.len();
+    if k == 0 {
+        return 0.0;
+    }
+    // eigenvalues below x: the negative pivots of T − xI = LDLᵀ
+    let below = |x: f64| {
+        let mut d = 1.0;
+        let mut count = 0;
+        for i in 0..k {
+            let off = if i > 0 { beta[i - 1] * beta[i - 1] } else { 0.0 };
+            d = alpha[i] - x - if i > 0 { off / d } else { 0.0 };
+            if d == 0.0 {
+                d = -f64::EPSILON * (alpha[i].abs() + x.abs()).max(f64::MIN_POSITIVE);
+            }
+            if d < 0.0 {
+                count += 1;
+            }
+        }
+        count
+    };
+    let radius =
+        |i: usize| (if i > 0 { beta[i - 1].abs() } else { 0.0 }) + beta.get(i).map_or(0.0, |b| b.abs());
+    let mut lo = (0..k).map(|i| alpha[i] - radius(i)).fold(f64::INFINITY, f64::min);
+    let mut hi = (0..k)
+        .map(|i| alpha[i] + radius(i))
+        .fold(f64::NEG_INFINITY, f64::max);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if below(mid) == k {
+            hi = mid;
+        } else {
+            lo = mid;
         }
     }
-    rho
+    hi
 }
 
 /// Scratch vectors for one level's smoothing.

@@ -141,6 +141,21 @@ fn prolongator_and_galerkin_operator_match_their_dense_formulas() {
 }
 
 #[test]
+fn the_spectral_radius_estimate_is_close_to_the_dense_one_and_never_above_gershgorin() {
+    for a in [diffusion3d(6), laplacian(9, 0.0)] {
+        let inv: Vec<f64> = a.diagonal().iter().map(|d| 1.0 / d).collect();
+        let n = a.nrows();
+        // D^(-1/2) A D^(-1/2) densely: its largest eigenvalue is ρ(D⁻¹A)
+        let ad = a.to_dense();
+        let b = faer::Mat::<f64>::from_fn(n, n, |i, j| ad[(i, j)] * (inv[i] * inv[j]).sqrt());
+        let eig = b.self_adjoint_eigenvalues(faer::Side::Lower).unwrap();
+        let rho = eig.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let est = smoother::spectral_radius(&a, &inv, 15);
+        assert!(est <= rho * (1.0 + 1e-10) && est >= 0.97 * rho, "{est} vs {rho}");
+    }
+}
+
+#[test]
 fn the_cycle_is_a_symmetric_positive_definite_operator() {
     let a = diffusion3d(10);
     let amg = Amg::with_options(
