@@ -52,7 +52,7 @@ pub(super) fn spectral_radius(a: &CsrMatrix, inv_diag: &[f64], steps: usize) -> 
         }
         alpha.push(al);
         let b = norm2(&w);
-        if !(b > 1e-12 * al.abs().max(f64::MIN_POSITIVE)) {
+        if b.is_nan() || b <= 1e-12 * al.abs().max(f64::MIN_POSITIVE) {
             break;
         }
         beta.push(b);
