@@ -47,7 +47,7 @@ def datagen(
     tol: float = 1e-8,
     maxiter: int = 20_000,
     restart: int = 40,
-    recycle: int = 20,
+    recycle: Optional[int] = None,
     refresh_every: Optional[int] = None,
     jobs: int = 1,
     device: str = "auto",

@@ -273,7 +273,7 @@ def solve_sequence(
     tol: float = 1e-8,
     maxiter: int = 20_000,
     restart: int = 40,
-    recycle: int = 20,
+    recycle: Optional[int] = None,
     refresh_every: Optional[int] = None,
     jobs: int = 1,
     device: str = "cpu",
@@ -304,7 +304,7 @@ def solve_sequence(
         with GMRES(m), the baseline; ``auto``: every trick, chosen per sequence.
     method, precond, tol, maxiter, restart, recycle, refresh_every
         As in ``solvent solve-seq``, with its defaults (``maxiter`` per system;
-        ``recycle``: GCRO-DR's k).
+        ``recycle``: GCRO-DR's k, default 20 for ``skr``, 5 for ``auto``).
     jobs : int
         Cut the solve order into this many contiguous chains solved at once.
     device : {"cpu", "gpu", "auto"}
@@ -421,7 +421,7 @@ class _Settings:
         self.method = str(method)
         self.precond = str(precond)
         self.restart = positive(restart, "restart", integer=True)
-        self.recycle = positive(recycle, "recycle", integer=True)
+        self.recycle = None if recycle is None else positive(recycle, "recycle", integer=True)
         self.refresh_every = None if refresh_every is None else positive(refresh_every, "refresh_every",
                                                                            integer=True)
         self.jobs = positive(jobs, "jobs", integer=True)

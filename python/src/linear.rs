@@ -235,7 +235,7 @@ pub struct SeqSettings {
     method: String,
     precond: String,
     restart: usize,
-    recycle: usize,
+    recycle: Option<usize>,
     refresh_every: Option<usize>,
     jobs: usize,
     device: String,

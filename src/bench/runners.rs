@@ -232,7 +232,7 @@ fn sequence_run(
         seq.restart = r;
     }
     if let Some(r) = int(p, "recycle")? {
-        seq.recycle = r;
+        seq.recycle = Some(r);
     }
     let plan = plan_sequence(source, &seq).map_err(|e| e.to_string())?;
     // the time limit stops the sequence between (or inside) systems

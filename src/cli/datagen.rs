@@ -7,7 +7,8 @@ use clap::Args;
 use serde::Serialize;
 use solvent_problems::generators::PdeFamily;
 use solvent_solvers::datagen::{
-    check_output, device_name, generate, grid_name, Datagen, DatagenConfig, Precision, Speedup,
+    check_output, device_name, export_systems, generate, grid_name, Datagen, DatagenConfig, Precision,
+    Speedup,
 };
 use solvent_solvers::krylov::Method;
 use solvent_solvers::sequence::{SeqMethod, SequenceReport};
@@ -55,6 +56,11 @@ pub struct DatagenArgs {
     /// Write the machine-readable report (per-sample iterations, times, residuals) here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Instead of solving, write the assembled systems to this .npz (CSR arrays sharing
+    /// one pattern: indptr, indices, data K × nnz, b K × n, features), the layout
+    /// `solvent solve-seq FILE.npz` reads — to hand the same systems to other solvers.
+    #[arg(long, conflicts_with_all = ["baseline", "json"])]
+    pub systems: Option<PathBuf>,
     /// No progress bar and no summary.
     #[arg(long)]
     pub quiet: bool,
@@ -99,6 +105,9 @@ pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
         return Ok(run_distributed(args, &ranks));
     }
     let (grid, config) = settings(args)?;
+    if let Some(path) = &args.systems {
+        return export(args, grid, &config, path);
+    }
     let out = generate(&config, &mut Bar::new(args.quiet))?;
     finish(args, grid, &out, None).map(ExitCode::from)
 }
@@ -123,6 +132,35 @@ fn run_distributed(args: &DatagenArgs, ranks: &crate::distributed::Ranks) -> Exi
         Ok(code)
     })();
     crate::distributed::cli_exit(ranks, code)
+}
+
+/// `--systems`: the assembled systems, unsolved, in solve-seq's .npz layout.
+fn export(
+    args: &DatagenArgs,
+    grid: usize,
+    config: &DatagenConfig,
+    path: &std::path::Path,
+) -> Result<ExitCode, CliError> {
+    check_output_path(path, "the systems")?;
+    let bar = (!args.quiet).then(|| indicatif::ProgressBar::new(args.count as u64));
+    export_systems(config, path, &mut |i| {
+        if let Some(b) = &bar {
+            b.set_position(i as u64);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !args.quiet {
+        crate::outln!(
+            "Wrote {} {} systems on a {} grid → {}",
+            args.count,
+            args.family.as_str(),
+            grid_name(grid, args.family.dim()),
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The grid and the library settings, after every check that needs no work.
@@ -153,6 +191,7 @@ fn settings(args: &DatagenArgs) -> Result<(usize, DatagenConfig), CliError> {
         &[
             (Some(args.out.as_path()), "the data set"),
             (args.json.as_deref(), "the report"),
+            (args.systems.as_deref(), "the systems"),
         ],
     )?;
     check_output(&args.out, args.count, grid, args.family.dim(), args.precision)

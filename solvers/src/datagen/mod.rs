@@ -243,6 +243,32 @@ pub fn generate_piece(
     generate_in(config, progress, None, Some(order))
 }
 
+impl DatagenConfig {
+    /// The sampler of this configuration's family, grid, seed and preset.
+    pub fn sampler(&self) -> Result<PdeSampler> {
+        let family_config = if self.published {
+            FamilyConfig::published(self.grid, self.seed)
+        } else {
+            FamilyConfig::new(self.grid, self.seed)
+        };
+        Ok(PdeSampler::new(self.family, family_config)?)
+    }
+}
+
+/// Writes the `count` assembled systems of `config` (unsolved) as one `.npz` of CSR
+/// arrays in the layout `solvent solve-seq FILE.npz` reads
+/// ([`crate::sequence::write_systems_npz`]), with the sampler's ordering features: the
+/// same systems can then go to another solver, or to `solve-seq`.
+pub fn export_systems(
+    config: &DatagenConfig,
+    path: &std::path::Path,
+    progress: &mut dyn FnMut(usize),
+) -> Result<()> {
+    config.validate()?;
+    let source = SamplerSource::new(config.sampler()?, config.count);
+    crate::sequence::write_systems_npz(&source, path, progress)
+}
+
 /// What every generation starts from: the sampler, its systems, the effective sequence
 /// settings and the plan.
 struct Setup {
@@ -254,13 +280,7 @@ struct Setup {
 
 impl Setup {
     fn new(config: &DatagenConfig) -> Result<Self> {
-        let g = config.grid;
-        let family_config = if config.published {
-            FamilyConfig::published(g, config.seed)
-        } else {
-            FamilyConfig::new(g, config.seed)
-        };
-        let sampler = PdeSampler::new(config.family, family_config)?;
+        let sampler = config.sampler()?;
         let source = SamplerSource::new(sampler.clone(), config.count);
         let mut seq = config.sequence;
         if config.published && config.family == PdeFamily::Darcy && seq.precond.is_none() {
@@ -307,7 +327,12 @@ fn generate_in(
         config.sequence.chains.max(1)
     };
     let data_bytes = (2 * held * n + 4 * held) as f64 * 8.0;
-    let basis = (config.sequence.restart + config.sequence.recycle + 12) as f64;
+    let basis = (config.sequence.restart
+        + 2 * config
+            .sequence
+            .recycle
+            .unwrap_or(crate::sequence::DEFAULT_RECYCLE)
+        + 12) as f64;
     // a (2·dim + 1)-point stencil: 12 bytes per stored entry
     let system_bytes = n as f64 * ((2 * dim + 1) as f64 * 12.0 + 8.0 * basis);
     solvent_linalg::mem::check(

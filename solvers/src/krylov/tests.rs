@@ -168,6 +168,15 @@ fn direct_solver_and_auto_plans() {
         cholesky_fill: None,
     };
     let p = plan(&big, &SolveConfig::default());
+    assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Amg));
+    let p = plan(
+        &MatrixAnalysis {
+            n: 200_000,
+            cholesky_fill: Some(300 * 200_000),
+            ..big
+        },
+        &SolveConfig::default(),
+    );
     assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Ic0));
     let p = plan(
         &MatrixAnalysis {

@@ -104,12 +104,41 @@ pub fn iterative_pays(an: &MatrixAnalysis) -> String {
     }
 }
 
-/// The preconditioner a method gets when none is named: IC(0) for CG, Jacobi on `|diag|`
+/// Unknowns from which CG gets smoothed-aggregation AMG instead of IC(0) when no
+/// preconditioner is named (a matrix that reaches CG has 3-D-like fill or is too large
+/// to factorise). IC(0)'s iterations grow like h⁻¹ and AMG's stay flat (16 → 17 from
+/// darcy3d 30³ to 60³), but one AMG cycle costs ~3.5 IC(0) applications and its setup
+/// is redone per system: on darcy3d sequences (20 systems, warm-started, tol 1e-8) CG +
+/// IC(0) was 1.7x faster at 30³ and 1.1x at 60³ (n = 2.2·10⁵), CG + AMG 1.16x faster at
+/// 80³ (n = 5.1·10⁵) (`benches/seq3d_peers.sh`).
+pub const AUTO_AMG_MIN_N: usize = 300_000;
+
+/// CG's preconditioner when none is named: AMG from [`AUTO_AMG_MIN_N`] unknowns, IC(0)
+/// below, with the reason.
+pub fn cg_precond(an: &MatrixAnalysis) -> (PrecondKind, String) {
+    if an.n >= AUTO_AMG_MIN_N {
+        (
+            PrecondKind::Amg,
+            format!(
+                "n = {} ≥ {AUTO_AMG_MIN_N}: AMG (grid-independent iterations)",
+                an.n
+            ),
+        )
+    } else {
+        (
+            PrecondKind::Ic0,
+            format!("n = {} < {AUTO_AMG_MIN_N}: IC(0) (cheaper than AMG there)", an.n),
+        )
+    }
+}
+
+/// The preconditioner a method gets when none is named: IC(0) for CG ([`cg_precond`]:
+/// AMG on large systems), Jacobi on `|diag|`
 /// for MINRES (none when a diagonal entry is zero), ILU(0) for GMRES, GCRO-DR and
 /// BiCGStab.
 pub fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
     match method {
-        Method::Cg => PrecondKind::Ic0,
+        Method::Cg => cg_precond(an).0,
         Method::Minres if an.zero_diagonal => PrecondKind::None,
         Method::Minres => PrecondKind::Jacobi,
         Method::Gmres | Method::Gcrodr | Method::Bicgstab => PrecondKind::Ilu0,

@@ -11,12 +11,13 @@
 //! baseline, the published SKR method, and `auto`.
 //!
 //! [`NpzSequenceSource`] reads a whole sequence from one `.npz` archive of
-//! CSR arrays sharing one pattern.
+//! CSR arrays sharing one pattern; [`write_systems_npz`] writes one.
 //!
 //! Results come back per system in the original order, whatever the solve
 //! order was.
 
 mod directory;
+mod npz_export;
 mod npz_source;
 mod plan;
 mod progress;
@@ -25,14 +26,15 @@ mod solve;
 mod source;
 
 pub use directory::DirectorySource;
+pub use npz_export::write_systems_npz;
 pub use npz_source::{
     solve_npz, NpzOrdering, NpzSequenceError, NpzSequenceSource, SequenceSolutions, MAX_VALUE_FEATURES,
 };
 #[cfg(feature = "gpu")]
 pub use plan::GpuBackend;
 pub use plan::{
-    resolve_plan, Backend, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy,
-    DEFAULT_REFRESH_EVERY,
+    resolve_plan, Backend, OrderKind, SeqMethod, SequenceConfig, SequencePlan, Strategy, AUTO_RECYCLE,
+    DEFAULT_RECYCLE, DEFAULT_REFRESH_EVERY,
 };
 pub use progress::{NoProgress, SequenceProgress};
 pub use run::{plan_sequence, solve_with_progress};
