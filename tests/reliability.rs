@@ -270,13 +270,27 @@ fn declared_sizes_are_not_trusted() {
             "datagen",
             "darcy",
             "--grid",
-            "30000",
+            "20000",
             "--count",
             "1",
             "--out",
             p(&d.path().join("a.npz")),
         ],
         "needs about",
+    );
+    // a grid whose 5-point matrix would pass the u32 index limit is refused before that
+    limited_refused(
+        &[
+            "datagen",
+            "darcy",
+            "--grid",
+            "30000",
+            "--count",
+            "1",
+            "--out",
+            p(&d.path().join("a.npz")),
+        ],
+        "too many unknowns",
     );
     if cfg!(feature = "hdf5") {
         limited_refused(

@@ -25,7 +25,8 @@ pub(crate) fn precond_parser() -> impl clap::builder::TypedValueParser<Value = P
 #[derive(Debug, Args)]
 pub struct SequenceArgs {
     /// auto (every trick, chosen per sequence: direct with symbolic reuse on 2-D-like fill,
-    /// else sorted, warm-started CG + IC(0) or GCRO-DR + ILU(0)), skr (the published SKR
+    /// else sorted, warm-started CG + IC(0) (AMG from 3·10⁵ unknowns) or GMRES + ILU(0)
+    /// (GCRO-DR(m + 5, 5) from 2.5·10⁵ unknowns)), skr (the published SKR
     /// method: sorted, GCRO-DR(m, k) from zero, the recycled space refreshed every cycle),
     /// independent (GMRES(m) from zero each time: the published baseline).
     #[arg(long, value_parser = named::<Strategy>(), default_value = "auto")]

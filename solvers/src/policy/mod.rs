@@ -113,6 +113,14 @@ pub fn iterative_pays(an: &MatrixAnalysis) -> String {
 /// 80³ (n = 5.1·10⁵) (`benches/seq3d_peers.sh`).
 pub const AUTO_AMG_MIN_N: usize = 300_000;
 
+/// Unknowns from which `auto` solves a nonsymmetric sequence with GCRO-DR(m + k, k)
+/// (recycling) instead of GMRES(m), both sorted, warm-started and ILU(0)-preconditioned.
+/// On convdiff3d sequences (tol 1e-8, 2 threads, `benches/seq3d_peers.sh`) recycling
+/// cut the iterations by 11% (30³), 15% (60³) and 16% (80³) but cost 1.38x, 1.18x and
+/// 1.10x per iteration: GMRES was 1.24x faster at n = 2.7·10⁴, the two tied at
+/// 2.2·10⁵ (GMRES 1% ahead), GCRO-DR was 1.09x faster at 5.1·10⁵.
+pub const AUTO_RECYCLE_MIN_N: usize = 250_000;
+
 /// CG's preconditioner when none is named: AMG from [`AUTO_AMG_MIN_N`] unknowns, IC(0)
 /// below, with the reason.
 pub fn cg_precond(an: &MatrixAnalysis) -> (PrecondKind, String) {

@@ -397,6 +397,22 @@ pub fn resolve_plan(
                     precond_label(p.precond),
                     if precond.is_some() { "named".to_string() } else { why },
                 );
+            } else if first.n < policy::AUTO_RECYCLE_MIN_N && config.recycle.is_none() {
+                // recycling costs more per iteration than it saves below this size
+                p.method = SeqMethod::Krylov {
+                    method: Method::Gmres,
+                };
+                p.restart = config.restart;
+                p.recycle = 0;
+                p.precond = precond.unwrap_or(PrecondKind::Ilu0);
+                p.reason = format!(
+                    "{}; not SPD: sorted, warm-started GMRES({}) + {} (n = {} < {}: GCRO-DR's recycled vectors cost more per iteration than they save; --recycle K asks for GCRO-DR)",
+                    policy::iterative_pays(first),
+                    config.restart,
+                    precond_label(p.precond),
+                    first.n,
+                    policy::AUTO_RECYCLE_MIN_N,
+                );
             } else {
                 p.precond = precond.unwrap_or(PrecondKind::Ilu0);
                 p.reason = format!(
@@ -575,6 +591,32 @@ mod tests {
         // nonsymmetric: GCRO-DR(m + k, k), k = AUTO_RECYCLE unless named
         let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_gen, false).unwrap();
         assert_eq!((p.restart, p.recycle), (40 + AUTO_RECYCLE, AUTO_RECYCLE));
+        // ... and warm-started GMRES(m) below AUTO_RECYCLE_MIN_N unless k is named
+        let mid_gen = MatrixAnalysis {
+            cholesky_fill: Some(300 * 100_000),
+            diagonally_dominant: true,
+            ..analysis(100_000, false, true)
+        };
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &mid_gen, false).unwrap();
+        assert_eq!(
+            (p.method, p.precond, p.warm_start, p.restart),
+            (
+                SeqMethod::Krylov {
+                    method: Method::Gmres
+                },
+                PrecondKind::Ilu0,
+                true,
+                40
+            )
+        );
+        let asked = SequenceConfig {
+            recycle: Some(5),
+            ..cfg(Strategy::Auto, None)
+        };
+        assert_eq!(
+            resolve_plan(&asked, 10, &mid_gen, false).unwrap().method,
+            SeqMethod::GcroDr
+        );
         let named = SequenceConfig {
             recycle: Some(10),
             ..cfg(Strategy::Auto, None)
