@@ -2,17 +2,18 @@
 //! `auto` picks: Darcy on 2-D grids (5-point, `a = exp(GRF)`) and 3-D 7-point operators
 //! at growing n. Per matrix: the predicted Cholesky fill (symbolic analysis only), one
 //! factorisation plus solve, and the Krylov method to tol 1e-8 from zero, side by side
-//! in one run — CG + IC(0) against Cholesky for the SPD ones, GMRES(40) + ILU(0) against
-//! LU for the others.
+//! in one run — CG + IC(0) and CG + AMG (setup included) against Cholesky for the SPD
+//! ones, GMRES(40) + ILU(0) against LU for the others.
 //!
 //! Run: `cargo bench --bench direct_crossover -- [2d GRID…] [3d SIDE…] [3dhard SIDE…]
-//! [3dconv SIDE…] [3dhelm SIDE…]` (default: `2d 300 600 1000 3d 30 50 70`). `3d` is a
+//! [3dconv SIDE…] [3dhelm SIDE…] [3ddarcy SIDE…]` (default: `2d 300 600 1000 3d 30 50
+//! 70`). `3ddarcy` is the darcy3d family's first sample, `3d` is a
 //! mild variable-coefficient diffusion, `3dhard` one with channels of contrast 10⁶,
 //! `3dconv` an upwind convection–diffusion (cell Péclet 0.5; nonsymmetric, diagonally
 //! dominant), `3dhelm` a Laplacian shifted to be indefinite (not dominant).
 
 use solvent::linalg::direct::{cholesky_fill, DirectKind, DirectSolver};
-use solvent::linalg::precond::{Ic0, Ilu0};
+use solvent::linalg::precond::{Amg, Ic0, Ilu0};
 use solvent::linalg::vector::relative_residual;
 use solvent::linalg::CsrMatrix;
 use solvent::prelude::*;
@@ -162,11 +163,28 @@ fn measure(label: &str, a: &CsrMatrix, b: &[f64], kind: DirectKind) {
         }
     };
     let it_s = t.elapsed().as_secs_f64();
+    // CG + AMG (setup included) beside IC(0) for SPD matrices
+    let amg = (kind == DirectKind::Cholesky).then(|| {
+        let t = Instant::now();
+        let pc = Arc::new(Amg::new(a).expect("amg"));
+        let out = run(&problem, &mut Cg::new().preconditioner(pc), &opts).expect("cg + amg");
+        format!(
+            "{:.3} ({} its{})",
+            t.elapsed().as_secs_f64(),
+            out.report.iterations,
+            if out.report.status.is_converged() {
+                ""
+            } else {
+                ", not converged"
+            }
+        )
+    });
     println!(
-        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | {factor} {direct_s:.3} ({direct_res:.0e}) | {krylov} {it_s:.3} ({} its{}) | {:.2}x | {} |",
+        "| {label} | {n} | {fill} | {:.1} | {symbolic_s:.3} | {factor} {direct_s:.3} ({direct_res:.0e}) | {krylov} {it_s:.3} ({} its{}) | {} | {:.2}x | {} |",
         fill as f64 / n as f64,
         out.iterations,
         if out.status.is_converged() { "" } else { ", not converged" },
+        amg.unwrap_or_else(|| "—".into()),
         it_s / direct_s,
         auto_pick(a, b)
     );
@@ -185,11 +203,11 @@ fn main() {
     } else {
         args
     };
-    println!("| grid | n | Cholesky fill | fill / n | symbolic s | direct s (residual) | iterative s | iterative / direct | auto: solver s |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| grid | n | Cholesky fill | fill / n | symbolic s | direct s (residual) | iterative s | CG + AMG s | iterative / direct | auto: solver s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut dim: &str = "2d";
     for a in &args {
-        if ["2d", "3d", "3dhard", "3dconv", "3dhelm"].contains(&a.as_str()) {
+        if ["2d", "3d", "3dhard", "3dconv", "3dhelm", "3ddarcy"].contains(&a.as_str()) {
             dim = a;
             continue;
         }
@@ -201,6 +219,10 @@ fn main() {
             let a = nonsym3d(m, p, shift);
             let b = vec![1.0; a.nrows()];
             measure(&format!("3-D {dim} {m}³"), &a, &b, DirectKind::Lu);
+        } else if dim == "3ddarcy" {
+            let s = PdeSampler::new(PdeFamily::Darcy3d, FamilyConfig::new(m, 0)).expect("sampler");
+            let smp = s.sample(0).expect("sample");
+            measure(&format!("3-D Darcy {m}³"), &smp.a, &smp.b, DirectKind::Cholesky);
         } else if dim == "2d" {
             let s = PdeSampler::new(PdeFamily::Darcy, FamilyConfig::new(m, 0)).expect("sampler");
             let smp = s.sample(0).expect("sample");

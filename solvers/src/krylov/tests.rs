@@ -168,16 +168,29 @@ fn direct_solver_and_auto_plans() {
         cholesky_fill: None,
     };
     let p = plan(&big, &SolveConfig::default());
-    assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Amg));
-    let p = plan(
-        &MatrixAnalysis {
-            n: 200_000,
-            cholesky_fill: Some(300 * 200_000),
-            ..big
-        },
-        &SolveConfig::default(),
-    );
+    // not diagonally dominant (could be a Helmholtz operator): IC(0), never AMG
     assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Ic0));
+    let dominant = MatrixAnalysis {
+        diagonally_dominant: true,
+        ..big
+    };
+    let p = plan(&dominant, &SolveConfig::default());
+    assert_eq!((p.method, p.precond), (Method::Cg, PrecondKind::Amg));
+    // 3-D-like fill: IC(0) below AUTO_AMG_MIN_N; 2-D-like: AMG from AUTO_AMG_MIN_N_2D,
+    // the direct solve below
+    for (n, fill, want) in [
+        (200_000, 300, (Method::Cg, PrecondKind::Ic0)),
+        (200_000, 50, (Method::Cg, PrecondKind::Amg)),
+        (50_000, 50, (Method::Direct, PrecondKind::None)),
+    ] {
+        let an = MatrixAnalysis {
+            n,
+            cholesky_fill: Some(fill * n),
+            ..dominant
+        };
+        let p = plan(&an, &SolveConfig::default());
+        assert_eq!((p.method, p.precond), want, "n = {n}, fill {fill}: {}", p.reason);
+    }
     let p = plan(
         &MatrixAnalysis {
             symmetric: false,

@@ -104,14 +104,48 @@ pub fn iterative_pays(an: &MatrixAnalysis) -> String {
     }
 }
 
-/// Unknowns from which CG gets smoothed-aggregation AMG instead of IC(0) when no
-/// preconditioner is named (a matrix that reaches CG has 3-D-like fill or is too large
-/// to factorise). IC(0)'s iterations grow like h⁻¹ and AMG's stay flat (16 → 17 from
-/// darcy3d 30³ to 60³), but one AMG cycle costs ~3.5 IC(0) applications and its setup
-/// is redone per system: on darcy3d sequences (20 systems, warm-started, tol 1e-8) CG +
-/// IC(0) was 1.7x faster at 30³ and 1.1x at 60³ (n = 2.2·10⁵), CG + AMG 1.16x faster at
-/// 80³ (n = 5.1·10⁵) (`benches/seq3d_peers.sh`).
-pub const AUTO_AMG_MIN_N: usize = 300_000;
+/// Unknowns from which a diagonally dominant SPD-like matrix with 3-D-like fill gets CG +
+/// smoothed-aggregation AMG instead of CG + IC(0). IC(0)'s iterations grow like h⁻¹ and
+/// AMG's stay flat (16 → 17 per system from darcy3d 30³ to 60³), but one AMG cycle costs
+/// ~3.5 IC(0) applications and its setup is redone per system: on darcy3d sequences
+/// (warm-started, tol 1e-8, 2 threads; `benches/seq3d_peers.sh` and `solve-seq`), CG +
+/// IC(0) was 2.2x faster at 30³ and 1.33x at 60³ (n = 2.2·10⁵), CG + AMG 1.11x faster at
+/// 80³ (n = 5.1·10⁵); the crossover interpolates to ~4·10⁵.
+pub const AUTO_AMG_MIN_N: usize = 400_000;
+
+/// Unknowns from which a diagonally dominant SPD-like matrix with 2-D-like fill gets CG +
+/// AMG instead of the sparse direct solve: on 2-D Darcy sequences (20 systems, 2 threads)
+/// the two tied at 256² (1.44 s / 1.43 s), and CG + AMG from zero was 1.31x / 1.34x /
+/// 1.37x faster than Cholesky with a reused analysis at 384² / 512² / 1024².
+pub const AUTO_AMG_MIN_N_2D: usize = 100_000;
+
+/// Why `auto` should run CG + AMG on `an`, or `None`: SPD-like and diagonally dominant
+/// (an M-matrix-like operator, where smoothed aggregation is reliable — not a Helmholtz
+/// operator, whose positive diagonal does not make it definite) with at least
+/// [`AUTO_AMG_MIN_N_2D`] unknowns when the predicted fill is 2-D-like (AMG against the
+/// direct solve) or [`AUTO_AMG_MIN_N`] otherwise (AMG against IC(0)).
+pub fn amg_pays(an: &MatrixAnalysis) -> Option<String> {
+    if !(an.spd_like() && an.diagonally_dominant) {
+        return None;
+    }
+    let two_d = an
+        .cholesky_fill
+        .is_some_and(|f| f as f64 / an.n.max(1) as f64 <= AUTO_DIRECT_MAX_FILL_PER_UNKNOWN);
+    let (min, against) = if two_d {
+        (
+            AUTO_AMG_MIN_N_2D,
+            "2-D-like fill, where AMG beats the direct solve",
+        )
+    } else {
+        (AUTO_AMG_MIN_N, "where AMG's flat iteration count beats IC(0)")
+    };
+    (an.n >= min).then(|| {
+        format!(
+            "n = {} ≥ {min}, diagonally dominant SPD-like ({against}): CG + AMG",
+            an.n
+        )
+    })
+}
 
 /// Unknowns from which `auto` solves a nonsymmetric sequence with GCRO-DR(m + k, k)
 /// (recycling) instead of GMRES(m), both sorted, warm-started and ILU(0)-preconditioned.
@@ -121,22 +155,15 @@ pub const AUTO_AMG_MIN_N: usize = 300_000;
 /// 2.2·10⁵ (GMRES 1% ahead), GCRO-DR was 1.09x faster at 5.1·10⁵.
 pub const AUTO_RECYCLE_MIN_N: usize = 250_000;
 
-/// CG's preconditioner when none is named: AMG from [`AUTO_AMG_MIN_N`] unknowns, IC(0)
-/// below, with the reason.
+/// CG's preconditioner when none is named: AMG where [`amg_pays`], IC(0) otherwise, with
+/// the reason.
 pub fn cg_precond(an: &MatrixAnalysis) -> (PrecondKind, String) {
-    if an.n >= AUTO_AMG_MIN_N {
-        (
-            PrecondKind::Amg,
-            format!(
-                "n = {} ≥ {AUTO_AMG_MIN_N}: AMG (grid-independent iterations)",
-                an.n
-            ),
-        )
-    } else {
-        (
+    match amg_pays(an) {
+        Some(why) => (PrecondKind::Amg, why),
+        None => (
             PrecondKind::Ic0,
-            format!("n = {} < {AUTO_AMG_MIN_N}: IC(0) (cheaper than AMG there)", an.n),
-        )
+            format!("IC(0) (AMG from {AUTO_AMG_MIN_N} unknowns on diagonally dominant matrices)"),
+        ),
     }
 }
 
@@ -159,8 +186,12 @@ pub fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
 /// diagonal, MINRES + |Jacobi| for other symmetric ones, GMRES(m) + ILU(0) for
 /// nonsymmetric ones.
 pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
-    let direct = (config.method == Method::Auto).then(|| direct_pays(an)).flatten();
+    let amg = (config.method == Method::Auto).then(|| amg_pays(an)).flatten();
+    let direct = (config.method == Method::Auto && amg.is_none())
+        .then(|| direct_pays(an))
+        .flatten();
     let (method, reason) = match config.method {
+        Method::Auto if amg.is_some() => (Method::Cg, amg.unwrap_or_default()),
         Method::Auto if direct.is_some() => (
             Method::Direct,
             format!("{}: sparse direct solve", direct.unwrap_or_default()),

@@ -370,7 +370,9 @@ pub fn resolve_plan(
             p.reuse_tol = 0.05;
             p.precond_fallback = precond.is_none();
             let forced = config.method == Some(Method::Direct);
-            let direct = policy::direct_pays(first);
+            // CG + AMG beats the direct solve on large 2-D-like operators too
+            let amg = policy::amg_pays(first).filter(|_| !constant && !forced);
+            let direct = policy::direct_pays(first).filter(|_| amg.is_none());
             if constant || forced || direct.is_some() {
                 p.order = OrderKind::Given;
                 p.method = SeqMethod::Direct;
@@ -391,9 +393,13 @@ pub fn resolve_plan(
                 let (kind, why) = policy::cg_precond(first);
                 p.precond = precond.unwrap_or(kind);
                 p.minres_on_breakdown = true;
+                let size = match &amg {
+                    // chosen for its size, whatever the fill
+                    Some(_) => format!("n = {}", first.n),
+                    None => policy::iterative_pays(first),
+                };
                 p.reason = format!(
-                    "{}; symmetric with positive diagonal: sorted, warm-started CG + {} ({}; MINRES + |Jacobi| from the first system on which CG finds the matrix indefinite)",
-                    policy::iterative_pays(first),
+                    "{size}; symmetric with positive diagonal: sorted, warm-started CG + {} ({}; MINRES + |Jacobi| from the first system on which CG finds the matrix indefinite)",
                     precond_label(p.precond),
                     if precond.is_some() { "named".to_string() } else { why },
                 );
@@ -587,6 +593,34 @@ mod tests {
         assert_eq!(
             (p.method, p.precond),
             (SeqMethod::Krylov { method: Method::Cg }, PrecondKind::Ic0)
+        );
+        // 2-D-like fill from AUTO_AMG_MIN_N_2D: CG + AMG instead of the direct solve,
+        // but one factorisation when the matrix never changes
+        let big_2d = MatrixAnalysis {
+            cholesky_fill: Some(50 * 200_000),
+            ..analysis(200_000, true, true)
+        };
+        let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_2d, false).unwrap();
+        assert_eq!(
+            (p.method, p.precond),
+            (SeqMethod::Krylov { method: Method::Cg }, PrecondKind::Amg)
+        );
+        assert!(p.reason.starts_with("n = 200000; "), "{}", p.reason);
+        assert_eq!(
+            resolve_plan(&cfg(Strategy::Auto, None), 10, &big_2d, true)
+                .unwrap()
+                .method,
+            SeqMethod::Direct
+        );
+        let small_2d = MatrixAnalysis {
+            cholesky_fill: Some(50 * 50_000),
+            ..analysis(50_000, true, true)
+        };
+        assert_eq!(
+            resolve_plan(&cfg(Strategy::Auto, None), 10, &small_2d, false)
+                .unwrap()
+                .method,
+            SeqMethod::Direct
         );
         // nonsymmetric: GCRO-DR(m + k, k), k = AUTO_RECYCLE unless named
         let p = resolve_plan(&cfg(Strategy::Auto, None), 10, &big_gen, false).unwrap();
