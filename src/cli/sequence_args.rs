@@ -24,9 +24,10 @@ pub(crate) fn precond_parser() -> impl clap::builder::TypedValueParser<Value = P
 /// How to solve a sequence.
 #[derive(Debug, Args)]
 pub struct SequenceArgs {
-    /// auto (every trick, chosen per sequence: direct with symbolic reuse on 2-D-like fill,
-    /// else sorted, warm-started CG + IC(0) (AMG from 3·10⁵ unknowns) or GMRES + ILU(0)
-    /// (GCRO-DR(m + 5, 5) from 2.5·10⁵ unknowns)), skr (the published SKR
+    /// auto (every trick, chosen per sequence: CG + AMG on large diagonally dominant SPD
+    /// operators, direct with symbolic reuse on other 2-D-like fill, else sorted,
+    /// warm-started CG + IC(0) or GMRES + ILU(0) (GCRO-DR(m + 5, 5) from 2.5·10⁵
+    /// unknowns)), skr (the published SKR
     /// method: sorted, GCRO-DR(m, k) from zero, the recycled space refreshed every cycle),
     /// independent (GMRES(m) from zero each time: the published baseline).
     #[arg(long, value_parser = named::<Strategy>(), default_value = "auto")]
