@@ -51,26 +51,27 @@ fn product_rows(
     (lens, cols, vals)
 }
 
-/// `A B` for CSR matrices with `A.ncols() == B.nrows()`. Entries that cancel to
-/// zero stay stored (the pattern is the structural product), so products of
-/// matrices with fixed patterns have fixed patterns.
-pub fn spgemm(a: &CsrMatrix, b: &CsrMatrix) -> Result<CsrMatrix> {
-    if a.ncols() != b.nrows() {
-        return Err(LinalgError::dims(
-            "sparse product: rows of B",
-            a.ncols(),
-            b.nrows(),
-        ));
-    }
-    let n = a.nrows();
-    let chunk = rows_per_task(n).max(1);
-    let parts: Vec<_> = if a.nnz() + b.nnz() < crate::csr::PAR_MIN_NNZ {
-        vec![product_rows(a, b, 0..n)]
-    } else {
+/// Rows built by one task: their lengths, then their columns and values back to back.
+pub(crate) type RowBlock = (Vec<u32>, Vec<u32>, Vec<f64>);
+
+/// An `n × ncols` CSR matrix whose rows `rows(range)` builds block by block (each row's
+/// columns sorted and distinct) — in parallel blocks of [`rows_per_task`] rows when
+/// `parallel`, in one block otherwise — concatenated in row order, so the result does
+/// not depend on the number of threads. Fails past the `u32` entry limit.
+pub(crate) fn build_rows(
+    n: usize,
+    ncols: usize,
+    parallel: bool,
+    rows: impl Fn(std::ops::Range<usize>) -> RowBlock + Sync,
+) -> Result<CsrMatrix> {
+    let parts: Vec<RowBlock> = if parallel {
+        let chunk = rows_per_task(n).max(1);
         (0..n.div_ceil(chunk))
             .into_par_iter()
-            .map(|c| product_rows(a, b, c * chunk..((c + 1) * chunk).min(n)))
+            .map(|c| rows(c * chunk..((c + 1) * chunk).min(n)))
             .collect()
+    } else {
+        vec![rows(0..n)]
     };
     let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
     if nnz >= u32::MAX as usize {
@@ -89,7 +90,22 @@ pub fn spgemm(a: &CsrMatrix, b: &CsrMatrix) -> Result<CsrMatrix> {
         col_idx.extend_from_slice(&cols);
         values.extend_from_slice(&vals);
     }
-    Ok(CsrMatrix::from_validated(n, b.ncols(), row_ptr, col_idx, values))
+    Ok(CsrMatrix::from_validated(n, ncols, row_ptr, col_idx, values))
+}
+
+/// `A B` for CSR matrices with `A.ncols() == B.nrows()`. Entries that cancel to
+/// zero stay stored (the pattern is the structural product), so products of
+/// matrices with fixed patterns have fixed patterns.
+pub fn spgemm(a: &CsrMatrix, b: &CsrMatrix) -> Result<CsrMatrix> {
+    if a.ncols() != b.nrows() {
+        return Err(LinalgError::dims(
+            "sparse product: rows of B",
+            a.ncols(),
+            b.nrows(),
+        ));
+    }
+    let parallel = a.nnz() + b.nnz() >= crate::csr::PAR_MIN_NNZ;
+    build_rows(a.nrows(), b.ncols(), parallel, |rows| product_rows(a, b, rows))
 }
 
 #[cfg(test)]

@@ -304,7 +304,9 @@ def solve_sequence(
         with GMRES(m), the baseline; ``auto``: every trick, chosen per sequence.
     method, precond, tol, maxiter, restart, recycle, refresh_every
         As in ``solvent solve-seq``, with its defaults (``maxiter`` per system;
-        ``recycle``: GCRO-DR's k, default 20 for ``skr``, 5 for ``auto``).
+        ``recycle``: GCRO-DR's k, default 20 for ``skr``, 5 for ``auto``, which then
+        runs GCRO-DR(restart + k, k) on large nonsymmetric sequences; naming it under
+        ``auto`` asks for GCRO-DR at any size).
     jobs : int
         Cut the solve order into this many contiguous chains solved at once.
     device : {"cpu", "gpu", "auto"}

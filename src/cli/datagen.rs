@@ -102,6 +102,11 @@ struct Body<'a> {
 pub fn run(args: &DatagenArgs) -> Result<ExitCode, CliError> {
     #[cfg(feature = "mpi")]
     if let Some(ranks) = crate::distributed::cli_ranks() {
+        if args.systems.is_some() {
+            return Err(CliError::Usage(
+                "--systems writes one file from one process: run it without mpirun".into(),
+            ));
+        }
         return Ok(run_distributed(args, &ranks));
     }
     let (grid, config) = settings(args)?;

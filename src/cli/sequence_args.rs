@@ -45,8 +45,9 @@ pub struct SequenceArgs {
     #[arg(long, default_value_t = 40)]
     pub restart: usize,
     /// Recycled vectors k of GCRO-DR (default: 20 for skr, the published GCRO-DR(m, k);
-    /// 5 for auto, which runs GCRO-DR(m + k, k) so that each cycle builds as many new
-    /// Krylov vectors as GMRES(m)).
+    /// 5 for auto, which runs GCRO-DR(m + k, k) on nonsymmetric sequences from 2.5·10⁵
+    /// unknowns so that each cycle builds as many new Krylov vectors as GMRES(m); naming
+    /// it under auto asks for GCRO-DR(m + k, k) at any size).
     #[arg(long)]
     pub recycle: Option<usize>,
     /// Refresh GCRO-DR's recycled space every N cycles (default: 1 for skr, the published

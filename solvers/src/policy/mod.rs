@@ -162,7 +162,9 @@ pub fn cg_precond(an: &MatrixAnalysis) -> (PrecondKind, String) {
         Some(why) => (PrecondKind::Amg, why),
         None => (
             PrecondKind::Ic0,
-            format!("IC(0) (AMG from {AUTO_AMG_MIN_N} unknowns on diagonally dominant matrices)"),
+            format!(
+                "IC(0) (AMG on diagonally dominant matrices from {AUTO_AMG_MIN_N} unknowns, {AUTO_AMG_MIN_N_2D} with 2-D-like fill)"
+            ),
         ),
     }
 }
@@ -181,9 +183,9 @@ pub fn default_precond(method: Method, an: &MatrixAnalysis) -> PrecondKind {
     }
 }
 
-/// Chooses method and preconditioner. Under `auto`: a direct solve when
-/// [`direct_pays`]; otherwise CG + IC(0) for symmetric matrices with a positive
-/// diagonal, MINRES + |Jacobi| for other symmetric ones, GMRES(m) + ILU(0) for
+/// Chooses method and preconditioner. Under `auto`: CG + AMG when [`amg_pays`]; a
+/// direct solve when [`direct_pays`]; otherwise CG + IC(0) for symmetric matrices with
+/// a positive diagonal, MINRES + |Jacobi| for other symmetric ones, GMRES(m) + ILU(0) for
 /// nonsymmetric ones.
 pub fn plan(an: &MatrixAnalysis, config: &SolveConfig) -> SolvePlan {
     let amg = (config.method == Method::Auto).then(|| amg_pays(an)).flatten();

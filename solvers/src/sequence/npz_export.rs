@@ -24,18 +24,29 @@ pub fn write_systems_npz(
             message: "no systems to write".into(),
         });
     }
-    let (a0, _) = source.system(0)?;
+    let (a0, b0) = source.system(0)?;
     let (n, nnz) = (a0.nrows(), a0.nnz());
+    // the archive has no ZIP64: say so before assembling every system
+    let bytes = (k as u128) * (nnz as u128) * 8;
+    if bytes >= 4 * (1u128 << 30) {
+        return Err(SolverError::Sequence {
+            system: "export".into(),
+            message: format!(
+                "{k} systems of {nnz} entries take {:.1} GB of values, over the 4 GiB .npz member limit: export fewer systems",
+                bytes as f64 / 1e9
+            ),
+        });
+    }
     let (ptr, cols) = (a0.row_ptr().to_vec(), a0.col_idx().to_vec());
     let mut data = Vec::with_capacity(k * nnz);
     let mut b = Vec::with_capacity(k * n);
     let mut features = Vec::new();
     let mut width = None;
+    let mut first = Some((a0.clone(), b0));
     for i in 0..k {
-        let (a, bi) = if i == 0 {
-            (a0.clone(), source.system(0)?.1)
-        } else {
-            source.system(i)?
+        let (a, bi) = match first.take() {
+            Some(sys) => sys,
+            None => source.system(i)?,
         };
         if a.nrows() != n || a.row_ptr() != ptr.as_slice() || a.col_idx() != cols.as_slice() {
             return Err(SolverError::Sequence {

@@ -18,13 +18,14 @@ pub const DEFAULT_REFRESH_EVERY: usize = 4;
 /// method's k = m/2 at the default m = 40).
 pub const DEFAULT_RECYCLE: usize = 20;
 
-/// Recycled vectors under `auto` when none are named, which runs GCRO-DR(m + k, k): each
-/// cycle builds as many new Krylov vectors as GMRES(m), plus k recycled ones. On
-/// convdiff3d (20 systems, ILU(0), tol 1e-8; `benches/seq3d_peers.sh`), k = 5 needed
-/// 11–15% fewer iterations than independent GMRES(40) + ILU(0) at 1.14x (60³) to 1.33x
-/// (30³) its time per iteration; GCRO-DR(40, 20) needed as few iterations but cost
-/// 1.6x–1.9x per iteration (every Arnoldi step orthogonalises against the k recycled
-/// vectors too, and these solves take only one to three cycles).
+/// Recycled vectors under `auto` when none are named, which runs GCRO-DR(m + k, k) (from
+/// [`crate::policy::AUTO_RECYCLE_MIN_N`] unknowns): each cycle builds as many new Krylov
+/// vectors as GMRES(m), plus k recycled ones. On convdiff3d (ILU(0), tol 1e-8;
+/// `benches/seq3d_peers.sh`), k = 5 needed 11–16% fewer iterations than GMRES(40) +
+/// ILU(0) at 1.38x (30³), 1.18x (60³) and 1.10x (80³) its time per iteration;
+/// GCRO-DR(40, 20) needed as few iterations but cost 1.6x–1.9x per iteration (every
+/// Arnoldi step orthogonalises against the k recycled vectors too, and these solves take
+/// only one to three cycles).
 pub const AUTO_RECYCLE: usize = 5;
 
 /// The user-facing choice.
@@ -361,8 +362,19 @@ pub fn resolve_plan(
             }
             let spd_like = first.spd_like();
             // the Krylov depth of a cycle is GMRES(restart)'s; k recycled vectors on top
-            let recycle = config.recycle.unwrap_or(AUTO_RECYCLE).max(1);
-            let mut p = SequencePlan::skr(config.restart + recycle, recycle);
+            let recycle = config.recycle.unwrap_or(AUTO_RECYCLE);
+            let basis = config
+                .restart
+                .checked_add(recycle)
+                .filter(|_| recycle >= 1)
+                .ok_or_else(|| {
+                    SolverError::setting(
+                        "recycle",
+                        recycle,
+                        "must be at least 1 (auto runs GCRO-DR(restart + k, k))",
+                    )
+                })?;
+            let mut p = SequencePlan::skr(basis, recycle);
             p.order = sorted;
             p.warm_start = true;
             p.refresh_every = config.refresh_every.unwrap_or(DEFAULT_REFRESH_EVERY);
@@ -657,6 +669,13 @@ mod tests {
         };
         let p = resolve_plan(&named, 10, &big_gen, false).unwrap();
         assert_eq!((p.restart, p.recycle), (50, 10));
+        for bad in [0, usize::MAX] {
+            let c = SequenceConfig {
+                recycle: Some(bad),
+                ..cfg(Strategy::Auto, None)
+            };
+            assert!(resolve_plan(&c, 10, &big_gen, false).is_err(), "recycle {bad}");
+        }
         let p = resolve_plan(&cfg(Strategy::Skr, None), 10, &big_gen, false).unwrap();
         assert_eq!((p.restart, p.recycle), (40, DEFAULT_RECYCLE));
         // a preconditioner the user named is an error if it cannot be built

@@ -482,7 +482,11 @@ fn solve_sequence_in(
         Some((_, pieces)) => chain_segments(&order, pieces),
         None => chain_segments(&order, plan.chains),
     };
-    // one chain runs on a thread of rayon's pool too (see solve_chains_in_parallel)
+    // one chain runs on a thread of rayon's pool, so that its parallel kernels (SpMV,
+    // dots, AMG) fork from a worker: called from another thread each of them handed its
+    // work to the pool and slept on a latch until it came back, 10–16% of a GMRES +
+    // ILU(0) sequence at n = 2.7·10⁴ in futex wake-ups; with no other chain queued,
+    // nothing can be stolen into it
     let results = if let Some((c, _)) = piece {
         let shared = &shared;
         vec![rayon::scope(|_| {
@@ -528,15 +532,14 @@ fn solve_sequence_in(
     })
 }
 
-/// Runs [`solve_chain`] on every segment, each as a task of rayon's pool, and returns
-/// their results in chain order (a chain's panic goes on here, after the others stopped).
+/// Runs [`solve_chain`] on every segment, one scoped thread each, and returns their
+/// results in chain order (a chain's panic goes on here, after the others stopped).
 ///
-/// The chains run on the pool's own threads so that the parallel kernels inside a
-/// solve (SpMV, vector reductions, AMG) fork from a worker: called from any other
-/// thread, every one of them handed its work over to the pool and slept on a latch
-/// until it came back, which cost 10–13% of a GMRES + ILU(0) sequence at n = 2.7·10⁴
-/// in kernel wake-ups. With more chains than threads the later chains wait for a
-/// free thread (results do not depend on it).
+/// Each chain has a thread of its own rather than a task on rayon's pool: a pool
+/// thread waiting in a parallel kernel may steal a queued chain and run it inside the
+/// first one's stack (serialising them, and deadlocking when the report callback
+/// holds its lock); the cost is a hand-over into the pool per parallel kernel, which
+/// one chain (below) does not pay.
 fn solve_chains_in_parallel(
     source: &dyn SystemSource,
     plan: &SequencePlan,
@@ -544,31 +547,39 @@ fn solve_chains_in_parallel(
     segments: &[(usize, &[usize])],
     shared: &Shared<'_, '_>,
 ) -> Result<Vec<Result<Vec<SystemRecord>>>> {
-    let slots: Vec<Mutex<Option<Result<Vec<SystemRecord>>>>> =
-        segments.iter().map(|_| Mutex::new(None)).collect();
-    rayon::scope(|scope| {
+    std::thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(segments.len());
         for (c, &seg) in segments.iter().enumerate() {
-            let slot = &slots[c];
-            scope.spawn(move |_| {
-                let _guard = AbortOnPanic(shared);
-                let out = solve_chain(source, plan, options, c, seg, shared);
-                if let Ok(mut s) = slot.lock() {
-                    *s = Some(out);
+            let spawned = std::thread::Builder::new()
+                .name(format!("sequence chain {c}"))
+                .spawn_scoped(scope, move || {
+                    let _guard = AbortOnPanic(shared);
+                    solve_chain(source, plan, options, c, seg, shared)
+                });
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    // the chains already running stop before their next system
+                    shared.abort.store(true, Ordering::Relaxed);
+                    for h in handles {
+                        // their results are dropped: the failed start is the error
+                        if let Err(panic) = h.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    return Err(SolverError::setting(
+                        "chains",
+                        segments.len(),
+                        format!("could not start the thread of chain {c}: {e}"),
+                    ));
                 }
-            });
+            }
         }
-    });
-    Ok(slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner().ok().flatten().unwrap_or_else(|| {
-                Err(SolverError::Sequence {
-                    system: "chain".into(),
-                    message: "a chain ended without a result".into(),
-                })
-            })
-        })
-        .collect())
+        Ok(handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect())
+    })
 }
 
 /// Solves chain `chain`: the systems `seg.1` (original indices, in solve order, the

@@ -50,7 +50,7 @@ pub struct AmgOptions {
     pub max_coarse: usize,
     /// At most this many levels (the last is factorised whatever its size).
     pub max_levels: usize,
-    /// Power iterations estimating ρ(D⁻¹A) on each level.
+    /// Lanczos steps estimating ρ(D⁻¹A) on each level.
     pub spectral_steps: usize,
 }
 
@@ -97,6 +97,8 @@ pub struct Amg {
     coarse: DirectSolver,
     coarse_n: usize,
     coarse_nnz: usize,
+    /// Whether the matrix it was built for is symmetric (then so is the cycle).
+    symmetric: bool,
     options: AmgOptions,
     /// Work vectors reused between applications (a second concurrent caller
     /// allocates its own).
@@ -116,8 +118,8 @@ impl Amg {
     }
 
     /// Builds the hierarchy of the square matrix `a`. Fails on a zero or missing
-    /// diagonal entry (naming the level and row) or a coarsest operator that
-    /// cannot be factorised.
+    /// diagonal entry (naming the row, and whether it is on a coarse level) or a
+    /// coarsest operator that cannot be factorised.
     pub fn with_options(a: &CsrMatrix, options: AmgOptions) -> Result<Self> {
         check_options(&options)?;
         Self::build(a, options, None)
@@ -127,8 +129,8 @@ impl Amg {
     /// one was built for, keeping this hierarchy's aggregates and recomputing the
     /// prolongators, Galerkin operators, smoother bounds and coarse factor from
     /// `a`'s values (cheaper than [`Amg::new`] by the strength and aggregation
-    /// passes, and the same hierarchy when θ = 0, where the aggregates depend on
-    /// the pattern alone).
+    /// passes, and the same hierarchy when θ = 0 and no stored entry is zero, where
+    /// the aggregates depend on the pattern alone).
     pub fn refresh(&self, a: &CsrMatrix) -> Result<Self> {
         let fine = self.levels.first().map(|l| &l.a);
         if let Some(f) = fine {
@@ -197,7 +199,7 @@ impl Amg {
                 )));
             }
             let t = prolong::tentative_weights(&agg, count);
-            let p = prolong::smoothed_prolongator(&current, &inv_diag, &agg, &t, count, 4.0 / (3.0 * rho));
+            let p = prolong::smoothed_prolongator(&current, &inv_diag, &agg, &t, count, 4.0 / (3.0 * rho))?;
             let r = p.transpose()?;
             let ap = spgemm(&current, &p)?;
             let coarse = spgemm(&r, &ap)?;
@@ -216,20 +218,28 @@ impl Amg {
                 count,
             });
         }
-        let coarse = DirectSolver::new(&current, DirectKind::Cholesky)
-            .or_else(|_| DirectSolver::new(&current, DirectKind::Lu))
-            .map_err(|e| {
-                LinalgError::Singular(format!(
-                    "amg: the coarsest operator ({} rows, level {}) cannot be factorised: {e}",
-                    current.nrows(),
-                    levels.len()
-                ))
-            })?;
+        // Cholesky reads one triangle: only for a symmetric coarsest operator (the
+        // Galerkin product of a symmetric matrix is symmetric up to rounding)
+        let symmetric = a.is_symmetric(1e-12);
+        let coarse = if current.is_symmetric(1e-10) {
+            DirectSolver::new(&current, DirectKind::Cholesky)
+                .or_else(|_| DirectSolver::new(&current, DirectKind::Lu))
+        } else {
+            DirectSolver::new(&current, DirectKind::Lu)
+        }
+        .map_err(|e| {
+            LinalgError::Singular(format!(
+                "amg: the coarsest operator ({} rows, level {}) cannot be factorised: {e}",
+                current.nrows(),
+                levels.len()
+            ))
+        })?;
         Ok(Self {
             levels,
             coarse,
             coarse_n: current.nrows(),
             coarse_nnz: current.nnz(),
+            symmetric,
             options,
             pool: Mutex::new(Vec::new()),
         })
@@ -357,6 +367,6 @@ impl Preconditioner for Amg {
         }
     }
     fn is_symmetric(&self) -> bool {
-        true
+        self.symmetric
     }
 }

@@ -2,8 +2,9 @@
 //! smoothed by one damped Jacobi step.
 
 use super::aggregate::UNAGGREGATED;
-use crate::csr::{rows_per_task, CsrMatrix, PAR_MIN_NNZ};
-use rayon::prelude::*;
+use crate::csr::{CsrMatrix, PAR_MIN_NNZ};
+use crate::error::Result;
+use crate::sparse_product::build_rows;
 
 /// The tentative prolongator's entries for the constant near-null space: node `i`
 /// of aggregate `c` gets `1/√|c|`, so every column has unit norm (the per-aggregate
@@ -36,7 +37,7 @@ pub(super) fn smoothed_prolongator(
     t: &[f64],
     count: usize,
     omega: f64,
-) -> CsrMatrix {
+) -> Result<CsrMatrix> {
     let n = a.nrows();
     let rows = |range: std::ops::Range<usize>| {
         let mut acc = vec![0.0f64; count];
@@ -75,26 +76,5 @@ pub(super) fn smoothed_prolongator(
         }
         (lens, cols, vals)
     };
-    let parts: Vec<_> = if a.nnz() < PAR_MIN_NNZ {
-        vec![rows(0..n)]
-    } else {
-        let chunk = rows_per_task(n);
-        (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| rows(c * chunk..((c + 1) * chunk).min(n)))
-            .collect()
-    };
-    let mut row_ptr = Vec::with_capacity(n + 1);
-    row_ptr.push(0u32);
-    let nnz: usize = parts.iter().map(|p| p.1.len()).sum();
-    let (mut col_idx, mut values) = (Vec::with_capacity(nnz), Vec::with_capacity(nnz));
-    for (lens, cols, vals) in parts {
-        for l in lens {
-            let last = *row_ptr.last().expect("starts with 0");
-            row_ptr.push(last + l);
-        }
-        col_idx.extend_from_slice(&cols);
-        values.extend_from_slice(&vals);
-    }
-    CsrMatrix::from_validated(n, count, row_ptr, col_idx, values)
+    build_rows(n, count, a.nnz() >= PAR_MIN_NNZ, rows)
 }
