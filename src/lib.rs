@@ -28,6 +28,8 @@ pub mod distributed;
 #[cfg(feature = "gpu")]
 pub use solvent_gpu as gpu;
 pub use solvent_linalg as linalg;
+#[cfg(feature = "nn")]
+pub use solvent_nn as nn;
 pub use solvent_problems as problems;
 pub use solvent_solvers as solvers;
 

@@ -21,18 +21,57 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// What `--model` curves measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DistortionKind {
+    /// Each layer's own weight-space error.
+    Weight,
+    /// The network's output (needs the `nn` feature).
+    Output,
+}
+
 /// Arguments of `solvent allocate`.
 #[derive(Debug, Args)]
 pub struct AllocateArgs {
     /// Options table (.json or .csv).
     #[arg(long, conflicts_with_all = ["model", "generate"])]
     pub table: Option<PathBuf>,
-    /// A safetensors model: curves are measured by magnitude pruning of each selected tensor,
-    /// as each layer's own weight-space error ‖W − Ŵ‖²_F (‖(W − Ŵ)X‖²_F with --calib) — not
-    /// the network's output distortion, which needs running the model (in weight space,
-    /// global magnitude pruning is already near-optimal, so the exact DP adds little).
+    /// A model. With `--distortion weight` (the default): a safetensors file, curves measured
+    /// by magnitude pruning of each selected tensor as the layer's own weight-space error
+    /// ‖W − Ŵ‖²_F (‖(W − Ŵ)X‖²_F with --calib; in weight space global magnitude pruning is
+    /// already near-optimal, so the exact DP adds little). With `--distortion output`: a
+    /// BERT-family model directory (config.json, model.safetensors, tokenizer.json).
     #[arg(long, conflicts_with = "generate")]
     pub model: Option<PathBuf>,
+    /// What a layer's distortion is: `weight` (its own weight-space error) or `output` (the
+    /// network's output: each encoder linear layer pruned alone to each level, the model run
+    /// on the calibration sentences from that layer onward, the mean squared change of the
+    /// normalised pooled embeddings; needs the `nn` feature; curves are cached).
+    #[arg(long, value_enum, default_value = "weight", requires = "model")]
+    pub distortion: DistortionKind,
+    /// --distortion output: calibration text, one sentence per line (default: the 300
+    /// sentences that ship with Solvent).
+    #[arg(long, requires = "model")]
+    pub calibration: Option<PathBuf>,
+    /// --distortion output: use the first N calibration sentences.
+    #[arg(long, default_value_t = 256)]
+    pub calibration_sentences: usize,
+    /// --distortion output: the order weights are pruned in inside a layer: magnitude |W|,
+    /// or wanda |W|·‖X‖ (input-feature norms over the calibration tokens).
+    #[arg(long, default_value = "magnitude")]
+    pub score: String,
+    /// --distortion output: which output's change is the distortion: embedding (the
+    /// normalised pooled sentence embedding) or hidden (the last hidden states).
+    #[arg(long, default_value = "embedding")]
+    pub target: String,
+    /// --distortion output: where curves are cached (default: $XDG_CACHE_HOME/solvent, else
+    /// ~/.cache/solvent).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// --distortion output: measure the curves even when cached, and do not store them.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Calibration inputs for --model: `DIR/<tensor name>.npy` of shape (samples, in_features);
     /// distortion becomes ‖(W − Ŵ)X‖²_F instead of ‖W − Ŵ‖²_F.
     #[arg(long, requires = "model")]
@@ -47,9 +86,10 @@ pub struct AllocateArgs {
     /// Built-in synthetic table LAYERSxLEVELS (used when neither --table nor --model is given).
     #[arg(long, default_value = "1000x101")]
     pub generate: String,
-    /// Sparsity levels for --model (0%, 1/(K−1), …, 100%).
-    #[arg(long, default_value_t = 101)]
-    pub levels: usize,
+    /// Sparsity levels for --model (0%, 1/(K−1), …, 100%); default 101 for weight-space
+    /// curves, 21 (5% steps) for output curves (each point is a run of the network).
+    #[arg(long)]
+    pub levels: Option<usize>,
     /// Budget as a fraction of the dense total cost (0.5 keeps half: 50% global sparsity).
     #[arg(long, conflicts_with = "budget")]
     pub budget_frac: Option<f64>,
@@ -216,6 +256,26 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
             }
         }
     }
+    let output = args.distortion == DistortionKind::Output;
+    for (flag, given, applies) in [
+        ("--calib", args.calib.is_some(), !output),
+        ("--include", !args.include.is_empty(), !output),
+        ("--exclude", !args.exclude.is_empty(), !output),
+        ("--calibration", args.calibration.is_some(), output),
+        ("--cache-dir", args.cache_dir.is_some(), output),
+        ("--no-cache", args.no_cache, output),
+    ] {
+        if given && !applies {
+            return Err(CliError::Usage(format!(
+                "{flag} does not apply with --distortion {}",
+                if output {
+                    "output (every encoder linear layer is measured on --calibration)"
+                } else {
+                    "weight"
+                }
+            )));
+        }
+    }
     if matches!(args.method, AllocationMethod::Global | AllocationMethod::Lamp) && args.model.is_none() {
         return Err(CliError::Usage(format!(
             "--method {} ranks individual weights: it needs --model",
@@ -226,13 +286,21 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     // The table (and, for a model, the weights for the magnitude baselines).
     let mut model = None;
     let mut sorted_sq = None;
+    let mut prepared: Option<OutputCurves> = None;
     let (table, source) = if let Some(path) = &args.table {
         (read_table(path)?, serde_json::json!({"table": path}))
+    } else if let (Some(path), DistortionKind::Output) = (&args.model, args.distortion) {
+        let (p, source) = output_curves(args, path)?;
+        let table = p.table()?;
+        sorted_sq = Some(p.sorted_squares());
+        prepared = Some(p);
+        (table, source)
     } else if let Some(path) = &args.model {
+        let levels = args.levels.unwrap_or(101);
         let bar = spinner(args.quiet, "measuring pruning curves");
         let m = Model::open(path)?;
         let curves = m.curves(&CurveSpec {
-            levels: args.levels,
+            levels,
             include: args.include.clone(),
             exclude: args.exclude.clone(),
             calib: args.calib.clone(),
@@ -243,7 +311,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         model = Some(m);
         (
             curves.table,
-            serde_json::json!({"model": path, "calib": args.calib, "levels": args.levels}),
+            serde_json::json!({"model": path, "calib": args.calib, "levels": levels}),
         )
     } else {
         let (l, k) = args
@@ -274,17 +342,32 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         solvent_problems::allocation::write_json(&table, p)?;
     }
     let mut command;
-    let evaluator: Option<&mut dyn solvent_solvers::allocation::Evaluator> = match &args.evaluator {
-        Some(cmd) => {
-            command = CommandEvaluator {
-                command: cmd.clone(),
-                stages: args.eval_stages.max(1),
-                table: &table,
-            };
-            Some(&mut command)
-        }
-        None => None,
-    };
+    #[cfg(feature = "nn")]
+    let mut joint;
+    let evaluator: Option<&mut dyn solvent_solvers::allocation::Evaluator> =
+        match (&args.evaluator, &prepared) {
+            (Some(cmd), _) => {
+                command = CommandEvaluator {
+                    command: cmd.clone(),
+                    stages: args.eval_stages.max(1),
+                    table: &table,
+                };
+                Some(&mut command)
+            }
+            #[cfg(feature = "nn")]
+            (None, Some(p)) => {
+                // The true joint distortion: screened on 64 sentences, decided on all.
+                joint = solvent_nn::JointEvaluator::new(
+                    &p.prepared.cal,
+                    &p.prepared.layers,
+                    &p.prepared.curves,
+                    p.target,
+                    64,
+                );
+                Some(&mut joint)
+            }
+            _ => None,
+        };
     if let Some(t) = args.time_limit {
         if !(t > 0.0 && t.is_finite()) {
             return Err(CliError::Usage(format!("--time-limit must be positive, got {t}")));
@@ -337,6 +420,9 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     }
     if let (Some(out), Some(m)) = (&args.write_pruned, &model) {
         m.write_pruned(&alloc.pruned_counts(&table), out)?;
+    }
+    if let (Some(out), Some(p)) = (&args.write_pruned, &prepared) {
+        p.write_pruned(&alloc.pruned_counts(&table), out)?;
     }
     let options = table.layers.iter().map(|l| l.options.len()).sum::<usize>();
     if let Some(path) = &args.json {
@@ -399,4 +485,197 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Output-distortion curves of a model directory and what the allocation needs of them.
+#[cfg(feature = "nn")]
+struct OutputCurves {
+    prepared: solvent_nn::Prepared,
+    target: solvent_nn::Target,
+    score: solvent_nn::Score,
+}
+
+#[cfg(feature = "nn")]
+impl OutputCurves {
+    fn table(&self) -> Result<solvent_problems::allocation::OptionTable, CliError> {
+        Ok(self.prepared.curves.table(self.target)?)
+    }
+
+    /// Each layer's squared weights in increasing order (the magnitude baselines).
+    fn sorted_squares(&self) -> Vec<Vec<f64>> {
+        self.prepared
+            .layers
+            .iter()
+            .map(|l| {
+                let mut sq: Vec<f64> = l.weights.iter().map(|&w| f64::from(w) * f64::from(w)).collect();
+                sq.sort_unstable_by(f64::total_cmp);
+                sq
+            })
+            .collect()
+    }
+
+    /// Writes the model's safetensors file with the allocation applied (magnitude order, as
+    /// the curves were measured; every other tensor bit-identical).
+    fn write_pruned(
+        &self,
+        counts: &std::collections::HashMap<String, usize>,
+        out: &std::path::Path,
+    ) -> Result<(), CliError> {
+        if self.score != solvent_nn::Score::Magnitude {
+            return Err(CliError::Usage(
+                "--write-pruned writes magnitude-pruned weights; it does not support --score wanda yet"
+                    .into(),
+            ));
+        }
+        let m = Model::open(self.prepared.model.dir.join("model.safetensors"))?;
+        m.write_pruned(counts, out)?;
+        Ok(())
+    }
+}
+
+/// Measures (or reads from the cache) the output-distortion curves `args` ask for.
+#[cfg(feature = "nn")]
+fn output_curves(
+    args: &AllocateArgs,
+    dir: &std::path::Path,
+) -> Result<(OutputCurves, serde_json::Value), CliError> {
+    let score: solvent_nn::Score = args.score.parse().map_err(CliError::Usage)?;
+    let target = parse_target(&args.target)?;
+    let levels = args.levels.unwrap_or(21);
+    if args.write_pruned.is_some() && score != solvent_nn::Score::Magnitude {
+        return Err(CliError::Usage(
+            "--write-pruned writes magnitude-pruned weights; it does not support --score wanda yet".into(),
+        ));
+    }
+    let sentences = calibration_sentences(args.calibration.as_deref(), args.calibration_sentences)?;
+    let cache = if args.no_cache {
+        None
+    } else {
+        args.cache_dir
+            .clone()
+            .or_else(solvent_nn::curves::default_cache_dir)
+    };
+    let bar = progress_bar(args.quiet, "output-distortion curves");
+    let prepared = solvent_nn::prepare(
+        dir,
+        &sentences,
+        &solvent_nn::CurveSpec { levels, score },
+        cache.as_deref(),
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    );
+    bar.finish_and_clear();
+    let prepared = prepared?;
+    let source = serde_json::json!({
+        "model": dir,
+        "distortion": "output",
+        "calibration": args.calibration.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in".into()),
+        "sentences": prepared.cal.sentences,
+        "tokens": prepared.cal.tokens,
+        "levels": levels,
+        "score": score.as_str(),
+        "target": target,
+        "curves_cached": prepared.cached,
+        "curves_stored": prepared.stored,
+        "curves_s": prepared.curves_s,
+    });
+    if !args.quiet {
+        match &prepared.cached {
+            Some(p) => crate::errln!("curves read from the cache ({})", p.display()),
+            None => crate::errln!(
+                "curves: {} layers × {} levels on {} sentences in {:.1} s",
+                prepared.layers.len(),
+                levels,
+                prepared.cal.sentences,
+                prepared.curves_s
+            ),
+        }
+    }
+    Ok((
+        OutputCurves {
+            prepared,
+            target,
+            score,
+        },
+        source,
+    ))
+}
+
+/// The calibration sentences: `path`'s lines, or the built-in set; the first `take`.
+#[cfg(feature = "nn")]
+pub(crate) fn calibration_sentences(
+    path: Option<&std::path::Path>,
+    take: usize,
+) -> Result<Vec<String>, CliError> {
+    if take == 0 {
+        return Err(CliError::Usage(
+            "--calibration-sentences must be at least 1".into(),
+        ));
+    }
+    let mut s = match path {
+        Some(p) => solvent_nn::read_sentences(p)?,
+        None => solvent_nn::sentences(solvent_nn::CALIBRATION_TEXT),
+    };
+    s.truncate(take);
+    Ok(s)
+}
+
+/// `embedding` or `hidden`.
+#[cfg(feature = "nn")]
+pub(crate) fn parse_target(s: &str) -> Result<solvent_nn::Target, CliError> {
+    match s {
+        "embedding" => Ok(solvent_nn::Target::Embedding),
+        "hidden" => Ok(solvent_nn::Target::Hidden),
+        _ => Err(CliError::Usage(format!(
+            "--target must be embedding or hidden, got \"{s}\""
+        ))),
+    }
+}
+
+/// A progress bar with a count (hidden when `quiet`).
+pub(crate) fn progress_bar(quiet: bool, msg: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}
+
+#[cfg(not(feature = "nn"))]
+enum OutputCurves {}
+
+#[cfg(not(feature = "nn"))]
+impl OutputCurves {
+    fn table(&self) -> Result<solvent_problems::allocation::OptionTable, CliError> {
+        match *self {}
+    }
+    fn sorted_squares(&self) -> Vec<Vec<f64>> {
+        match *self {}
+    }
+    fn write_pruned(
+        &self,
+        _: &std::collections::HashMap<String, usize>,
+        _: &std::path::Path,
+    ) -> Result<(), CliError> {
+        match *self {}
+    }
+}
+
+#[cfg(not(feature = "nn"))]
+fn output_curves(
+    _: &AllocateArgs,
+    _: &std::path::Path,
+) -> Result<(OutputCurves, serde_json::Value), CliError> {
+    Err(CliError::Usage(
+        "--distortion output runs the network: this solvent was built without the `nn` feature \
+         (cargo build --features nn)"
+            .into(),
+    ))
 }

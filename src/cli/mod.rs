@@ -10,6 +10,10 @@ pub mod bench;
 pub mod bilevel;
 pub mod complete;
 pub mod datagen;
+#[cfg(feature = "nn")]
+pub mod embed;
+#[cfg(feature = "nn")]
+pub mod prune_eval;
 pub mod sequence_args;
 pub mod solve;
 pub mod solve_seq;
@@ -100,6 +104,14 @@ pub enum Command {
     /// baselines), from an options table or a safetensors model.
     #[command(allow_negative_numbers = true)]
     Allocate(Box<allocate::AllocateArgs>),
+    /// Evaluate layer-wise pruning allocations on a BERT-family model: uniform, global
+    /// magnitude, ERK, LAMP, OWL, the DP on output-distortion curves and its evolutionary
+    /// refinement, at several sparsities, on held-out sentences (needs the `nn` feature).
+    #[cfg(feature = "nn")]
+    PruneEval(Box<prune_eval::PruneEvalArgs>),
+    /// Sentence embeddings of a BERT-family model directory (needs the `nn` feature).
+    #[cfg(feature = "nn")]
+    Embed(embed::EmbedArgs),
     /// Bilevel optimization by first-order penalty methods (F2SA and implicit
     /// differentiation as baselines).
     #[command(allow_negative_numbers = true)]
@@ -125,6 +137,10 @@ pub enum CliError {
     /// From a solver.
     #[error(transparent)]
     Solver(#[from] solvent_solvers::SolverError),
+    /// From the model runner.
+    #[cfg(feature = "nn")]
+    #[error(transparent)]
+    Nn(#[from] solvent_nn::NnError),
     /// Invalid combination of arguments.
     #[error("{0}")]
     Usage(String),
@@ -138,6 +154,10 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::SolveSeq(args) => solve_seq::run(&args),
         Command::Complete(args) => complete::run(&args),
         Command::Allocate(args) => allocate::run(&args),
+        #[cfg(feature = "nn")]
+        Command::PruneEval(args) => prune_eval::run(&args),
+        #[cfg(feature = "nn")]
+        Command::Embed(args) => embed::run(&args),
         Command::Bilevel(args) => bilevel::run(&args),
         Command::Bcd(args) => bcd::run(&args),
         Command::Bench(args) => bench::run(&args),
