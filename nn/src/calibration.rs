@@ -2,11 +2,11 @@
 //! against it: every block's trace per batch, the pooled embeddings, the input norms of
 //! every linear layer (for Wanda and OWL), and the two output distortions.
 
+use crate::dense::Dense;
 use crate::encoder::{pool, Batch, ModelDir};
 use crate::error::{NnError, Result};
 use crate::staged::{Slot, Staged, Trace};
 use candle_core::Tensor;
-use candle_nn::Linear;
 
 /// How far a pruned network's outputs moved from the dense one's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -90,7 +90,7 @@ impl Calibration {
 
     /// The distortion of replacing one layer (block, slot) by `layer`, recomputed from that
     /// layer onward.
-    pub fn one_layer(&self, block: usize, slot: Slot, layer: &Linear) -> Result<Distortion> {
+    pub fn one_layer(&self, block: usize, slot: Slot, layer: &Dense) -> Result<Distortion> {
         let mut d = (0.0, 0.0);
         for (i, b) in self.batches.iter().enumerate() {
             let h = self.staged.rerun(&self.traces[i], b, block, (slot, layer))?;
@@ -104,7 +104,7 @@ impl Calibration {
 
     /// The joint distortion of replacing any set of layers (`swaps[block][slot]`), on the
     /// batches `subset` (every batch when `None`).
-    pub fn joint(&self, swaps: &[[Option<Linear>; 6]], subset: Option<&[usize]>) -> Result<Distortion> {
+    pub fn joint(&self, swaps: &[[Option<Dense>; 6]], subset: Option<&[usize]>) -> Result<Distortion> {
         let all: Vec<usize> = (0..self.batches.len()).collect();
         let subset = subset.unwrap_or(&all);
         // Blocks before the first swapped one keep their dense outputs.

@@ -5,11 +5,11 @@
 //! level grid and score, and cached.
 
 use crate::calibration::{Calibration, Distortion};
+use crate::dense::Dense;
 use crate::encoder::ModelDir;
 use crate::error::{read, NnError, Result};
 use crate::prune::{PrunableLayer, Score};
 use crate::staged::Slot;
-use candle_nn::Linear;
 use solvent_problems::allocation::{Layer, LayerOption, OptionTable, PARAMS};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -81,12 +81,7 @@ pub fn prunable_layers(model: &ModelDir, cal: &Calibration, score: Score) -> Res
             };
             let name = s.weight_name(b);
             debug_assert!(model.tensors.contains_key(&name));
-            out.push(PrunableLayer::new(
-                &name,
-                blk.layer(s).weight(),
-                score,
-                norms.as_deref(),
-            )?);
+            out.push(PrunableLayer::new(&name, blk.layer(s), score, norms.as_deref())?);
         }
     }
     Ok(out)
@@ -98,12 +93,13 @@ pub fn pruned_at(k: usize, levels: usize, n: usize) -> usize {
     solvent_problems::allocation::model::pruned_at(k, levels, n)
 }
 
-/// A layer's weights with `count` of them pruned, as a candle linear layer with its bias.
-pub fn pruned_linear(cal: &Calibration, layer: &PrunableLayer, count: usize) -> Result<Linear> {
+/// A layer's weights with `count` of them pruned, as a linear layer with its bias.
+pub fn pruned_linear(cal: &Calibration, layer: &PrunableLayer, count: usize) -> Result<Dense> {
     let (b, s) = Slot::parse(&layer.name)
         .ok_or_else(|| NnError::Input(format!("\"{}\" is not an encoder linear weight", layer.name)))?;
-    let bias = cal.staged.blocks[b].layer(s).bias().cloned();
-    Ok(Linear::new(layer.pruned(count)?, bias))
+    Ok(cal.staged.blocks[b]
+        .layer(s)
+        .with_weights(layer.pruned_weights(count)?))
 }
 
 /// Measures the curves. `progress(done, total)` is called after each (layer, level).

@@ -48,7 +48,7 @@ impl ModelDir {
             path: config_path.clone(),
             msg: format!("not a BERT configuration: {e}"),
         })?;
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0 || !config.hidden_size.is_multiple_of(config.num_attention_heads) {
             return Err(NnError::Model {
                 path: config_path,
                 msg: format!(

@@ -5,10 +5,10 @@
 
 use crate::calibration::{Calibration, Distortion};
 use crate::curves::{pruned_linear, Curves, Target};
+use crate::dense::Dense;
 use crate::error::{NnError, Result};
 use crate::prune::PrunableLayer;
 use crate::staged::Slot;
-use candle_nn::Linear;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use solvent_solvers::allocation::Evaluator;
@@ -18,7 +18,7 @@ pub fn swaps(
     cal: &Calibration,
     layers: &[PrunableLayer],
     pruned: &[usize],
-) -> Result<Vec<[Option<Linear>; 6]>> {
+) -> Result<Vec<[Option<Dense>; 6]>> {
     if pruned.len() != layers.len() {
         return Err(NnError::Input(format!(
             "{} counts for {} layers",
@@ -26,8 +26,7 @@ pub fn swaps(
             layers.len()
         )));
     }
-    let mut out: Vec<[Option<Linear>; 6]> =
-        (0..cal.staged.blocks.len()).map(|_| Default::default()).collect();
+    let mut out: Vec<[Option<Dense>; 6]> = (0..cal.staged.blocks.len()).map(|_| Default::default()).collect();
     for (l, &p) in layers.iter().zip(pruned) {
         if p == 0 {
             continue;

@@ -12,12 +12,15 @@ pub use error::{NnError, Result};
 pub use staged::{Block, Slot, Staged, Trace};
 pub mod calibration;
 pub mod curves;
+pub mod dense;
+pub mod fixture;
 pub mod joint;
 pub mod methods;
 pub mod prune;
 
 pub use calibration::{Calibration, Distortion};
 pub use curves::{CurveSpec, Curves, LayerCurve, Target};
+pub use dense::Dense;
 pub use joint::{additivity, joint_distortion, Additivity, JointEvaluator};
 pub use methods::{Context, Method, OwlSettings};
 pub use prune::{PrunableLayer, Score};
@@ -39,3 +42,6 @@ pub fn sentences(text: &str) -> Vec<String> {
 }
 pub mod prepare;
 pub use prepare::{prepare, Prepared};
+
+#[cfg(test)]
+mod tests;

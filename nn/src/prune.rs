@@ -1,6 +1,7 @@
 //! Pruning inside one layer: an order over the weights (smallest score first) and the
 //! weight tensor with its first `count` entries of that order set to zero.
 
+use crate::dense::Dense;
 use crate::error::{NnError, Result};
 use candle_core::{Device, Tensor};
 
@@ -51,9 +52,9 @@ pub struct PrunableLayer {
 
 impl PrunableLayer {
     /// Ranks `weights` by `score`; `input_norms` (one per input feature) is needed for Wanda.
-    pub fn new(name: &str, weight: &Tensor, score: Score, input_norms: Option<&[f32]>) -> Result<Self> {
-        let (rows, cols) = weight.dims2()?;
-        let weights: Vec<f32> = weight.flatten_all()?.to_vec1()?;
+    pub fn new(name: &str, layer: &Dense, score: Score, input_norms: Option<&[f32]>) -> Result<Self> {
+        let (rows, cols) = (layer.rows, layer.cols);
+        let weights: Vec<f32> = layer.weight.to_vec();
         let key: Vec<f32> = match score {
             Score::Magnitude => weights.iter().map(|w| w.abs()).collect(),
             Score::Wanda => {
@@ -95,8 +96,17 @@ impl PrunableLayer {
         self.weights.is_empty()
     }
 
-    /// The weights with the `count` lowest-ranked set to zero.
+    /// The weights with the `count` lowest-ranked set to zero, as a tensor.
     pub fn pruned(&self, count: usize) -> Result<Tensor> {
+        Ok(Tensor::from_vec(
+            self.pruned_weights(count)?,
+            self.shape,
+            &Device::Cpu,
+        )?)
+    }
+
+    /// The weights (row-major) with the `count` lowest-ranked set to zero.
+    pub fn pruned_weights(&self, count: usize) -> Result<Vec<f32>> {
         if count > self.len() {
             return Err(NnError::Input(format!(
                 "layer \"{}\": cannot prune {count} of {} weights",
@@ -108,6 +118,6 @@ impl PrunableLayer {
         for &i in &self.order[..count] {
             w[i as usize] = 0.0;
         }
-        Ok(Tensor::from_vec(w, self.shape, &Device::Cpu)?)
+        Ok(w)
     }
 }

@@ -1,14 +1,15 @@
 //! The encoder's blocks run in stages, so that a change to one linear layer is propagated
 //! from that layer onward only: each block's inputs to its six linear layers are kept from
 //! the dense pass, and a pruned layer's effect is recomputed from its own input. The
-//! arithmetic is candle-transformers' BERT layer (same ops, same order); tests hold the two
-//! to agreement. The embeddings come from candle-transformers' own `BertModel` (with no
+//! arithmetic is candle-transformers' BERT layer (same ops, same order, the linear layers
+//! by faer's product: see [`Dense`]); tests hold the two to agreement. The embeddings come from candle-transformers' own `BertModel` (with no
 //! encoder layers).
 
+use crate::dense::Dense;
 use crate::encoder::{Batch, ModelDir};
 use crate::error::{NnError, Result};
 use candle_core::{Module, Tensor, D};
-use candle_nn::{LayerNorm, Linear};
+use candle_nn::LayerNorm;
 use std::collections::HashMap;
 
 /// The six linear layers of a BERT block, in the order they run.
@@ -70,7 +71,7 @@ impl Slot {
 
 /// One encoder block with its linear layers exposed.
 pub struct Block {
-    linears: [Linear; 6],
+    linears: [Dense; 6],
     ln_attn: LayerNorm,
     ln_out: LayerNorm,
     heads: usize,
@@ -101,11 +102,11 @@ impl Block {
                 .ok_or_else(|| NnError::Input(format!("the model has no tensor \"{name}\"")))
         };
         let p = format!("encoder.layer.{block}.");
-        let lin = |s: Slot| -> Result<Linear> {
-            Ok(Linear::new(
-                get(s.weight_name(block))?,
-                Some(get(format!("{p}{}.bias", s.suffix()))?),
-            ))
+        let lin = |s: Slot| -> Result<Dense> {
+            Dense::from_tensors(
+                &get(s.weight_name(block))?,
+                Some(&get(format!("{p}{}.bias", s.suffix()))?),
+            )
         };
         let ln = |s: &str| -> Result<LayerNorm> {
             Ok(LayerNorm::new(
@@ -122,7 +123,7 @@ impl Block {
             lin(Slot::Intermediate)?,
             lin(Slot::Output)?,
         ];
-        let hidden = linears[0].weight().dim(0)?;
+        let hidden = linears[0].rows;
         Ok(Self {
             linears,
             ln_attn: ln("attention.output")?,
@@ -132,7 +133,7 @@ impl Block {
         })
     }
 
-    fn linear<'a>(&'a self, s: Slot, swap: Option<(Slot, &'a Linear)>) -> &'a Linear {
+    fn linear<'a>(&'a self, s: Slot, swap: Option<(Slot, &'a Dense)>) -> &'a Dense {
         match swap {
             Some((slot, l)) if slot == s => l,
             _ => &self.linears[s as usize],
@@ -146,7 +147,7 @@ impl Block {
             .contiguous()?)
     }
 
-    fn attention_context(&self, x: &Tensor, mask: &Tensor, swap: Option<(Slot, &Linear)>) -> Result<Tensor> {
+    fn attention_context(&self, x: &Tensor, mask: &Tensor, swap: Option<(Slot, &Dense)>) -> Result<Tensor> {
         let q = self.heads(&self.linear(Slot::Query, swap).forward(x)?)?;
         let k = self.heads(&self.linear(Slot::Key, swap).forward(x)?)?;
         let v = self.heads(&self.linear(Slot::Value, swap).forward(x)?)?;
@@ -158,7 +159,7 @@ impl Block {
 
     /// The block's output with `swap` (a slot and its replacement) in place, recomputed from
     /// the replaced layer's input as `trace` holds it (the dense pass's values before it).
-    pub fn rerun(&self, trace: &Trace, mask: &Tensor, swap: (Slot, &Linear)) -> Result<Tensor> {
+    pub fn rerun(&self, trace: &Trace, mask: &Tensor, swap: (Slot, &Dense)) -> Result<Tensor> {
         let sw = Some(swap);
         let (context, input) = match swap.0 {
             Slot::Query | Slot::Key | Slot::Value => {
@@ -206,7 +207,7 @@ impl Block {
     }
 
     /// The block's output with several layers replaced (`swaps[slot]`), no trace kept.
-    pub fn forward(&self, input: &Tensor, mask: &Tensor, swaps: &[Option<Linear>; 6]) -> Result<Tensor> {
+    pub fn forward(&self, input: &Tensor, mask: &Tensor, swaps: &[Option<Dense>; 6]) -> Result<Tensor> {
         let l = |s: Slot| swaps[s as usize].as_ref().unwrap_or(&self.linears[s as usize]);
         let q = self.heads(&l(Slot::Query).forward(input)?)?;
         let k = self.heads(&l(Slot::Key).forward(input)?)?;
@@ -228,7 +229,7 @@ impl Block {
     }
 
     /// The layer in `slot` (weight and bias).
-    pub fn layer(&self, slot: Slot) -> &Linear {
+    pub fn layer(&self, slot: Slot) -> &Dense {
         &self.linears[slot as usize]
     }
 }
@@ -283,7 +284,7 @@ impl Staged {
 
     /// The last hidden state with one layer replaced: the replaced block is rerun from the
     /// layer's own input, the blocks after it from their inputs.
-    pub fn rerun(&self, traces: &[Trace], b: &Batch, block: usize, swap: (Slot, &Linear)) -> Result<Tensor> {
+    pub fn rerun(&self, traces: &[Trace], b: &Batch, block: usize, swap: (Slot, &Dense)) -> Result<Tensor> {
         let mut x = self.blocks[block].rerun(&traces[block], &b.extended_mask, swap)?;
         for blk in &self.blocks[block + 1..] {
             x = blk.forward(&x, &b.extended_mask, &Default::default())?;
@@ -293,7 +294,7 @@ impl Staged {
 
     /// The last hidden state with any set of layers replaced (`swaps[block][slot]`), from
     /// the embeddings `first` (the first block's input).
-    pub fn forward(&self, first: &Tensor, b: &Batch, swaps: &[[Option<Linear>; 6]]) -> Result<Tensor> {
+    pub fn forward(&self, first: &Tensor, b: &Batch, swaps: &[[Option<Dense>; 6]]) -> Result<Tensor> {
         let mut x = first.clone();
         for (blk, sw) in self.blocks.iter().zip(swaps) {
             x = blk.forward(&x, &b.extended_mask, sw)?;
