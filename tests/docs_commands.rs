@@ -108,6 +108,10 @@ fn every_documented_command_parses() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for args in invocations(&sh_commands(&text)) {
+            // The model runner's subcommands exist only with the `nn` feature.
+            if cfg!(not(feature = "nn")) && args.first().is_some_and(|a| a == "prune-eval" || a == "embed") {
+                continue;
+            }
             checked += 1;
             let argv = std::iter::once("solvent".to_string()).chain(args.iter().cloned());
             if let Err(e) = Cli::try_parse_from(argv) {
