@@ -155,6 +155,10 @@ fn allocate_on_output_curves_caches_and_prunes_exactly() {
     let r3 = read(&rep3);
     let ev = find(&r3, "evolve").unwrap_or_else(|| panic!("no evolve details: {r3}"));
     assert!(ev["evaluations"].as_u64().unwrap() > 4, "{r3}");
+    assert_eq!(
+        ev["evaluator"], "external",
+        "the joint distortion, not the table's sum"
+    );
 }
 
 #[test]
@@ -185,6 +189,36 @@ fn output_distortion_flags_are_checked() {
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("--calibration does not apply with --distortion weight"),
+        "{}",
+        stderr(&o)
+    );
+    // An output inside the model directory that would overwrite one of its files is refused.
+    let target = model.join("model.safetensors");
+    let o = solvent(&[
+        "allocate",
+        "--model",
+        model.to_str().unwrap(),
+        "--distortion",
+        "output",
+        "--write-pruned",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("would overwrite a file of the model"),
+        "{}",
+        stderr(&o)
+    );
+    let o = solvent(&[
+        "allocate",
+        "--model",
+        target.to_str().unwrap(),
+        "--score",
+        "wanda",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--score does not apply with --distortion weight"),
         "{}",
         stderr(&o)
     );

@@ -105,6 +105,7 @@ impl Calibration {
     /// The joint distortion of replacing any set of layers (`swaps[block][slot]`), on the
     /// batches `subset` (every batch when `None`).
     pub fn joint(&self, swaps: &[[Option<Dense>; 6]], subset: Option<&[usize]>) -> Result<Distortion> {
+        crate::staged::check_swaps(swaps, self.staged.blocks.len())?;
         let all: Vec<usize> = (0..self.batches.len()).collect();
         let subset = subset.unwrap_or(&all);
         // Blocks before the first swapped one keep their dense outputs.
@@ -141,6 +142,7 @@ impl Calibration {
         let nb = self.batches.len();
         let per = (self.sentences as f64 / nb as f64).max(1.0);
         let want = ((sentences as f64 / per).ceil() as usize).clamp(1, nb);
-        (0..want).map(|j| j * nb / want).collect()
+        // The midpoints of `want` equal strides: short and long batches alike.
+        (0..want).map(|j| (2 * j + 1) * nb / (2 * want)).collect()
     }
 }

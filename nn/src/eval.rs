@@ -45,6 +45,8 @@ pub struct EvalRow {
 pub struct EvalTable {
     /// Held-out sentences.
     pub heldout: usize,
+    /// The distortion the DP and the search minimised (and the table's calibration column).
+    pub target: crate::curves::Target,
     /// The rows, by sparsity then method.
     pub rows: Vec<EvalRow>,
 }
@@ -155,6 +157,7 @@ pub fn evaluate(
     }
     Ok(EvalTable {
         heldout: heldout.len(),
+        target: ctx.target,
         rows,
     })
 }
@@ -165,10 +168,15 @@ impl EvalTable {
         let mut s = format!(
             "Held-out sentences: {}. Cosine: mean cosine similarity of pruned and dense embeddings; \
              top-10: mean overlap of each sentence's 10 nearest neighbours; calibration: joint \
-             embedding distortion on the calibration set.\n\n\
+             {} distortion on the calibration set; predicted: the curves' sum for the same \
+             allocation.\n\n\
              | sparsity | method | reached | cosine | top-10 | calibration distortion | predicted |\n\
              |---|---|---|---|---|---|---|\n",
-            self.heldout
+            self.heldout,
+            match self.target {
+                crate::curves::Target::Embedding => "embedding",
+                crate::curves::Target::Hidden => "hidden-state",
+            }
         );
         for r in &self.rows {
             s.push_str(&format!(
@@ -178,7 +186,10 @@ impl EvalTable {
                 100.0 * r.sparsity,
                 r.cosine,
                 r.top10,
-                r.calibration_embedding,
+                match self.target {
+                    crate::curves::Target::Embedding => r.calibration_embedding,
+                    crate::curves::Target::Hidden => r.calibration_hidden,
+                },
                 r.predicted
                     .map(|p| format!("{p:.4e}"))
                     .unwrap_or_else(|| "".into())

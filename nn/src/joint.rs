@@ -138,7 +138,7 @@ pub struct Additivity {
     pub ratio_max: f64,
 }
 
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
+pub(crate) fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
@@ -154,7 +154,7 @@ fn pearson(x: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-fn ranks(x: &[f64]) -> Vec<f64> {
+pub(crate) fn ranks(x: &[f64]) -> Vec<f64> {
     let mut idx: Vec<usize> = (0..x.len()).collect();
     idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
     let mut r = vec![0.0; x.len()];

@@ -238,6 +238,35 @@ pub fn erk(layers: &[PrunableLayer], sparsity: f64) -> Result<Vec<usize>> {
 /// density; every linear layer of a block gets the block's density.
 pub fn owl(ctx: &Context<'_>, sparsity: f64) -> Result<Vec<usize>> {
     let keep = keep_budget(ctx.layers, sparsity)?;
+    let (ratio, block_of) = outlier_ratios(ctx)?;
+    let (lo, hi) = ratio
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &r| {
+            (a.min(r), b.max(r))
+        });
+    let spread: Vec<f64> = ratio
+        .iter()
+        .map(|&r| {
+            if hi > lo {
+                (r - lo) / (hi - lo) * 2.0 * ctx.owl.lambda
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let raw: Vec<f64> = block_of.iter().map(|&b| spread[b]).collect();
+    Ok(pruned_from_kept(ctx.layers, &fit_shift(ctx.layers, &raw, keep)))
+}
+
+/// OWL's outlier ratio of every block (the share of its Wanda scores |W_ij|·‖X_j‖ above
+/// M × their mean), and the block of every layer.
+pub fn outlier_ratios(ctx: &Context<'_>) -> Result<(Vec<f64>, Vec<usize>)> {
+    if !(ctx.owl.m > 0.0 && ctx.owl.m.is_finite() && ctx.owl.lambda >= 0.0 && ctx.owl.lambda.is_finite()) {
+        return Err(NnError::Input(format!(
+            "OWL needs M > 0 and λ ≥ 0 (finite), got M = {}, λ = {}",
+            ctx.owl.m, ctx.owl.lambda
+        )));
+    }
     let blocks = ctx.cal.staged.blocks.len();
     let mut ratio = vec![0.0f64; blocks];
     let mut block_of = Vec::with_capacity(ctx.layers.len());
@@ -265,23 +294,7 @@ pub fn owl(ctx: &Context<'_>, sparsity: f64) -> Result<Vec<usize>> {
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         *r = scores.iter().filter(|&&s| s > ctx.owl.m * mean).count() as f64 / scores.len() as f64;
     }
-    let (lo, hi) = ratio
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &r| {
-            (a.min(r), b.max(r))
-        });
-    let spread: Vec<f64> = ratio
-        .iter()
-        .map(|&r| {
-            if hi > lo {
-                (r - lo) / (hi - lo) * 2.0 * ctx.owl.lambda
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let raw: Vec<f64> = block_of.iter().map(|&b| spread[b]).collect();
-    Ok(pruned_from_kept(ctx.layers, &fit_shift(ctx.layers, &raw, keep)))
+    Ok((ratio, block_of))
 }
 
 /// The DP (or, with `refine`, the DP then the evolutionary search) on the curves: pruned

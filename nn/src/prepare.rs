@@ -24,6 +24,8 @@ pub struct Prepared {
     pub cached: Option<PathBuf>,
     /// Where they were written, when they were measured and a cache was given.
     pub stored: Option<PathBuf>,
+    /// Why they could not be written to the cache (the curves are still returned).
+    pub store_error: Option<String>,
     /// Seconds for the dense pass.
     pub calibration_s: f64,
     /// Seconds measuring the curves (0 when cached).
@@ -46,17 +48,19 @@ pub fn prepare(
     let layers = curves::prunable_layers(&model, &cal, spec.score)?;
     let key = curves::cache_key(&model, sentences, spec)?;
     let hit = cache.and_then(|d| curves::load_cached(d, &key).map(|c| (c, curves::cache_file(d, &key))));
-    let (curves, cached, stored, curves_s) = match hit {
-        Some((c, path)) => (c, Some(path), None, 0.0),
+    let (curves, cached, stored, store_error, curves_s) = match hit {
+        Some((c, path)) => (c, Some(path), None, None, 0.0),
         None => {
             let t = Instant::now();
             let c = curves::compute(&cal, &layers, spec, key, progress)?;
             let secs = t.elapsed().as_secs_f64();
-            let stored = match cache {
-                Some(d) => Some(curves::store(d, &c)?),
-                None => None,
+            // A cache that cannot be written costs the next run, not this one.
+            let (stored, store_error) = match cache.map(|d| curves::store(d, &c)) {
+                Some(Ok(p)) => (Some(p), None),
+                Some(Err(e)) => (None, Some(e.to_string())),
+                None => (None, None),
             };
-            (c, None, stored, secs)
+            (c, None, stored, store_error, secs)
         }
     };
     Ok(Prepared {
@@ -66,6 +70,7 @@ pub fn prepare(
         curves,
         cached,
         stored,
+        store_error,
         calibration_s,
         curves_s,
     })

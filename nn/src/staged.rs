@@ -10,6 +10,7 @@ use crate::encoder::{Batch, ModelDir};
 use crate::error::{NnError, Result};
 use candle_core::{Module, Tensor, D};
 use candle_nn::LayerNorm;
+use candle_transformers::models::bert::HiddenAct;
 use std::collections::HashMap;
 
 /// The six linear layers of a BERT block, in the order they run.
@@ -69,6 +70,15 @@ impl Slot {
     }
 }
 
+/// The feed-forward activation, as candle-transformers' BERT applies it.
+fn act(x: &Tensor, a: HiddenAct) -> Result<Tensor> {
+    Ok(match a {
+        HiddenAct::Gelu => x.gelu_erf()?,
+        HiddenAct::GeluApproximate => x.gelu()?,
+        HiddenAct::Relu => x.relu()?,
+    })
+}
+
 /// One encoder block with its linear layers exposed.
 pub struct Block {
     linears: [Dense; 6],
@@ -76,6 +86,7 @@ pub struct Block {
     ln_out: LayerNorm,
     heads: usize,
     head_dim: usize,
+    act: HiddenAct,
 }
 
 /// What the dense pass keeps of one block for one batch: the input of each linear layer
@@ -95,7 +106,13 @@ pub struct Trace {
 }
 
 impl Block {
-    fn load(t: &HashMap<String, Tensor>, block: usize, heads: usize, eps: f64) -> Result<Self> {
+    fn load(
+        t: &HashMap<String, Tensor>,
+        block: usize,
+        heads: usize,
+        eps: f64,
+        act: HiddenAct,
+    ) -> Result<Self> {
         let get = |name: String| -> Result<Tensor> {
             t.get(&name)
                 .cloned()
@@ -130,6 +147,7 @@ impl Block {
             ln_out: ln("output")?,
             heads,
             head_dim: hidden / heads,
+            act,
         })
     }
 
@@ -175,10 +193,7 @@ impl Block {
         };
         let inner = match swap.0 {
             Slot::Output => trace.inner.clone(),
-            _ => self
-                .linear(Slot::Intermediate, sw)
-                .forward(&attended)?
-                .gelu_erf()?,
+            _ => act(&self.linear(Slot::Intermediate, sw).forward(&attended)?, self.act)?,
         };
         Ok(self
             .ln_out
@@ -191,9 +206,10 @@ impl Block {
         let attended = self
             .ln_attn
             .forward(&(self.linears[Slot::AttnOut as usize].forward(&context)? + input)?)?;
-        let inner = self.linears[Slot::Intermediate as usize]
-            .forward(&attended)?
-            .gelu_erf()?;
+        let inner = act(
+            &self.linears[Slot::Intermediate as usize].forward(&attended)?,
+            self.act,
+        )?;
         let output = self
             .ln_out
             .forward(&(self.linears[Slot::Output as usize].forward(&inner)? + &attended)?)?;
@@ -222,7 +238,7 @@ impl Block {
         let attended = self
             .ln_attn
             .forward(&(l(Slot::AttnOut).forward(&ctx)? + input)?)?;
-        let inner = l(Slot::Intermediate).forward(&attended)?.gelu_erf()?;
+        let inner = act(&l(Slot::Intermediate).forward(&attended)?, self.act)?;
         Ok(self
             .ln_out
             .forward(&(l(Slot::Output).forward(&inner)? + &attended)?)?)
@@ -259,6 +275,7 @@ impl Staged {
                     b,
                     model.config.num_attention_heads,
                     model.config.layer_norm_eps,
+                    model.config.hidden_act,
                 )
             })
             .collect::<Result<Vec<_>>>()?;
@@ -283,7 +300,7 @@ impl Staged {
     }
 
     /// The last hidden state with one layer replaced: the replaced block is rerun from the
-    /// layer's own input, the blocks after it from their inputs.
+    /// layer's own input, the blocks after it from the new output.
     pub fn rerun(&self, traces: &[Trace], b: &Batch, block: usize, swap: (Slot, &Dense)) -> Result<Tensor> {
         let mut x = self.blocks[block].rerun(&traces[block], &b.extended_mask, swap)?;
         for blk in &self.blocks[block + 1..] {
@@ -295,10 +312,23 @@ impl Staged {
     /// The last hidden state with any set of layers replaced (`swaps[block][slot]`), from
     /// the embeddings `first` (the first block's input).
     pub fn forward(&self, first: &Tensor, b: &Batch, swaps: &[[Option<Dense>; 6]]) -> Result<Tensor> {
+        check_swaps(swaps, self.blocks.len())?;
         let mut x = first.clone();
         for (blk, sw) in self.blocks.iter().zip(swaps) {
             x = blk.forward(&x, &b.extended_mask, sw)?;
         }
         Ok(x)
     }
+}
+
+/// Refuses a swap list that does not cover every block (the output compared would be an
+/// intermediate block's).
+pub(crate) fn check_swaps(swaps: &[[Option<Dense>; 6]], blocks: usize) -> Result<()> {
+    if swaps.len() != blocks {
+        return Err(NnError::Input(format!(
+            "{} blocks of layer replacements for a network of {blocks} blocks",
+            swaps.len()
+        )));
+    }
+    Ok(())
 }

@@ -194,9 +194,38 @@ fn embeddings_match_the_f64_reference() {
     let s = sample_sentences(40, 3);
     let e = m.embed(&s).unwrap();
     let cal = Calibration::new(&m, &s).unwrap();
-    // The staged pass (used for the curves) pools to the same embeddings.
-    let none: Vec<[Option<Dense>; 6]> = (0..2).map(|_| Default::default()).collect();
-    assert_eq!(cal.joint(&none, None).unwrap(), Distortion::default());
+    // The staged pass (used for the curves) measures what candle-transformers' network
+    // gives for the same pruned weights: one layer per slot, both blocks.
+    let layers = curves::prunable_layers(&m, &cal, Score::Magnitude).unwrap();
+    for (li, l) in layers.iter().enumerate() {
+        let mut pruned = vec![0; layers.len()];
+        pruned[li] = l.len() * 3 / 5;
+        let staged = joint_distortion(&cal, &layers, &pruned).unwrap().embedding;
+        let p = m
+            .embed_with(&eval::pruned_tensors(&m, &layers, &pruned).unwrap(), &s)
+            .unwrap();
+        let direct = p
+            .iter()
+            .zip(&e)
+            .map(|(a, b)| {
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| f64::from(x - y).powi(2))
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / s.len() as f64;
+        assert!(
+            (staged - direct).abs() <= 1e-4 * direct,
+            "{}: staged {staged:e} vs network {direct:e}",
+            l.name
+        );
+    }
+    let short: Vec<[Option<Dense>; 6]> = vec![Default::default()];
+    assert!(
+        cal.joint(&short, None).is_err(),
+        "a swap list must cover every block"
+    );
     let mut worst = 0.0f64;
     for (i, sent) in s.iter().enumerate() {
         let r = reference(&m.tensors, 2, 2, &ids(&m, sent));
@@ -376,16 +405,67 @@ fn every_method_prunes_exactly_its_counts() {
             methods::owl(&flat, sparsity).unwrap(),
             methods::uniform(&layers, sparsity).unwrap()
         );
-        // The DP minimises the summed curve values among grid allocations: no baseline snapped to
-        // the grid below it does better (checked against uniform on the grid).
+        // The DP's prediction is its summed curve values, and no allocation on the grid that
+        // fits does better: every layer at one common level (the sparsest that fits), and
+        // every single-layer move of one level down paired with another's one level up.
         let (dp_counts, predicted, _) = methods::dp(&ctx, sparsity, false).unwrap();
-        let sum: f64 = c
+        let level = |cl: &LayerCurve, p: usize| cl.pruned.iter().position(|q| *q == p).unwrap();
+        let choice: Vec<usize> = c
             .layers
             .iter()
             .zip(&dp_counts)
-            .map(|(cl, p)| cl.embedding[cl.pruned.iter().position(|q| q == p).unwrap()])
-            .sum();
-        assert!((sum - predicted).abs() <= 1e-12 * sum.max(1.0));
+            .map(|(cl, &p)| level(cl, p))
+            .collect();
+        let value = |ch: &[usize]| -> f64 { c.layers.iter().zip(ch).map(|(cl, &k)| cl.embedding[k]).sum() };
+        let kept = |ch: &[usize]| -> usize {
+            c.layers
+                .iter()
+                .zip(ch)
+                .map(|(cl, &k)| cl.shape[0] * cl.shape[1] - cl.pruned[k])
+                .sum()
+        };
+        assert!((value(&choice) - predicted).abs() <= 1e-12 * predicted.max(1.0));
+        let k_uniform = (0..11).find(|&k| kept(&vec![k; layers.len()]) <= keep).unwrap();
+        assert!(predicted <= value(&vec![k_uniform; layers.len()]) + 1e-12);
+        for a in 0..layers.len() {
+            for b in 0..layers.len() {
+                if a == b || choice[a] == 0 || choice[b] == 10 {
+                    continue;
+                }
+                let mut ch = choice.clone();
+                ch[a] -= 1;
+                ch[b] += 1;
+                if kept(&ch) <= keep {
+                    assert!(predicted <= value(&ch) + 1e-12, "a paired move beats the DP");
+                }
+            }
+        }
+        // OWL: block densities spread over 2λ, the densest block the one with most outliers.
+        let (ratio, block_of) = methods::outlier_ratios(&ctx).unwrap();
+        let owl = methods::owl(&ctx, sparsity).unwrap();
+        let density: Vec<f64> = (0..2)
+            .map(|b| {
+                let (k, n) = layers
+                    .iter()
+                    .zip(&owl)
+                    .zip(&block_of)
+                    .filter(|(_, &bb)| bb == b)
+                    .fold((0, 0), |(k, n), ((l, &p), _)| (k + l.len() - p, n + l.len()));
+                k as f64 / n as f64
+            })
+            .collect();
+        if ratio[0] != ratio[1] {
+            let hi = if ratio[0] > ratio[1] { 0 } else { 1 };
+            assert!(
+                density[hi] > density[1 - hi],
+                "ratios {ratio:?}, densities {density:?}"
+            );
+            let spread = (density[0] - density[1]).abs();
+            assert!(
+                (spread - 0.16).abs() < 0.01 || density.iter().any(|d| *d >= 0.999 || *d <= 0.001),
+                "spread {spread}"
+            );
+        }
     }
 }
 
@@ -422,6 +502,15 @@ fn joint_evaluator_and_additivity() {
     assert!((-1.0..=1.0).contains(&a.pearson) && (-1.0..=1.0).contains(&a.spearman));
     // More pruning, more distortion, both measured and summed: the ranks agree.
     assert!(a.spearman > 0.5, "spearman {}", a.spearman);
+}
+
+#[test]
+fn correlations_against_hand_values() {
+    // Pearson of (1, 2, 3) and (1, 3, 2) is 0.5; of a reversed copy −1.
+    assert!((joint::pearson(&[1.0, 2.0, 3.0], &[1.0, 3.0, 2.0]) - 0.5).abs() < 1e-12);
+    assert!((joint::pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+    // Ties share the average rank.
+    assert_eq!(joint::ranks(&[10.0, 30.0, 20.0, 30.0]), vec![0.0, 2.5, 1.0, 2.5]);
 }
 
 #[test]

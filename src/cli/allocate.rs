@@ -21,6 +21,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// The files of a model directory the runner reads (outputs must not overwrite them).
+pub(crate) const MODEL_DIR_FILES: [&str; 4] = [
+    "model.safetensors",
+    "config.json",
+    "tokenizer.json",
+    "sentence_bert_config.json",
+];
+
 /// What `--model` curves measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,17 +62,18 @@ pub struct AllocateArgs {
     /// sentences that ship with Solvent).
     #[arg(long, requires = "model")]
     pub calibration: Option<PathBuf>,
-    /// --distortion output: use the first N calibration sentences.
-    #[arg(long, default_value_t = 256)]
-    pub calibration_sentences: usize,
+    /// --distortion output: use the first N calibration sentences [default: 256].
+    #[arg(long)]
+    pub calibration_sentences: Option<usize>,
     /// --distortion output: the order weights are pruned in inside a layer: magnitude |W|,
-    /// or wanda |W|·‖X‖ (input-feature norms over the calibration tokens).
-    #[arg(long, default_value = "magnitude")]
-    pub score: String,
+    /// or wanda |W|·‖X‖ (input-feature norms over the calibration tokens) [default: magnitude].
+    #[arg(long)]
+    pub score: Option<String>,
     /// --distortion output: which output's change is the distortion: embedding (the
-    /// normalised pooled sentence embedding) or hidden (the last hidden states).
-    #[arg(long, default_value = "embedding")]
-    pub target: String,
+    /// normalised pooled sentence embedding) or hidden (the last hidden states) [default:
+    /// embedding].
+    #[arg(long)]
+    pub target: Option<String>,
     /// --distortion output: where curves are cached (default: $XDG_CACHE_HOME/solvent, else
     /// ~/.cache/solvent).
     #[arg(long)]
@@ -230,11 +239,24 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    // A model directory's files are inputs too (--write-pruned DIR/model.safetensors would
+    // overwrite the model).
+    let model_files: Vec<std::path::PathBuf> = match &args.model {
+        Some(m) if m.is_dir() => MODEL_DIR_FILES.iter().map(|f| m.join(f)).collect(),
+        _ => Vec::new(),
+    };
+    let mut inputs = vec![
+        (args.table.as_deref(), "the table"),
+        (args.model.as_deref(), "the model"),
+        (args.calibration.as_deref(), "the calibration text"),
+    ];
+    inputs.extend(
+        model_files
+            .iter()
+            .map(|p| (Some(p.as_path()), "a file of the model")),
+    );
     super::check_files(
-        &[
-            (args.table.as_deref(), "the table"),
-            (args.model.as_deref(), "the model"),
-        ],
+        &inputs,
         &[
             (args.out.as_deref(), "the allocation"),
             (args.json.as_deref(), "the report"),
@@ -262,6 +284,13 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
         ("--include", !args.include.is_empty(), !output),
         ("--exclude", !args.exclude.is_empty(), !output),
         ("--calibration", args.calibration.is_some(), output),
+        (
+            "--calibration-sentences",
+            args.calibration_sentences.is_some(),
+            output,
+        ),
+        ("--score", args.score.is_some(), output),
+        ("--target", args.target.is_some(), output),
         ("--cache-dir", args.cache_dir.is_some(), output),
         ("--no-cache", args.no_cache, output),
     ] {
@@ -528,7 +557,24 @@ impl OutputCurves {
             ));
         }
         let m = Model::open(self.prepared.model.dir.join("model.safetensors"))?;
-        m.write_pruned(counts, out)?;
+        // Checkpoints saved from BertForXxx name the tensors "bert.encoder…"; the runner
+        // strips the prefix, the file keeps it.
+        let names: std::collections::HashSet<String> = m.describe().into_iter().map(|(n, _, _)| n).collect();
+        let counts: std::collections::HashMap<String, usize> = counts
+            .iter()
+            .map(|(n, &c)| {
+                let prefixed = format!("bert.{n}");
+                (
+                    if !names.contains(n) && names.contains(&prefixed) {
+                        prefixed
+                    } else {
+                        n.clone()
+                    },
+                    c,
+                )
+            })
+            .collect();
+        m.write_pruned(&counts, out)?;
         Ok(())
     }
 }
@@ -539,15 +585,23 @@ fn output_curves(
     args: &AllocateArgs,
     dir: &std::path::Path,
 ) -> Result<(OutputCurves, serde_json::Value), CliError> {
-    let score: solvent_nn::Score = args.score.parse().map_err(CliError::Usage)?;
-    let target = parse_target(&args.target)?;
+    let score: solvent_nn::Score = args
+        .score
+        .as_deref()
+        .unwrap_or("magnitude")
+        .parse()
+        .map_err(CliError::Usage)?;
+    let target = parse_target(args.target.as_deref().unwrap_or("embedding"))?;
     let levels = args.levels.unwrap_or(21);
     if args.write_pruned.is_some() && score != solvent_nn::Score::Magnitude {
         return Err(CliError::Usage(
             "--write-pruned writes magnitude-pruned weights; it does not support --score wanda yet".into(),
         ));
     }
-    let sentences = calibration_sentences(args.calibration.as_deref(), args.calibration_sentences)?;
+    let sentences = calibration_sentences(
+        args.calibration.as_deref(),
+        args.calibration_sentences.unwrap_or(256),
+    )?;
     let cache = if args.no_cache {
         None
     } else {
@@ -581,6 +635,9 @@ fn output_curves(
         "curves_stored": prepared.stored,
         "curves_s": prepared.curves_s,
     });
+    if let Some(e) = &prepared.store_error {
+        crate::errln!("warning: the curves were not cached: {e}");
+    }
     if !args.quiet {
         match &prepared.cached {
             Some(p) => crate::errln!("curves read from the cache ({})", p.display()),

@@ -92,6 +92,41 @@ pub fn run(args: &PruneEvalArgs) -> Result<ExitCode, CliError> {
             check_output_path(p, what)?;
         }
     }
+    let mut inputs: Vec<(Option<&std::path::Path>, &str)> = vec![
+        (args.calibration.as_deref(), "the calibration text"),
+        (args.heldout.as_deref(), "the held-out text"),
+    ];
+    let model_files: Vec<PathBuf> = super::allocate::MODEL_DIR_FILES
+        .iter()
+        .map(|f| args.model.join(f))
+        .collect();
+    inputs.extend(
+        model_files
+            .iter()
+            .map(|p| (Some(p.as_path()), "a file of the model")),
+    );
+    super::check_files(
+        &inputs,
+        &[
+            (args.json.as_deref(), "the results"),
+            (args.markdown.as_deref(), "the table"),
+        ],
+    )?;
+    for (flag, v, ok) in [
+        ("--owl-m", args.owl_m, args.owl_m > 0.0),
+        ("--owl-lambda", args.owl_lambda, args.owl_lambda >= 0.0),
+    ] {
+        if !(ok && v.is_finite()) {
+            return Err(CliError::Usage(format!(
+                "{flag} must be a finite {}, got {v}",
+                if flag == "--owl-m" {
+                    "positive number"
+                } else {
+                    "non-negative number"
+                }
+            )));
+        }
+    }
     let methods: Vec<Method> = args
         .methods
         .iter()
