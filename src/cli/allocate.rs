@@ -602,26 +602,14 @@ fn output_curves(
         args.calibration.as_deref(),
         args.calibration_sentences.unwrap_or(256),
     )?;
-    let cache = if args.no_cache {
-        None
-    } else {
-        args.cache_dir
-            .clone()
-            .or_else(solvent_nn::curves::default_cache_dir)
-    };
-    let bar = progress_bar(args.quiet, "output-distortion curves");
-    let prepared = solvent_nn::prepare(
+    let prepared = prepare_curves(
         dir,
         &sentences,
         &solvent_nn::CurveSpec { levels, score },
-        cache.as_deref(),
-        &mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    );
-    bar.finish_and_clear();
-    let prepared = prepared?;
+        args.cache_dir.as_deref(),
+        args.no_cache,
+        args.quiet,
+    )?;
     let source = serde_json::json!({
         "model": dir,
         "distortion": "output",
@@ -635,9 +623,6 @@ fn output_curves(
         "curves_stored": prepared.stored,
         "curves_s": prepared.curves_s,
     });
-    if let Some(e) = &prepared.store_error {
-        crate::errln!("warning: the curves were not cached: {e}");
-    }
     if !args.quiet {
         match &prepared.cached {
             Some(p) => crate::errln!("curves read from the cache ({})", p.display()),
@@ -658,6 +643,38 @@ fn output_curves(
         },
         source,
     ))
+}
+
+/// Opens the model, runs the calibration pass and reads the curves from the cache
+/// (`cache_dir`, else the default one; none with `no_cache`) or measures them under a
+/// progress bar; a cache that cannot be written is a warning.
+#[cfg(feature = "nn")]
+pub(crate) fn prepare_curves(
+    dir: &std::path::Path,
+    sentences: &[String],
+    spec: &solvent_nn::CurveSpec,
+    cache_dir: Option<&std::path::Path>,
+    no_cache: bool,
+    quiet: bool,
+) -> Result<solvent_nn::Prepared, CliError> {
+    let cache = if no_cache {
+        None
+    } else {
+        cache_dir
+            .map(std::path::Path::to_path_buf)
+            .or_else(solvent_nn::curves::default_cache_dir)
+    };
+    let bar = progress_bar(quiet, "output-distortion curves");
+    let prepared = solvent_nn::prepare(dir, sentences, spec, cache.as_deref(), &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let prepared = prepared?;
+    if let Some(e) = &prepared.store_error {
+        crate::errln!("warning: the curves were not cached: {e}");
+    }
+    Ok(prepared)
 }
 
 /// The calibration sentences: `path`'s lines, or the built-in set; the first `take`.

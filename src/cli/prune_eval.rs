@@ -4,7 +4,7 @@
 //! cosine to the dense embeddings, top-10 retrieval overlap), with the additivity check;
 //! written as JSON and markdown.
 
-use super::allocate::{calibration_sentences, parse_target, progress_bar};
+use super::allocate::{calibration_sentences, parse_target, prepare_curves, progress_bar};
 use super::{check_output_path, write_json, CliError};
 use clap::Args;
 use solvent_nn::{Method, Score};
@@ -153,29 +153,17 @@ pub fn run(args: &PruneEvalArgs) -> Result<ExitCode, CliError> {
         Some(p) => solvent_nn::read_sentences(p)?,
         None => solvent_nn::sentences(solvent_nn::HELDOUT_TEXT),
     };
-    let cache = if args.no_cache {
-        None
-    } else {
-        args.cache_dir
-            .clone()
-            .or_else(solvent_nn::curves::default_cache_dir)
-    };
-    let bar = progress_bar(args.quiet, "output-distortion curves");
-    let p = solvent_nn::prepare(
+    let p = prepare_curves(
         &args.model,
         &sentences,
         &solvent_nn::CurveSpec {
             levels: args.levels,
             score,
         },
-        cache.as_deref(),
-        &mut |done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        },
-    );
-    bar.finish_and_clear();
-    let p = p?;
+        args.cache_dir.as_deref(),
+        args.no_cache,
+        args.quiet,
+    )?;
     let ctx = solvent_nn::Context {
         cal: &p.cal,
         layers: &p.layers,

@@ -405,12 +405,15 @@ impl Model {
                 .map_err(|e| model_err(&self.path, format!("tensor \"{name}\": {e}")))?;
             views.push((name.to_string(), view));
         }
-        safetensors::serialize_to_file(views, meta.metadata().clone(), out).map_err(|e| {
+        let bytes = safetensors::serialize(views, meta.metadata().clone()).map_err(|e| {
             ProblemError::Linalg(LinalgError::Io {
                 path: out.to_path_buf(),
                 source: std::io::Error::other(e.to_string()),
             })
-        })
+        })?;
+        // Whole or not at all: a temporary file renamed into place.
+        solvent_linalg::io::atomic_write(out, |w| w.write_all(&bytes))?;
+        Ok(())
     }
 }
 
