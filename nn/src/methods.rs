@@ -149,17 +149,10 @@ fn global_top(keys: &[Vec<f32>], keep: usize) -> Vec<usize> {
     kept
 }
 
-/// Densities `raw[l] + c`, clipped to [0, 1], with the shift c as large as keeps
-/// Σ floor(density·n) within `keep` (bisection).
-fn fit_shift(layers: &[PrunableLayer], raw: &[f64], keep: usize) -> Vec<usize> {
-    let kept_at = |c: f64| -> Vec<usize> {
-        layers
-            .iter()
-            .zip(raw)
-            .map(|(l, &r)| ((r + c).clamp(0.0, 1.0) * l.len() as f64).floor() as usize)
-            .collect()
-    };
-    let (mut lo, mut hi) = (-2.0f64, 2.0f64);
+/// The largest parameter x in [lo, hi] whose counts `kept_at(x)` (non-decreasing in x) fit
+/// `keep` in total, found by bisection; those counts.
+fn largest_fitting(lo: f64, hi: f64, keep: usize, kept_at: impl Fn(f64) -> Vec<usize>) -> Vec<usize> {
+    let (mut lo, mut hi) = (lo, hi);
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
         if kept_at(mid).iter().sum::<usize>() <= keep {
@@ -169,6 +162,18 @@ fn fit_shift(layers: &[PrunableLayer], raw: &[f64], keep: usize) -> Vec<usize> {
         }
     }
     kept_at(lo)
+}
+
+/// Densities `raw[l] + c`, clipped to [0, 1], with the shift c as large as keeps
+/// Σ floor(density·n) within `keep`.
+fn fit_shift(layers: &[PrunableLayer], raw: &[f64], keep: usize) -> Vec<usize> {
+    largest_fitting(-2.0, 2.0, keep, |c| {
+        layers
+            .iter()
+            .zip(raw)
+            .map(|(l, &r)| ((r + c).clamp(0.0, 1.0) * l.len() as f64).floor() as usize)
+            .collect()
+    })
 }
 
 /// Uniform: every layer keeps floor((1 − s)·n).
@@ -214,23 +219,15 @@ pub fn erk(layers: &[PrunableLayer], sparsity: f64) -> Result<Vec<usize>> {
         .iter()
         .map(|l| (l.shape.0 + l.shape.1) as f64 / (l.shape.0 * l.shape.1) as f64)
         .collect();
-    let kept_at = |eps: f64| -> Vec<usize> {
+    let top = score.iter().map(|s| 1.0 / s).fold(0.0, f64::max);
+    let kept = largest_fitting(0.0, top, keep, |eps| {
         layers
             .iter()
             .zip(&score)
             .map(|(l, &s)| ((eps * s).min(1.0) * l.len() as f64).floor() as usize)
             .collect()
-    };
-    let (mut lo, mut hi) = (0.0f64, score.iter().map(|s| 1.0 / s).fold(0.0, f64::max));
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if kept_at(mid).iter().sum::<usize>() <= keep {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(pruned_from_kept(layers, &kept_at(lo)))
+    });
+    Ok(pruned_from_kept(layers, &kept))
 }
 
 /// OWL (Yin et al. 2024): each block's outlier ratio D (share of its Wanda scores

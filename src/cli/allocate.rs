@@ -29,6 +29,15 @@ pub(crate) const MODEL_DIR_FILES: [&str; 4] = [
     "sentence_bert_config.json",
 ];
 
+/// The files of the model directory `dir`, the inputs no output may overwrite
+/// (none when `dir` is not a directory).
+pub(crate) fn model_dir_inputs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    MODEL_DIR_FILES.iter().map(|f| dir.join(f)).collect()
+}
+
 /// What `--model` curves measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -241,10 +250,7 @@ pub fn run(args: &AllocateArgs) -> Result<ExitCode, CliError> {
     }
     // A model directory's files are inputs too (--write-pruned DIR/model.safetensors would
     // overwrite the model).
-    let model_files: Vec<std::path::PathBuf> = match &args.model {
-        Some(m) if m.is_dir() => MODEL_DIR_FILES.iter().map(|f| m.join(f)).collect(),
-        _ => Vec::new(),
-    };
+    let model_files = args.model.as_deref().map(model_dir_inputs).unwrap_or_default();
     let mut inputs = vec![
         (args.table.as_deref(), "the table"),
         (args.model.as_deref(), "the model"),

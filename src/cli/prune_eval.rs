@@ -96,10 +96,7 @@ pub fn run(args: &PruneEvalArgs) -> Result<ExitCode, CliError> {
         (args.calibration.as_deref(), "the calibration text"),
         (args.heldout.as_deref(), "the held-out text"),
     ];
-    let model_files: Vec<PathBuf> = super::allocate::MODEL_DIR_FILES
-        .iter()
-        .map(|f| args.model.join(f))
-        .collect();
+    let model_files = super::allocate::model_dir_inputs(&args.model);
     inputs.extend(
         model_files
             .iter()
